@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/pbxportal/pbxportal/internal/app"
+)
+
+// newRootCommand builds the CLI. Every flag also reads PBXPORTAL_<FLAG>
+// from the environment (dashes become underscores), unless given on the
+// command line.
+func newRootCommand() *cobra.Command {
+	cfg := &app.Config{}
+	root := &cobra.Command{
+		Use:           "pbxportal",
+		Short:         "The GraphQL backend of the hosted-PBX manager portal",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := flagsFromEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			return nil
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&cfg.DataDir, "data-dir", "./data", "directory of the SQLite database and the token signing key")
+	f.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...) to use instead of SQLite")
+	f.StringVar(&cfg.SpiceDBEndpoint, "spicedb-endpoint", "", "host:port of a SpiceDB to use instead of the embedded one")
+	f.StringVar(&cfg.SpiceDBToken, "spicedb-token", "", "preshared key of that SpiceDB")
+	f.BoolVar(&cfg.SpiceDBInsecure, "spicedb-insecure", false, "connect to that SpiceDB without TLS")
+	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg))
+	return root
+}
+
+// flagsFromEnv sets every flag not given on the command line from its
+// PBXPORTAL_* variable.
+func flagsFromEnv(flags *pflag.FlagSet) error {
+	var err error
+	flags.VisitAll(func(f *pflag.Flag) {
+		env := "PBXPORTAL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !f.Changed && err == nil {
+			if e := flags.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", env, e)
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,35 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/field"
+)
+
+// AuditEvent records who did what to whom, and when (SPEC §3.14). Secrets are
+// redacted before they are written.
+type AuditEvent struct{ ent.Schema }
+
+// Fields of the AuditEvent.
+func (AuditEvent) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("domain_id").Optional().Immutable(),
+		field.Int("site_id").Optional().Immutable(),
+		field.Int("actor_id").Optional().Immutable(),
+		field.String("action").NotEmpty().Immutable(),
+		field.String("target_type").Immutable(),
+		field.String("target_id").Immutable(),
+		field.Strings("changed_fields").Optional().Immutable().
+			Annotations(entgql.Type("[String!]")),
+		field.Time("created_at").Default(time.Now).Immutable().
+			Annotations(entgql.OrderField("CREATED_AT")),
+	}
+}
+
+// Annotations of the AuditEvent: written by the server, read-only in GraphQL.
+func (AuditEvent) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
+}

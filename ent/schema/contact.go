@@ -1,0 +1,33 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// Contact is a domain-wide shared directory entry (SPEC §1, §3.13).
+type Contact struct{ ent.Schema }
+
+// Fields of the Contact.
+func (Contact) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("domain_id").Immutable(),
+		field.String("name").NotEmpty().Annotations(entgql.OrderField("NAME")),
+		field.String("phone").NotEmpty(),
+		field.String("email").Optional().Nillable(),
+		field.String("company").Default(""),
+	}
+}
+
+// Edges of the Contact.
+func (Contact) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("domain", Domain.Type).Field("domain_id").Unique().Required().Immutable(),
+	}
+}
+
+// Annotations of the Contact.
+func (Contact) Annotations() []schema.Annotation { return listable() }

@@ -1,0 +1,45 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// Recording is one call recording (SPEC §1, §3.11). Its media is reached
+// through a short-lived signed URL, never through the stored file name.
+type Recording struct{ ent.Schema }
+
+// Fields of the Recording.
+func (Recording) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("domain_id").Immutable(),
+		field.Int("owner_id").Optional(),
+		field.Int("group_id").Optional(),
+		field.Int("queue_id").Optional(),
+		field.String("call_id").NotEmpty(),
+		field.String("caller").Default(""),
+		field.String("callee").Default(""),
+		field.String("account_code").Default(""),
+		field.Time("started_at").Annotations(entgql.OrderField("STARTED_AT")),
+		field.Int("duration_seconds").NonNegative().Annotations(entgql.OrderField("DURATION")),
+		field.String("media_file").Default("").Annotations(entgql.Skip()),
+	}
+}
+
+// Edges of the Recording.
+func (Recording) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("domain", Domain.Type).Field("domain_id").Unique().Required().Immutable(),
+		edge.To("owner", User.Type).Field("owner_id").Unique(),
+		edge.To("group", Group.Type).Field("group_id").Unique(),
+		edge.To("queue", CallQueue.Type).Field("queue_id").Unique(),
+	}
+}
+
+// Annotations of the Recording: recordings are made by the PBX, not by portal users.
+func (Recording) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
+}

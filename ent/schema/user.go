@@ -1,0 +1,108 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// User is a person or a system user of a domain (SPEC §1). Everything but the
+// directory fields (displayName, extension, department, site) is private
+// (SPEC §3.3) and carries @authz(permission: "view_private").
+type User struct{ ent.Schema }
+
+// Scopes, from the highest rank to the lowest (SPEC §2).
+var scopes = []string{
+	"SUPPORT", "OFFICE_MANAGER", "SITE_MANAGER", "CALL_CENTER_SUPERVISOR",
+	"CALL_CENTER_AGENT", "ADVANCED_USER", "BASIC_USER", "NO_PORTAL",
+}
+
+// Fields of the User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("domain_id").Immutable(),
+		field.Int("site_id").Optional(),
+		field.String("username").NotEmpty().Unique().
+			Annotations(private()),
+		field.String("display_name").NotEmpty().
+			Annotations(entgql.OrderField("DISPLAY_NAME")),
+		field.String("extension").NotEmpty().
+			Annotations(entgql.OrderField("EXTENSION")),
+		field.String("email").Optional().Nillable().Annotations(private()),
+		field.String("department").Default(""),
+		field.Enum("scope").Values(scopes...).Default("BASIC_USER").
+			Annotations(private(), readOnly()),
+		field.Enum("service_type").Values("BCC", "CLOUD_PBX").Default("BCC").
+			Annotations(private()),
+		field.Enum("feature_plan").Values("STANDARD", "ADVANCED", "PROFESSIONAL").Default("STANDARD").
+			Annotations(private()),
+		field.Bool("voice_portal_access").Default(false).
+			Comment("Same switch as the self-administration enableUserPortal (SPEC §3.9).").
+			Annotations(private()),
+		field.String("end_user_role").Optional().Nillable().Annotations(private()),
+		field.String("password_hash").Sensitive().Annotations(entgql.Skip()),
+		field.String("voicemail_pin_hash").Optional().Sensitive().Annotations(entgql.Skip()),
+
+		// Self-administration menus (SPEC §3.9).
+		menuAccess("profile_access", "WRITE"),
+		menuAccess("call_handling_access", "WRITE"),
+		menuAccess("personal_directory_access", "WRITE"),
+		menuAccess("button_programming_access", "READ"),
+		menuAccess("download_applications_access", "READ"),
+		field.Bool("run_end_user_wizard").Default(false).Annotations(private()),
+		field.Enum("allowed_call_operations").Values("NONE", "DESK_PHONE", "SOFTPHONE", "BOTH").Default("BOTH").
+			Annotations(private()),
+
+		// Call handling (the callHandling menu).
+		field.String("forward_to").Optional().Nillable().Annotations(private()),
+		field.Bool("do_not_disturb").Default(false).Annotations(private()),
+		field.String("twinning_number").Optional().Nillable().Annotations(private()),
+
+		// Call reporting (SPEC §3.12).
+		field.Bool("historical_call_reporting").Default(false).Annotations(private(), readOnly()),
+
+		// Media Manager rights (SPEC §3.11).
+		field.Bool("media_manager_replay").Default(false).Annotations(private(), readOnly()),
+		field.Bool("replay_all").Default(false).Annotations(private(), readOnly()),
+		field.Bool("replay_own").Default(false).Annotations(private(), readOnly()),
+		field.String("replay_others").Default("").MaxLen(127).
+			Comment("Semicolon-separated numbers: account codes, lines, user and group extensions.").
+			Annotations(private(), readOnly()),
+		field.Bool("download_recordings").Default(false).Annotations(private(), readOnly()),
+	}
+}
+
+// menuAccess is a self-administration menu setting: NO_ACCESS, READ or WRITE.
+func menuAccess(name, def string) ent.Field {
+	return field.Enum(name).Values("NO_ACCESS", "READ", "WRITE").Default(def).
+		Annotations(private(), readOnly())
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("domain", Domain.Type).Field("domain_id").Unique().Required().Immutable(),
+		edge.To("site", Site.Type).Field("site_id").Unique(),
+		edge.To("replay_groups", Group.Type).
+			Annotations(private(), readOnly()),
+		edge.From("groups", Group.Type).Ref("members").
+			Annotations(private(), readOnly()),
+		edge.From("supervised_queues", CallQueue.Type).Ref("supervisors").
+			Annotations(private(), readOnly()),
+		edge.From("agent_memberships", QueueAgent.Type).Ref("user").
+			Annotations(private(), readOnly()),
+		edge.From("recordings", Recording.Type).Ref("owner").
+			Annotations(private(), readOnly(), entgql.RelayConnection()),
+		edge.From("call_records", CallRecord.Type).Ref("user").
+			Annotations(private(), readOnly(), entgql.RelayConnection()),
+		edge.From("personal_directory_entries", PersonalDirectoryEntry.Type).Ref("owner").
+			Annotations(private(), readOnly()),
+		edge.From("buttons", Button.Type).Ref("owner").
+			Annotations(private(), readOnly()),
+	}
+}
+
+// Annotations of the User.
+func (User) Annotations() []schema.Annotation { return listable() }

@@ -1,0 +1,247 @@
+// Package app assembles pbxportal: the database, SpiceDB (embedded or
+// remote), the projection and its outbox relay, the signing key, and the HTTP
+// handler. It is the composition root shared by the CLI and the acceptance
+// tests.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/graph"
+	"github.com/pbxportal/pbxportal/internal/auth"
+	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/authz/model"
+	"github.com/pbxportal/pbxportal/internal/authz/outbox"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/demo"
+	"github.com/pbxportal/pbxportal/internal/server"
+)
+
+// Config is how pbxportal runs. The zero values (but DataDir) are the
+// embedded default: SQLite in DataDir and an in-process SpiceDB.
+type Config struct {
+	// DataDir holds the SQLite database and the token signing key.
+	DataDir string
+	// DatabaseURL, when set, is a postgres:// URL used instead of SQLite.
+	DatabaseURL string
+	// SpiceDBEndpoint, when set, is a remote SpiceDB used instead of the embedded one.
+	SpiceDBEndpoint string
+	// SpiceDBToken is the preshared key of the remote SpiceDB.
+	SpiceDBToken string
+	// SpiceDBInsecure disables TLS to the remote SpiceDB.
+	SpiceDBInsecure bool
+	// Demo loads the demo dataset if the database is empty. It is on for the
+	// embedded default; with DatabaseURL it must be asked for.
+	Demo bool
+	// TokenTTL is how long a login token lives.
+	TokenTTL time.Duration
+	// Log receives the server's own logs.
+	Log *slog.Logger
+}
+
+// App is a running pbxportal.
+type App struct {
+	Client   *ent.Client
+	Spice    *authz.Client
+	Relay    *outbox.Relay
+	Signer   *auth.Signer
+	Registry *prometheus.Registry
+
+	handler  http.Handler
+	db       *sql.DB
+	embedded *authz.Embedded
+	stop     context.CancelFunc
+}
+
+// Open starts pbxportal: it opens and migrates the database, starts or dials
+// SpiceDB, writes schema.zed, loads the demo if asked and the database is
+// empty, rebuilds SpiceDB's projection from the database, and starts the
+// outbox relay.
+func Open(ctx context.Context, cfg Config) (_ *App, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	a := &App{Registry: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	store, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Client, a.Signer, a.db = store.Client, store.Signer, store.db
+	conn, err := a.connectSpiceDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if a.Spice, err = authz.NewClient(conn, a.Registry); err != nil {
+		return nil, err
+	}
+	if err := a.Spice.WriteSchema(ctx, model.Schema); err != nil {
+		return nil, fmt.Errorf("write schema.zed: %w", err)
+	}
+	a.Relay = outbox.NewRelay(a.Client, a.Spice, cfg.Log, store.postgres)
+	a.Client.Use(projection.Hook(a.Relay))
+
+	if cfg.Demo {
+		switch err := demo.Load(ctx, a.Client); {
+		case errors.Is(err, demo.ErrNotEmpty):
+		case err != nil:
+			return nil, err
+		default:
+			cfg.Log.InfoContext(ctx, "loaded the demo dataset", "password", "see README")
+		}
+	}
+	if err := a.Relay.Apply(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := projection.Reconcile(ctx, a.Client, a.Spice, true); err != nil {
+		return nil, fmt.Errorf("rebuild the projection: %w", err)
+	}
+
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	a.stop = stop
+	go a.Relay.Run(runCtx, 2*time.Second)
+
+	a.handler = server.Handler(server.Deps{
+		Schema:   graph.NewSchema(a.Client, a.Spice, a.Signer),
+		Client:   a.Client,
+		Spice:    a.Spice,
+		Signer:   a.Signer,
+		Registry: a.Registry,
+		Log:      cfg.Log,
+		Ready:    a.ready,
+	})
+	return a, nil
+}
+
+// Store is the database and the token signer: what needs no SpiceDB.
+type Store struct {
+	Client   *ent.Client
+	Signer   *auth.Signer
+	db       *sql.DB
+	postgres bool
+}
+
+// OpenStore opens and migrates the database and loads (or creates) the
+// token signing key in the data dir.
+func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
+	if cfg.TokenTTL == 0 {
+		cfg.TokenTTL = 12 * time.Hour
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	drv, postgres, err := openDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	client := ent.NewClient(ent.Driver(drv))
+	if err := client.Schema.Create(ctx); err != nil {
+		_ = client.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	key, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	signer, err := auth.NewSigner(key, cfg.TokenTTL)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	return &Store{Client: client, Signer: signer, db: drv.DB(), postgres: postgres}, nil
+}
+
+// openDB opens SQLite in the data dir, or PostgreSQL when a URL is given.
+func openDB(cfg Config) (*entsql.Driver, bool, error) {
+	if cfg.DatabaseURL != "" {
+		if !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+			return nil, false, errors.New("database url: only postgres:// URLs are supported")
+		}
+		db, err := sql.Open("pgx", cfg.DatabaseURL)
+		if err != nil {
+			return nil, false, fmt.Errorf("open postgres: %w", err)
+		}
+		return entsql.OpenDB(dialect.Postgres, db), true, nil
+	}
+	dsn := "file:" + filepath.Join(cfg.DataDir, "pbxportal.db") +
+		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, false, fmt.Errorf("open sqlite: %w", err)
+	}
+	return entsql.OpenDB(dialect.SQLite, db), false, nil
+}
+
+func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn, error) {
+	if cfg.SpiceDBEndpoint != "" {
+		conn, err := authz.Dial(cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure)
+		if err != nil {
+			return nil, fmt.Errorf("dial spicedb: %w", err)
+		}
+		return conn, nil
+	}
+	e, err := authz.StartEmbedded(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded spicedb: %w", err)
+	}
+	a.embedded = e
+	return e.Conn(), nil
+}
+
+// ready reports whether the database and SpiceDB answer.
+func (a *App) ready(ctx context.Context) error {
+	if err := a.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	_, err := a.Spice.CheckBulk(ctx, projection.Platform(), []authz.Check{{Resource: projection.Platform(), Permission: "support"}})
+	return err
+}
+
+// Handler is the HTTP handler of the server.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// StopSpiceDB stops the embedded SpiceDB, leaving the rest running; tests use
+// it to show that authorization fails closed.
+func (a *App) StopSpiceDB() error {
+	if a.embedded == nil {
+		return errors.New("no embedded spicedb")
+	}
+	return a.embedded.Close()
+}
+
+// Close stops the relay, SpiceDB and the database.
+func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+	}
+	if a.embedded != nil {
+		_ = a.embedded.Close()
+	}
+	if a.Client != nil {
+		_ = a.Client.Close()
+	}
+}

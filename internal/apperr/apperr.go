@@ -1,0 +1,81 @@
+// Package apperr holds the error codes of the GraphQL contract (SPEC §4) and
+// the one function that maps any error to its code.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/internal/authz"
+)
+
+// Code is a value of extensions.code.
+type Code string
+
+// The codes of SPEC §4.
+const (
+	Unauthenticated      Code = "UNAUTHENTICATED"
+	PortalAccessDisabled Code = "PORTAL_ACCESS_DISABLED"
+	Forbidden            Code = "FORBIDDEN"
+	NotFound             Code = "NOT_FOUND"
+	BadUserInput         Code = "BAD_USER_INPUT"
+	Conflict             Code = "CONFLICT"
+	AuthzUnavailable     Code = "AUTHZ_UNAVAILABLE"
+	Internal             Code = "INTERNAL"
+)
+
+// Error is an error with a code and a message safe to show to the client.
+// Field names the input field at fault, for BAD_USER_INPUT.
+type Error struct {
+	Code    Code
+	Message string
+	Field   string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with a code and a client-safe message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// BadInput returns a BAD_USER_INPUT error naming the input field at fault.
+func BadInput(field, format string, args ...any) *Error {
+	return &Error{Code: BadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap attaches a code and a client-safe message to err; err itself is
+// never shown to the client.
+func Wrap(code Code, err error, message string) *Error {
+	return &Error{Code: code, Message: message, Err: err}
+}
+
+// Classify maps any error to the coded, client-safe error it is shown as.
+// Errors it does not know are INTERNAL, with a message that reveals nothing.
+func Classify(err error) *Error {
+	var e *Error
+	var ve *ent.ValidationError
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, authz.ErrUnavailable):
+		return Wrap(AuthzUnavailable, err, "authorization is unavailable; try again")
+	case errors.As(err, &ve):
+		return &Error{Code: BadUserInput, Field: ve.Name, Message: fmt.Sprintf("invalid value for %s", ve.Name), Err: err}
+	case ent.IsNotFound(err):
+		return Wrap(NotFound, err, "not found")
+	case ent.IsConstraintError(err):
+		return Wrap(Conflict, err, "conflicts with existing data")
+	default:
+		return Wrap(Internal, err, "internal error")
+	}
+}

@@ -1,0 +1,127 @@
+package authz
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Batcher gathers the permission checks of one request. The first check of a
+// batch opens a short window; every check made in that window (one resolver
+// wave: gqlgen resolves list items concurrently) goes out in one
+// CheckBulkPermissions call. Answers are memoised for the batcher's life, one
+// request; failures are not, and they deny.
+type Batcher struct {
+	client  *Client
+	subject Object
+	wait    time.Duration
+
+	mu      sync.Mutex
+	memo    map[Check]*answer
+	pending []Check
+}
+
+// answer is one check's result, ready when done is closed.
+type answer struct {
+	done    chan struct{}
+	allowed bool
+	err     error
+}
+
+// NewBatcher returns a batcher of subject's checks, waiting wait for more
+// checks before it sends a batch.
+func NewBatcher(client *Client, subject Object, wait time.Duration) *Batcher {
+	return &Batcher{client: client, subject: subject, wait: wait, memo: map[Check]*answer{}}
+}
+
+// Subject returns the subject whose permissions the batcher checks.
+func (b *Batcher) Subject() Object { return b.subject }
+
+// Check reports whether the subject has permission on resource.
+func (b *Batcher) Check(ctx context.Context, resource Object, permission string) (bool, error) {
+	res, err := b.CheckMany(ctx, []Check{{Resource: resource, Permission: permission}})
+	if err != nil {
+		return false, err
+	}
+	return res[0], nil
+}
+
+// CheckMany answers many checks at once, through the same batches and memo.
+func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error) {
+	answers := make([]*answer, len(checks))
+	b.mu.Lock()
+	for i, ch := range checks {
+		a, ok := b.memo[ch]
+		if !ok {
+			a = &answer{done: make(chan struct{})}
+			b.memo[ch] = a
+			if len(b.pending) == 0 {
+				time.AfterFunc(b.wait, b.flush)
+			}
+			b.pending = append(b.pending, ch)
+		}
+		answers[i] = a
+	}
+	full := len(b.pending) >= maxBatch
+	b.mu.Unlock()
+	if full {
+		b.flush()
+	}
+	out := make([]bool, len(checks))
+	for i, a := range answers {
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if a.err != nil {
+			return nil, a.err
+		}
+		out[i] = a.allowed
+	}
+	return out, nil
+}
+
+// flush sends the pending checks in one call.
+func (b *Batcher) flush() {
+	b.mu.Lock()
+	batch := b.pending
+	b.pending = nil
+	answers := make([]*answer, len(batch))
+	for i, ch := range batch {
+		answers[i] = b.memo[ch]
+	}
+	b.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	res, err := b.client.CheckBulk(context.Background(), b.subject, batch)
+	if err != nil {
+		b.mu.Lock()
+		for _, ch := range batch {
+			delete(b.memo, ch) // a failure is not remembered
+		}
+		b.mu.Unlock()
+	}
+	for i, a := range answers {
+		if err != nil {
+			a.err = err
+		} else {
+			a.allowed = res[i]
+		}
+		close(a.done)
+	}
+}
+
+type batcherKey struct{}
+
+// WithBatcher returns ctx carrying the request's batcher.
+func WithBatcher(ctx context.Context, b *Batcher) context.Context {
+	return context.WithValue(ctx, batcherKey{}, b)
+}
+
+// BatcherFrom returns the request's batcher, if it has one.
+func BatcherFrom(ctx context.Context) (*Batcher, bool) {
+	b, ok := ctx.Value(batcherKey{}).(*Batcher)
+	return b, ok
+}

@@ -1,0 +1,139 @@
+// Package server wires pbxportal's HTTP endpoints: GraphiQL at /, the GraphQL
+// API at /graphql, /healthz, /readyz and /metrics (SPEC §4).
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/internal/access"
+	"github.com/pbxportal/pbxportal/internal/apperr"
+	"github.com/pbxportal/pbxportal/internal/auth"
+	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
+)
+
+// batchWindow is how long the per-request batcher waits for more checks of
+// the same resolver wave before it sends them.
+const batchWindow = time.Millisecond
+
+// Deps are what the HTTP layer serves.
+type Deps struct {
+	Schema   graphql.ExecutableSchema
+	Client   *ent.Client
+	Spice    *authz.Client
+	Signer   *auth.Signer
+	Registry *prometheus.Registry
+	Log      *slog.Logger
+	// Ready reports whether the server can answer: the database and SpiceDB reachable.
+	Ready func(context.Context) error
+}
+
+// Handler returns the HTTP handler of the whole server.
+func Handler(d Deps) http.Handler {
+	m := newMetrics(d.Registry)
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", playground.Handler("pbxportal", "/graphql"))
+	gql := auth.Middleware(d.Signer, loadViewer(d.Client), withBatcher(d.Spice, graphQL(d)))
+	mux.Handle("/graphql", m.instrument(gql))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := d.Ready(r.Context()); err != nil {
+			d.Log.WarnContext(r.Context(), "not ready", "error", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// graphQL is the gqlgen handler: explicit transports, a query cache,
+// introspection, one transaction per mutation, and the one error presenter.
+func graphQL(d Deps) http.Handler {
+	srv := handler.New(d.Schema)
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(entgql.Transactioner{TxOpener: d.Client})
+	srv.SetErrorPresenter(presentError(d.Log))
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		d.Log.ErrorContext(ctx, "panic in resolver", "panic", p)
+		return apperr.New(apperr.Internal, "internal error")
+	})
+	return srv
+}
+
+// presentError shows every error with its SPEC §4 code and a client-safe
+// message. Internal errors are logged and shown as "internal error".
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		var gqlErr *gqlerror.Error
+		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+			return gqlErr // parse and validation errors, already client-safe
+		}
+		out := graphql.DefaultErrorPresenter(ctx, err)
+		if out.Err != nil {
+			err = out.Err
+		}
+		e := apperr.Classify(err)
+		if e.Code == apperr.Internal {
+			log.ErrorContext(ctx, "internal error", "error", err, "path", out.Path.String())
+		}
+		out.Message = e.Message
+		out.Extensions = map[string]any{"code": string(e.Code)}
+		if e.Field != "" {
+			out.Extensions["field"] = e.Field
+		}
+		return out
+	}
+}
+
+// loadViewer loads the user a token names. A user who may no longer use the
+// portal is anonymous from its very next request on (SPEC §3.15).
+func loadViewer(c *ent.Client) auth.ViewerLoader[*ent.User] {
+	return func(ctx context.Context, id int) (*ent.User, error) {
+		u, err := c.User.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !access.MayUsePortal(u) {
+			return nil, errors.New("portal access disabled")
+		}
+		return u, nil
+	}
+}
+
+// withBatcher gives each authenticated request its own batcher of permission
+// checks, so that results are memoised for exactly one request.
+func withBatcher(spice *authz.Client, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := auth.ViewerFrom[*ent.User](r.Context()); ok {
+			b := authz.NewBatcher(spice, projection.Obj(projection.TypeUser, u.ID), batchWindow)
+			r = r.WithContext(authz.WithBatcher(r.Context(), b))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
