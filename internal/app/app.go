@@ -110,7 +110,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		case err != nil:
 			return nil, err
 		default:
-			cfg.Log.InfoContext(ctx, "loaded the demo dataset", "password", "see README")
+			cfg.Log.InfoContext(ctx, "loaded the demo dataset into the empty database; every demo user's password is in README.md")
 		}
 	}
 	if err := a.Relay.Apply(ctx); err != nil {
