@@ -6,18 +6,14 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+
+	"github.com/pbxportal/pbxportal/internal/scope"
 )
 
 // User is a person or a system user of a domain (SPEC §1). Everything but the
 // directory fields (displayName, extension, department, site) is private
 // (SPEC §3.3) and carries @authz(permission: "view_private").
 type User struct{ ent.Schema }
-
-// Scopes, from the highest rank to the lowest (SPEC §2).
-var scopes = []string{
-	"SUPPORT", "OFFICE_MANAGER", "SITE_MANAGER", "CALL_CENTER_SUPERVISOR",
-	"CALL_CENTER_AGENT", "ADVANCED_USER", "BASIC_USER", "NO_PORTAL",
-}
 
 // Fields of the User.
 func (User) Fields() []ent.Field {
@@ -32,7 +28,7 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.OrderField("EXTENSION")),
 		field.String("email").Optional().Nillable().Annotations(private()),
 		field.String("department").Default(""),
-		field.Enum("scope").Values(scopes...).Default("BASIC_USER").
+		field.Enum("scope").Values(scope.Ordered()...).Default("BASIC_USER").
 			Annotations(private(), readOnly()),
 		field.Enum("service_type").Values("BCC", "CLOUD_PBX").Default("BCC").
 			Annotations(private()),

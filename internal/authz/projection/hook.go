@@ -45,6 +45,21 @@ func objectType(entType string) string {
 		return TypeGroup
 	case ent.TypeRecording:
 		return TypeRecording
+	case ent.TypeContact:
+		return TypeContact
+	}
+	return ""
+}
+
+// userEdge is the edge of a type whose ids are users that emit its relationships.
+func userEdge(entType string) string {
+	switch entType {
+	case ent.TypeGroup:
+		return "members"
+	case ent.TypeCallQueue:
+		return "supervisors"
+	case ent.TypeQueueAgent:
+		return "user"
 	}
 	return ""
 }
@@ -144,9 +159,11 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 		}
 		return err
 	}
-	for _, e := range append(m.AddedEdges(), m.RemovedEdges()...) {
+	// Users emit their own memberships: a membership added or removed from
+	// the group's or the queue's side changes the user's relationships.
+	if e := userEdge(m.Type()); e != "" {
 		for _, v := range append(m.AddedIDs(e), m.RemovedIDs(e)...) {
-			if id, ok := v.(int); ok && (e == "members" || e == "supervisors" || e == "user") {
+			if id, ok := v.(int); ok {
 				objs = append(objs, Obj(TypeUser, id))
 			}
 		}
@@ -159,7 +176,9 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 	var err error
 	switch m.Type() {
 	case ent.TypeGroup:
-		err = users(c.User.Query().Where(user.HasGroupsWith(group.IDIn(ids...))))
+		err = users(c.User.Query().Where(user.Or(
+			user.HasGroupsWith(group.IDIn(ids...)),
+			user.HasReplayGroupsWith(group.IDIn(ids...)))))
 	case ent.TypeCallQueue:
 		err = users(c.User.Query().Where(user.Or(
 			user.HasSupervisedQueuesWith(callqueue.IDIn(ids...)),

@@ -9,10 +9,15 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/callqueue"
+	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/scope"
 )
 
 // Object types of schema.zed.
@@ -24,6 +29,8 @@ const (
 	TypeQueue     = "queue"
 	TypeGroup     = "group"
 	TypeRecording = "recording"
+	TypeContact   = "contact"
+	TypeNumber    = "number"
 )
 
 // Platform is the one platform object of an installation.
@@ -51,8 +58,10 @@ func Emit(ctx context.Context, c *ent.Client, obj authz.Object) ([]authz.Relatio
 	case TypeUser:
 		rels, err = emitUser(ctx, c, id)
 	case TypeDomain:
-		rels = []authz.Relationship{rel(obj, "platform", Platform())}
-		_, err = c.Domain.Get(ctx, id)
+		var d *ent.Domain
+		if d, err = c.Domain.Get(ctx, id); err == nil {
+			rels = emitDomain(obj, d)
+		}
 	case TypeSite:
 		var s *ent.Site
 		if s, err = c.Site.Get(ctx, id); err == nil {
@@ -72,6 +81,11 @@ func Emit(ctx context.Context, c *ent.Client, obj authz.Object) ([]authz.Relatio
 		var r *ent.Recording
 		if r, err = c.Recording.Get(ctx, id); err == nil {
 			rels = emitRecording(obj, r)
+		}
+	case TypeContact:
+		var ct *ent.Contact
+		if ct, err = c.Contact.Get(ctx, id); err == nil {
+			rels = []authz.Relationship{rel(obj, "domain", Obj(TypeDomain, ct.DomainID))}
 		}
 	default:
 		return nil, nil
@@ -94,39 +108,55 @@ func placed(obj authz.Object, domainID, siteID int) []authz.Relationship {
 	return rels
 }
 
+// emitDomain emits a domain's platform and its domain-wide switches.
+func emitDomain(obj authz.Object, d *ent.Domain) []authz.Relationship {
+	rels := []authz.Relationship{rel(obj, "platform", Platform())}
+	if d.ScopeManagement == domain.ScopeManagementOFFICE_MANAGERS {
+		rels = append(rels, rel(obj, "scope_delegation", obj))
+	}
+	if d.CallReportingAvailable {
+		rels = append(rels, rel(obj, "reporting", obj))
+	}
+	return rels
+}
+
 // emitUser emits everything that follows from one user row: its own
-// relations, its scope (office manager, site manager, support), and its
-// memberships of groups and queues.
+// relations, its scope, its settings, and its memberships of groups and
+// queues.
 func emitUser(ctx context.Context, c *ent.Client, id int) ([]authz.Relationship, error) {
 	u, err := c.User.Query().Where(user.ID(id)).
-		WithGroups(func(q *ent.GroupQuery) { q.Select("id") }).
-		WithSupervisedQueues(func(q *ent.CallQueueQuery) { q.Select("id") }).
+		WithGroups(func(q *ent.GroupQuery) { q.Select(group.FieldID) }).
+		WithReplayGroups(func(q *ent.GroupQuery) { q.Select(group.FieldID) }).
+		WithSupervisedQueues(func(q *ent.CallQueueQuery) { q.Select(callqueue.FieldID) }).
 		WithAgentMemberships().
 		Only(ctx)
 	if err != nil {
 		return nil, err
 	}
 	me := Obj(TypeUser, u.ID)
-	domain := Obj(TypeDomain, u.DomainID)
-	rels := []authz.Relationship{
-		rel(me, "self", me),
-		rel(me, "domain", domain),
-	}
+	dom := Obj(TypeDomain, u.DomainID)
+	rels := []authz.Relationship{rel(me, "self", me), rel(me, "domain", dom)}
 	if u.SiteID != 0 {
-		rels = append(rels, rel(me, "site", Obj(TypeSite, u.SiteID)))
+		site := Obj(TypeSite, u.SiteID)
+		rels = append(rels, rel(me, "site", site))
+		if scope.Below(string(u.Scope), string(user.ScopeSITE_MANAGER)) {
+			rels = append(rels, rel(me, "site_editable", site))
+		}
+		if u.Scope == user.ScopeSITE_MANAGER {
+			rels = append(rels, rel(site, "site_manager", me))
+		}
 	}
 	if u.Scope != user.ScopeNO_PORTAL {
-		rels = append(rels, rel(me, "directory", domain), rel(domain, "member", me))
+		rels = append(rels, rel(me, "directory", dom), rel(dom, "member", me))
 	}
 	switch u.Scope {
 	case user.ScopeSUPPORT:
 		rels = append(rels, rel(Platform(), "support", me))
 	case user.ScopeOFFICE_MANAGER:
-		rels = append(rels, rel(domain, "office_manager", me))
-	case user.ScopeSITE_MANAGER:
-		if u.SiteID != 0 {
-			rels = append(rels, rel(Obj(TypeSite, u.SiteID), "site_manager", me))
-		}
+		rels = append(rels, rel(dom, "office_manager", me))
+	}
+	if u.Scope != user.ScopeOFFICE_MANAGER {
+		rels = append(rels, rel(me, "credentials_domain", dom))
 	}
 	for _, g := range u.Edges.Groups {
 		rels = append(rels, rel(Obj(TypeGroup, g.ID), "member", me))
@@ -141,7 +171,80 @@ func emitUser(ctx context.Context, c *ent.Client, id int) ([]authz.Relationship,
 			rels = append(rels, rel(me, "agent_in", queue))
 		}
 	}
-	return rels, nil
+	rels = append(rels, menus(me, u)...)
+	if u.HistoricalCallReporting {
+		rels = append(rels, rel(dom, "historical_reporter", me))
+	}
+	return append(rels, mediaRights(me, dom, u)...), nil
+}
+
+// menus emits the self-administration menu levels (SPEC §3.9).
+func menus(me authz.Object, u *ent.User) []authz.Relationship {
+	var rels []authz.Relationship
+	for _, m := range []struct {
+		name  string
+		level string
+	}{
+		{"profile", string(u.ProfileAccess)},
+		{"call_handling", string(u.CallHandlingAccess)},
+		{"personal_directory", string(u.PersonalDirectoryAccess)},
+		{"button_programming", string(u.ButtonProgrammingAccess)},
+		{"download_applications", string(u.DownloadApplicationsAccess)},
+	} {
+		if m.level == "READ" || m.level == "WRITE" {
+			rels = append(rels, rel(me, m.name+"_read", me))
+		}
+		if m.level == "WRITE" {
+			rels = append(rels, rel(me, m.name+"_write", me))
+		}
+	}
+	return rels
+}
+
+// mediaRights emits the Media Manager rights (SPEC §3.11). Nothing is
+// granted while the master switch is off; group and others rights need
+// replayOwn.
+func mediaRights(me, dom authz.Object, u *ent.User) []authz.Relationship {
+	if !u.MediaManagerReplay {
+		return nil
+	}
+	var rels []authz.Relationship
+	if u.ReplayAll {
+		rels = append(rels, rel(dom, "replays_all", me))
+	}
+	if u.DownloadRecordings {
+		rels = append(rels, rel(dom, "downloader", me))
+	}
+	if !u.ReplayOwn {
+		return rels
+	}
+	rels = append(rels, rel(me, "replays_own", me))
+	for _, g := range u.Edges.ReplayGroups {
+		rels = append(rels, rel(Obj(TypeGroup, g.ID), "replayer", me))
+	}
+	for _, n := range strings.Split(u.ReplayOthers, ";") {
+		if num, ok := Number(u.DomainID, n); ok {
+			rels = append(rels, rel(num, "replayer", me))
+		}
+	}
+	return rels
+}
+
+// Number names a number of a domain: a SpiceDB object id is
+// "<domain id>_<digits>", so that the same number in two domains is two
+// objects. Characters other than digits, letters and "+" are dropped; an
+// empty number is none.
+func Number(domainID int, n string) (authz.Object, bool) {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(n) {
+		if r == '+' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return authz.Object{}, false
+	}
+	return authz.Object{Type: TypeNumber, ID: strconv.Itoa(domainID) + "_" + b.String()}, true
 }
 
 // emitRecording emits a recording's domain, owner, group and queue.
@@ -155,6 +258,11 @@ func emitRecording(obj authz.Object, r *ent.Recording) []authz.Relationship {
 	}
 	if r.QueueID != 0 {
 		rels = append(rels, rel(obj, "queue", Obj(TypeQueue, r.QueueID)))
+	}
+	for _, n := range []string{r.Caller, r.Callee, r.AccountCode} {
+		if num, ok := Number(r.DomainID, n); ok {
+			rels = append(rels, rel(obj, "number", num))
+		}
 	}
 	return rels
 }
@@ -176,6 +284,7 @@ func All(ctx context.Context, c *ent.Client) ([]authz.Relationship, error) {
 		func() error { ids, err := c.CallQueue.Query().IDs(ctx); return add(TypeQueue, ids, err) },
 		func() error { ids, err := c.Group.Query().IDs(ctx); return add(TypeGroup, ids, err) },
 		func() error { ids, err := c.Recording.Query().IDs(ctx); return add(TypeRecording, ids, err) },
+		func() error { ids, err := c.Contact.Query().IDs(ctx); return add(TypeContact, ids, err) },
 	} {
 		if err := load(); err != nil {
 			return nil, fmt.Errorf("projection: list entities: %w", err)

@@ -10,7 +10,7 @@ import (
 
 // Types are the object types whose relationships the projection owns.
 func Types() []string {
-	return []string{TypePlatform, TypeUser, TypeDomain, TypeSite, TypeQueue, TypeGroup, TypeRecording}
+	return []string{TypePlatform, TypeUser, TypeDomain, TypeSite, TypeQueue, TypeGroup, TypeRecording, TypeContact, TypeNumber}
 }
 
 // Drift is how SpiceDB differs from the database's projection.
