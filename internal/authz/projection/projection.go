@@ -148,6 +148,9 @@ func emitUser(ctx context.Context, c *ent.Client, id int) ([]authz.Relationship,
 	}
 	if u.Scope != user.ScopeNO_PORTAL {
 		rels = append(rels, rel(me, "directory", dom), rel(dom, "member", me))
+		if u.VoicePortalAccess {
+			rels = append(rels, rel(me, "portal_access", me))
+		}
 	}
 	switch u.Scope {
 	case user.ScopeSUPPORT:
