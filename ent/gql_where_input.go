@@ -846,10 +846,6 @@ type CallQueueWhereInput struct {
 	// "supervisors" edge predicates.
 	HasSupervisors     *bool             `json:"hasSupervisors,omitempty"`
 	HasSupervisorsWith []*UserWhereInput `json:"hasSupervisorsWith,omitempty"`
-
-	// "agents" edge predicates.
-	HasAgents     *bool                   `json:"hasAgents,omitempty"`
-	HasAgentsWith []*QueueAgentWhereInput `json:"hasAgentsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -1109,24 +1105,6 @@ func (i *CallQueueWhereInput) P() (predicate.CallQueue, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, callqueue.HasSupervisorsWith(with...))
-	}
-	if i.HasAgents != nil {
-		p := callqueue.HasAgents()
-		if !*i.HasAgents {
-			p = callqueue.Not(p)
-		}
-		predicates = append(predicates, p)
-	}
-	if len(i.HasAgentsWith) > 0 {
-		with := make([]predicate.QueueAgent, 0, len(i.HasAgentsWith))
-		for _, w := range i.HasAgentsWith {
-			p, err := w.P()
-			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasAgentsWith'", err)
-			}
-			with = append(with, p)
-		}
-		predicates = append(predicates, callqueue.HasAgentsWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

@@ -178,7 +178,63 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 		Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
 }
 
+// Recordings is the resolver for the recordings field.
+func (r *userResolver) Recordings(ctx context.Context, obj *ent.User, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RecordingOrder) (*ent.RecordingConnection, error) {
+	v, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	visible, err := v.Recordings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return obj.QueryRecordings().Where(visible).Paginate(ctx, after, first, before, last, ent.WithRecordingOrder(orderBy))
+}
+
+// CallRecords is the resolver for the callRecords field.
+func (r *userResolver) CallRecords(ctx context.Context, obj *ent.User, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CallRecordOrder) (*ent.CallRecordConnection, error) {
+	v, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	visible, err := v.CallRecords(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return obj.QueryCallRecords().Where(visible).Paginate(ctx, after, first, before, last, ent.WithCallRecordOrder(orderBy))
+}
+
+// CallQueue returns generated.CallQueueResolver implementation.
+func (r *Resolver) CallQueue() generated.CallQueueResolver { return &callQueueResolver{r} }
+
+// Contact returns generated.ContactResolver implementation.
+func (r *Resolver) Contact() generated.ContactResolver { return &contactResolver{r} }
+
+// Domain returns generated.DomainResolver implementation.
+func (r *Resolver) Domain() generated.DomainResolver { return &domainResolver{r} }
+
+// Group returns generated.GroupResolver implementation.
+func (r *Resolver) Group() generated.GroupResolver { return &groupResolver{r} }
+
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// Recording returns generated.RecordingResolver implementation.
+func (r *Resolver) Recording() generated.RecordingResolver { return &recordingResolver{r} }
+
+// Site returns generated.SiteResolver implementation.
+func (r *Resolver) Site() generated.SiteResolver { return &siteResolver{r} }
+
+// User returns generated.UserResolver implementation.
+func (r *Resolver) User() generated.UserResolver { return &userResolver{r} }
+
+type (
+	callQueueResolver struct{ *Resolver }
+	contactResolver   struct{ *Resolver }
+	domainResolver    struct{ *Resolver }
+	groupResolver     struct{ *Resolver }
+	queryResolver     struct{ *Resolver }
+	recordingResolver struct{ *Resolver }
+	siteResolver      struct{ *Resolver }
+	userResolver      struct{ *Resolver }
+)

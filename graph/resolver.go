@@ -26,9 +26,13 @@ type Resolver struct {
 	now    func() time.Time
 }
 
-// NewSchema returns the executable schema over the services it needs.
-func NewSchema(client *ent.Client, spice *authz.Client, signer *auth.Signer) graphql.ExecutableSchema {
-	r := &Resolver{client: client, spice: spice, signer: signer, now: time.Now}
+// NewResolver returns the root resolver over the services it needs.
+func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer) *Resolver {
+	return &Resolver{client: client, spice: spice, signer: signer, now: time.Now}
+}
+
+// Schema returns the executable schema.
+func (r *Resolver) Schema() graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
 		Resolvers:  r,
 		Directives: generated.DirectiveRoot{Authz: authzDirective},

@@ -11,6 +11,16 @@ import (
 const (
 	// PermViewPrivate guards a user's private fields (SPEC §3.3).
 	PermViewPrivate = "view_private"
+	// PermViewCallHistory guards a user's call records (SPEC §3.12).
+	PermViewCallHistory = "view_call_history"
+	// PermReadCallHandling guards the callHandling menu's data (SPEC §3.9).
+	PermReadCallHandling = "read_call_handling"
+	// PermReadPersonalDirectory guards a user's personal directory (SPEC §3.9, §3.13).
+	PermReadPersonalDirectory = "read_personal_directory"
+	// PermReadButtonProgramming guards a user's buttons (SPEC §3.9).
+	PermReadButtonProgramming = "read_button_programming"
+	// PermViewAgentStatus guards a queue's agents and their real-time state (SPEC §3.8).
+	PermViewAgentStatus = "view_agent_status"
 )
 
 // authz attaches the @authz(permission: ...) directive to a field or edge. The
@@ -23,15 +33,18 @@ func authz(permission string) entgql.Annotation {
 	}))
 }
 
-// private guards a field with view_private; private fields are nullable in
-// GraphQL, so a denial nulls only that field.
-// They are also left out of the where inputs, so that a filter cannot be used
-// to guess a value the viewer may not read.
-func private() entgql.Annotation {
-	a := authz(PermViewPrivate)
+// guarded guards a field or edge with a permission. Guarded fields are
+// nullable in GraphQL (see entc.go), so a denial nulls only that field, and
+// they are left out of the where inputs, so that a filter cannot be used to
+// guess a value the viewer may not read.
+func guarded(permission string) entgql.Annotation {
+	a := authz(permission)
 	a.Skip = entgql.SkipWhereInput
 	return a
 }
+
+// private guards a user's private field (SPEC §3.3).
+func private() entgql.Annotation { return guarded(PermViewPrivate) }
 
 // readOnly keeps a field out of the generated create and update inputs.
 func readOnly() entgql.Annotation {

@@ -27,7 +27,8 @@ func (CallQueue) Edges() []ent.Edge {
 		edge.To("domain", Domain.Type).Field("domain_id").Unique().Required().Immutable(),
 		edge.To("site", Site.Type).Field("site_id").Unique(),
 		edge.To("supervisors", User.Type).Annotations(readOnly()),
-		edge.From("agents", QueueAgent.Type).Ref("queue").Annotations(readOnly()),
+		edge.From("agents", QueueAgent.Type).Ref("queue").
+			Annotations(guarded(PermViewAgentStatus), readOnly()),
 	}
 }
 

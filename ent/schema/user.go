@@ -52,9 +52,9 @@ func (User) Fields() []ent.Field {
 			Annotations(private()),
 
 		// Call handling (the callHandling menu).
-		field.String("forward_to").Optional().Nillable().Annotations(private()),
-		field.Bool("do_not_disturb").Default(false).Annotations(private()),
-		field.String("twinning_number").Optional().Nillable().Annotations(private()),
+		field.String("forward_to").Optional().Nillable().Annotations(callHandling()),
+		field.Bool("do_not_disturb").Default(false).Annotations(callHandling()),
+		field.String("twinning_number").Optional().Nillable().Annotations(callHandling()),
 
 		// Call reporting (SPEC §3.12).
 		field.Bool("historical_call_reporting").Default(false).Annotations(private(), readOnly()),
@@ -69,6 +69,9 @@ func (User) Fields() []ent.Field {
 		field.Bool("download_recordings").Default(false).Annotations(private(), readOnly()),
 	}
 }
+
+// callHandling guards a field of the callHandling menu (SPEC §3.9).
+func callHandling() entgql.Annotation { return guarded(PermReadCallHandling) }
 
 // menuAccess is a self-administration menu setting: NO_ACCESS, READ or WRITE.
 func menuAccess(name, def string) ent.Field {
@@ -92,11 +95,11 @@ func (User) Edges() []ent.Edge {
 		edge.From("recordings", Recording.Type).Ref("owner").
 			Annotations(private(), readOnly(), entgql.RelayConnection()),
 		edge.From("call_records", CallRecord.Type).Ref("user").
-			Annotations(private(), readOnly(), entgql.RelayConnection()),
+			Annotations(guarded(PermViewCallHistory), readOnly(), entgql.RelayConnection()),
 		edge.From("personal_directory_entries", PersonalDirectoryEntry.Type).Ref("owner").
-			Annotations(private(), readOnly()),
+			Annotations(guarded(PermReadPersonalDirectory), readOnly()),
 		edge.From("buttons", Button.Type).Ref("owner").
-			Annotations(private(), readOnly()),
+			Annotations(guarded(PermReadButtonProgramming), readOnly()),
 	}
 }
 

@@ -35,8 +35,15 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	CallQueue() CallQueueResolver
+	Contact() ContactResolver
+	Domain() DomainResolver
+	Group() GroupResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	Recording() RecordingResolver
+	Site() SiteResolver
+	User() UserResolver
 }
 
 type DirectiveRoot struct {
@@ -86,6 +93,7 @@ type ComplexityRoot struct {
 		Site        func(childComplexity int) int
 		SiteID      func(childComplexity int) int
 		Supervisors func(childComplexity int) int
+		ViewerCan   func(childComplexity int) int
 	}
 
 	CallQueueConnection struct {
@@ -97,6 +105,16 @@ type ComplexityRoot struct {
 	CallQueueEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CallQueueViewerCan struct {
+		AssignSupervisors func(childComplexity int) int
+		Delete            func(childComplexity int) int
+		Edit              func(childComplexity int) int
+		LogAgents         func(childComplexity int) int
+		ManageAgents      func(childComplexity int) int
+		ViewAgentStatus   func(childComplexity int) int
+		ViewReports       func(childComplexity int) int
 	}
 
 	CallRecord struct {
@@ -127,13 +145,14 @@ type ComplexityRoot struct {
 	}
 
 	Contact struct {
-		Company  func(childComplexity int) int
-		Domain   func(childComplexity int) int
-		DomainID func(childComplexity int) int
-		Email    func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Name     func(childComplexity int) int
-		Phone    func(childComplexity int) int
+		Company   func(childComplexity int) int
+		Domain    func(childComplexity int) int
+		DomainID  func(childComplexity int) int
+		Email     func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		Phone     func(childComplexity int) int
+		ViewerCan func(childComplexity int) int
 	}
 
 	ContactConnection struct {
@@ -147,12 +166,18 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ContactViewerCan struct {
+		Delete func(childComplexity int) int
+		Edit   func(childComplexity int) int
+	}
+
 	Domain struct {
 		CallReportingAvailable func(childComplexity int) int
 		ID                     func(childComplexity int) int
 		Name                   func(childComplexity int) int
 		Plan                   func(childComplexity int) int
 		ScopeManagement        func(childComplexity int) int
+		ViewerCan              func(childComplexity int) int
 	}
 
 	DomainConnection struct {
@@ -166,6 +191,15 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DomainViewerCan struct {
+		CreateSites     func(childComplexity int) int
+		Edit            func(childComplexity int) int
+		EditContacts    func(childComplexity int) int
+		ManageScopes    func(childComplexity int) int
+		ReadAudit       func(childComplexity int) int
+		ViewCallSummary func(childComplexity int) int
+	}
+
 	Group struct {
 		Domain    func(childComplexity int) int
 		DomainID  func(childComplexity int) int
@@ -175,6 +209,7 @@ type ComplexityRoot struct {
 		Name      func(childComplexity int) int
 		Site      func(childComplexity int) int
 		SiteID    func(childComplexity int) int
+		ViewerCan func(childComplexity int) int
 	}
 
 	GroupConnection struct {
@@ -186,6 +221,10 @@ type ComplexityRoot struct {
 	GroupEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	GroupViewerCan struct {
+		Edit func(childComplexity int) int
 	}
 
 	LoginPayload struct {
@@ -255,6 +294,7 @@ type ComplexityRoot struct {
 		Queue           func(childComplexity int) int
 		QueueID         func(childComplexity int) int
 		StartedAt       func(childComplexity int) int
+		ViewerCan       func(childComplexity int) int
 	}
 
 	RecordingConnection struct {
@@ -268,11 +308,17 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	RecordingViewerCan struct {
+		Download func(childComplexity int) int
+		Replay   func(childComplexity int) int
+	}
+
 	Site struct {
-		Domain   func(childComplexity int) int
-		DomainID func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Name     func(childComplexity int) int
+		Domain    func(childComplexity int) int
+		DomainID  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Name      func(childComplexity int) int
+		ViewerCan func(childComplexity int) int
 	}
 
 	SiteConnection struct {
@@ -284,6 +330,12 @@ type ComplexityRoot struct {
 	SiteEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SiteViewerCan struct {
+		Delete       func(childComplexity int) int
+		Edit         func(childComplexity int) int
+		EditDefaults func(childComplexity int) int
 	}
 
 	User struct {
@@ -325,6 +377,7 @@ type ComplexityRoot struct {
 		SupervisedQueues           func(childComplexity int) int
 		TwinningNumber             func(childComplexity int) int
 		Username                   func(childComplexity int) int
+		ViewerCan                  func(childComplexity int) int
 		VoicePortalAccess          func(childComplexity int) int
 	}
 
@@ -338,12 +391,34 @@ type ComplexityRoot struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
+
+	UserViewerCan struct {
+		ChangeEmail           func(childComplexity int) int
+		ChangeMediaRights     func(childComplexity int) int
+		ChangeScope           func(childComplexity int) int
+		ChangeSelfAdminAccess func(childComplexity int) int
+		Edit                  func(childComplexity int) int
+		ResetPassword         func(childComplexity int) int
+		ViewPrivate           func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
 
 // region    ************************** generated!.gotpl **************************
 
+type CallQueueResolver interface {
+	ViewerCan(ctx context.Context, obj *ent.CallQueue) (*model.CallQueueViewerCan, error)
+}
+type ContactResolver interface {
+	ViewerCan(ctx context.Context, obj *ent.Contact) (*model.ContactViewerCan, error)
+}
+type DomainResolver interface {
+	ViewerCan(ctx context.Context, obj *ent.Domain) (*model.DomainViewerCan, error)
+}
+type GroupResolver interface {
+	ViewerCan(ctx context.Context, obj *ent.Group) (*model.GroupViewerCan, error)
+}
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
 }
@@ -360,6 +435,18 @@ type QueryResolver interface {
 	Sites(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SiteOrder, where *ent.SiteWhereInput) (*ent.SiteConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 	Viewer(ctx context.Context) (*ent.User, error)
+}
+type RecordingResolver interface {
+	ViewerCan(ctx context.Context, obj *ent.Recording) (*model.RecordingViewerCan, error)
+}
+type SiteResolver interface {
+	ViewerCan(ctx context.Context, obj *ent.Site) (*model.SiteViewerCan, error)
+}
+type UserResolver interface {
+	Recordings(ctx context.Context, obj *ent.User, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RecordingOrder) (*ent.RecordingConnection, error)
+	CallRecords(ctx context.Context, obj *ent.User, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CallRecordOrder) (*ent.CallRecordConnection, error)
+
+	ViewerCan(ctx context.Context, obj *ent.User) (*model.UserViewerCan, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -558,6 +645,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallQueue.Supervisors(childComplexity), true
+	case "CallQueue.viewerCan":
+		if e.ComplexityRoot.CallQueue.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueue.ViewerCan(childComplexity), true
 
 	case "CallQueueConnection.edges":
 		if e.ComplexityRoot.CallQueueConnection.Edges == nil {
@@ -590,6 +683,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallQueueEdge.Node(childComplexity), true
+
+	case "CallQueueViewerCan.assignSupervisors":
+		if e.ComplexityRoot.CallQueueViewerCan.AssignSupervisors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueueViewerCan.AssignSupervisors(childComplexity), true
+	case "CallQueueViewerCan.delete":
+		if e.ComplexityRoot.CallQueueViewerCan.Delete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueueViewerCan.Delete(childComplexity), true
+	case "CallQueueViewerCan.edit":
+		if e.ComplexityRoot.CallQueueViewerCan.Edit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueueViewerCan.Edit(childComplexity), true
+	case "CallQueueViewerCan.logAgents":
+		if e.ComplexityRoot.CallQueueViewerCan.LogAgents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueueViewerCan.LogAgents(childComplexity), true
+	case "CallQueueViewerCan.manageAgents":
+		if e.ComplexityRoot.CallQueueViewerCan.ManageAgents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueueViewerCan.ManageAgents(childComplexity), true
+	case "CallQueueViewerCan.viewAgentStatus":
+		if e.ComplexityRoot.CallQueueViewerCan.ViewAgentStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueueViewerCan.ViewAgentStatus(childComplexity), true
+	case "CallQueueViewerCan.viewReports":
+		if e.ComplexityRoot.CallQueueViewerCan.ViewReports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueueViewerCan.ViewReports(childComplexity), true
 
 	case "CallRecord.answered":
 		if e.ComplexityRoot.CallRecord.Answered == nil {
@@ -744,6 +880,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Contact.Phone(childComplexity), true
+	case "Contact.viewerCan":
+		if e.ComplexityRoot.Contact.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Contact.ViewerCan(childComplexity), true
 
 	case "ContactConnection.edges":
 		if e.ComplexityRoot.ContactConnection.Edges == nil {
@@ -777,6 +919,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ContactEdge.Node(childComplexity), true
 
+	case "ContactViewerCan.delete":
+		if e.ComplexityRoot.ContactViewerCan.Delete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactViewerCan.Delete(childComplexity), true
+	case "ContactViewerCan.edit":
+		if e.ComplexityRoot.ContactViewerCan.Edit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactViewerCan.Edit(childComplexity), true
+
 	case "Domain.callReportingAvailable":
 		if e.ComplexityRoot.Domain.CallReportingAvailable == nil {
 			break
@@ -807,6 +962,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Domain.ScopeManagement(childComplexity), true
+	case "Domain.viewerCan":
+		if e.ComplexityRoot.Domain.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Domain.ViewerCan(childComplexity), true
 
 	case "DomainConnection.edges":
 		if e.ComplexityRoot.DomainConnection.Edges == nil {
@@ -839,6 +1000,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DomainEdge.Node(childComplexity), true
+
+	case "DomainViewerCan.createSites":
+		if e.ComplexityRoot.DomainViewerCan.CreateSites == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainViewerCan.CreateSites(childComplexity), true
+	case "DomainViewerCan.edit":
+		if e.ComplexityRoot.DomainViewerCan.Edit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainViewerCan.Edit(childComplexity), true
+	case "DomainViewerCan.editContacts":
+		if e.ComplexityRoot.DomainViewerCan.EditContacts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainViewerCan.EditContacts(childComplexity), true
+	case "DomainViewerCan.manageScopes":
+		if e.ComplexityRoot.DomainViewerCan.ManageScopes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainViewerCan.ManageScopes(childComplexity), true
+	case "DomainViewerCan.readAudit":
+		if e.ComplexityRoot.DomainViewerCan.ReadAudit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainViewerCan.ReadAudit(childComplexity), true
+	case "DomainViewerCan.viewCallSummary":
+		if e.ComplexityRoot.DomainViewerCan.ViewCallSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DomainViewerCan.ViewCallSummary(childComplexity), true
 
 	case "Group.domain":
 		if e.ComplexityRoot.Group.Domain == nil {
@@ -888,6 +1086,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Group.SiteID(childComplexity), true
+	case "Group.viewerCan":
+		if e.ComplexityRoot.Group.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.ViewerCan(childComplexity), true
 
 	case "GroupConnection.edges":
 		if e.ComplexityRoot.GroupConnection.Edges == nil {
@@ -920,6 +1124,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GroupEdge.Node(childComplexity), true
+
+	case "GroupViewerCan.edit":
+		if e.ComplexityRoot.GroupViewerCan.Edit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GroupViewerCan.Edit(childComplexity), true
 
 	case "LoginPayload.expiresAt":
 		if e.ComplexityRoot.LoginPayload.ExpiresAt == nil {
@@ -1276,6 +1487,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Recording.StartedAt(childComplexity), true
+	case "Recording.viewerCan":
+		if e.ComplexityRoot.Recording.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recording.ViewerCan(childComplexity), true
 
 	case "RecordingConnection.edges":
 		if e.ComplexityRoot.RecordingConnection.Edges == nil {
@@ -1309,6 +1526,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RecordingEdge.Node(childComplexity), true
 
+	case "RecordingViewerCan.download":
+		if e.ComplexityRoot.RecordingViewerCan.Download == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordingViewerCan.Download(childComplexity), true
+	case "RecordingViewerCan.replay":
+		if e.ComplexityRoot.RecordingViewerCan.Replay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecordingViewerCan.Replay(childComplexity), true
+
 	case "Site.domain":
 		if e.ComplexityRoot.Site.Domain == nil {
 			break
@@ -1333,6 +1563,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Site.Name(childComplexity), true
+	case "Site.viewerCan":
+		if e.ComplexityRoot.Site.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Site.ViewerCan(childComplexity), true
 
 	case "SiteConnection.edges":
 		if e.ComplexityRoot.SiteConnection.Edges == nil {
@@ -1365,6 +1601,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SiteEdge.Node(childComplexity), true
+
+	case "SiteViewerCan.delete":
+		if e.ComplexityRoot.SiteViewerCan.Delete == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteViewerCan.Delete(childComplexity), true
+	case "SiteViewerCan.edit":
+		if e.ComplexityRoot.SiteViewerCan.Edit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteViewerCan.Edit(childComplexity), true
+	case "SiteViewerCan.editDefaults":
+		if e.ComplexityRoot.SiteViewerCan.EditDefaults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteViewerCan.EditDefaults(childComplexity), true
 
 	case "User.agentMemberships":
 		if e.ComplexityRoot.User.AgentMemberships == nil {
@@ -1604,6 +1859,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Username(childComplexity), true
+	case "User.viewerCan":
+		if e.ComplexityRoot.User.ViewerCan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.ViewerCan(childComplexity), true
 	case "User.voicePortalAccess":
 		if e.ComplexityRoot.User.VoicePortalAccess == nil {
 			break
@@ -1642,6 +1903,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserEdge.Node(childComplexity), true
+
+	case "UserViewerCan.changeEmail":
+		if e.ComplexityRoot.UserViewerCan.ChangeEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserViewerCan.ChangeEmail(childComplexity), true
+	case "UserViewerCan.changeMediaRights":
+		if e.ComplexityRoot.UserViewerCan.ChangeMediaRights == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserViewerCan.ChangeMediaRights(childComplexity), true
+	case "UserViewerCan.changeScope":
+		if e.ComplexityRoot.UserViewerCan.ChangeScope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserViewerCan.ChangeScope(childComplexity), true
+	case "UserViewerCan.changeSelfAdminAccess":
+		if e.ComplexityRoot.UserViewerCan.ChangeSelfAdminAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserViewerCan.ChangeSelfAdminAccess(childComplexity), true
+	case "UserViewerCan.edit":
+		if e.ComplexityRoot.UserViewerCan.Edit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserViewerCan.Edit(childComplexity), true
+	case "UserViewerCan.resetPassword":
+		if e.ComplexityRoot.UserViewerCan.ResetPassword == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserViewerCan.ResetPassword(childComplexity), true
+	case "UserViewerCan.viewPrivate":
+		if e.ComplexityRoot.UserViewerCan.ViewPrivate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserViewerCan.ViewPrivate(childComplexity), true
 
 	}
 	return 0, false
@@ -2036,7 +2340,7 @@ type CallQueue implements Node {
   domain: Domain!
   site: Site
   supervisors: [User!]
-  agents: [QueueAgent!]
+  agents: [QueueAgent!] @authz(permission: "view_agent_status")
 }
 """
 A connection to a list of items.
@@ -2170,11 +2474,6 @@ input CallQueueWhereInput {
   """
   hasSupervisors: Boolean
   hasSupervisorsWith: [UserWhereInput!]
-  """
-  agents edge predicates
-  """
-  hasAgents: Boolean
-  hasAgentsWith: [QueueAgentWhereInput!]
 }
 type CallRecord implements Node {
   id: ID!
@@ -3820,9 +4119,9 @@ type User implements Node {
   downloadApplicationsAccess: UserDownloadApplicationsAccess @authz(permission: "view_private")
   runEndUserWizard: Boolean @authz(permission: "view_private")
   allowedCallOperations: UserAllowedCallOperations @authz(permission: "view_private")
-  forwardTo: String @authz(permission: "view_private")
-  doNotDisturb: Boolean @authz(permission: "view_private")
-  twinningNumber: String @authz(permission: "view_private")
+  forwardTo: String @authz(permission: "read_call_handling")
+  doNotDisturb: Boolean @authz(permission: "read_call_handling")
+  twinningNumber: String @authz(permission: "read_call_handling")
   historicalCallReporting: Boolean @authz(permission: "view_private")
   mediaManagerReplay: Boolean @authz(permission: "view_private")
   replayAll: Boolean @authz(permission: "view_private")
@@ -3889,9 +4188,9 @@ type User implements Node {
     Ordering options for CallRecords returned from the connection.
     """
     orderBy: CallRecordOrder
-  ): CallRecordConnection @authz(permission: "view_private")
-  personalDirectoryEntries: [PersonalDirectoryEntry!] @authz(permission: "view_private")
-  buttons: [Button!] @authz(permission: "view_private")
+  ): CallRecordConnection @authz(permission: "view_call_history")
+  personalDirectoryEntries: [PersonalDirectoryEntry!] @authz(permission: "read_personal_directory")
+  buttons: [Button!] @authz(permission: "read_button_programming")
 }
 """
 UserAllowedCallOperations is enum for the field allowed_call_operations
@@ -4149,6 +4448,75 @@ type Mutation {
   login(input: LoginInput!): LoginPayload!
 }
 `, BuiltIn: false},
+	{Name: "../viewercan.graphql", Input: `# viewerCan: what the viewer may do to an object (SPEC §4), for a single-page
+# app to show or hide its buttons. Each answer is a SpiceDB permission,
+# checked in the same batch as the fields around it. null (with
+# AUTHZ_UNAVAILABLE) if SpiceDB cannot answer.
+
+"What the viewer may do to a user."
+type UserViewerCan {
+  viewPrivate: Boolean!
+  edit: Boolean!
+  resetPassword: Boolean!
+  changeEmail: Boolean!
+  changeScope: Boolean!
+  changeMediaRights: Boolean!
+  changeSelfAdminAccess: Boolean!
+}
+
+"What the viewer may do to a site."
+type SiteViewerCan {
+  editDefaults: Boolean!
+  edit: Boolean!
+  delete: Boolean!
+}
+
+"What the viewer may do to a call queue."
+type CallQueueViewerCan {
+  edit: Boolean!
+  delete: Boolean!
+  assignSupervisors: Boolean!
+  manageAgents: Boolean!
+  logAgents: Boolean!
+  viewAgentStatus: Boolean!
+  viewReports: Boolean!
+}
+
+"What the viewer may do to a hunt group."
+type GroupViewerCan {
+  edit: Boolean!
+}
+
+"What the viewer may do to a recording."
+type RecordingViewerCan {
+  replay: Boolean!
+  download: Boolean!
+}
+
+"What the viewer may do to a shared contact."
+type ContactViewerCan {
+  edit: Boolean!
+  delete: Boolean!
+}
+
+"What the viewer may do in a domain."
+type DomainViewerCan {
+  edit: Boolean!
+  createSites: Boolean!
+  manageScopes: Boolean!
+  editContacts: Boolean!
+  readAudit: Boolean!
+  viewCallSummary: Boolean!
+}
+
+extend type User { viewerCan: UserViewerCan }
+extend type Site { viewerCan: SiteViewerCan }
+extend type CallQueue { viewerCan: CallQueueViewerCan }
+extend type Group { viewerCan: GroupViewerCan }
+extend type Recording { viewerCan: RecordingViewerCan }
+extend type Contact { viewerCan: ContactViewerCan }
+extend type Domain { viewerCan: DomainViewerCan }
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4240,6 +4608,8 @@ func (ec *executionContext) childFields_CallQueue(ctx context.Context, field gra
 		return ec.fieldContext_CallQueue_supervisors(ctx, field)
 	case "agents":
 		return ec.fieldContext_CallQueue_agents(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_CallQueue_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CallQueue", field.Name)
 }
@@ -4264,6 +4634,26 @@ func (ec *executionContext) childFields_CallQueueEdge(ctx context.Context, field
 		return ec.fieldContext_CallQueueEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CallQueueEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CallQueueViewerCan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edit":
+		return ec.fieldContext_CallQueueViewerCan_edit(ctx, field)
+	case "delete":
+		return ec.fieldContext_CallQueueViewerCan_delete(ctx, field)
+	case "assignSupervisors":
+		return ec.fieldContext_CallQueueViewerCan_assignSupervisors(ctx, field)
+	case "manageAgents":
+		return ec.fieldContext_CallQueueViewerCan_manageAgents(ctx, field)
+	case "logAgents":
+		return ec.fieldContext_CallQueueViewerCan_logAgents(ctx, field)
+	case "viewAgentStatus":
+		return ec.fieldContext_CallQueueViewerCan_viewAgentStatus(ctx, field)
+	case "viewReports":
+		return ec.fieldContext_CallQueueViewerCan_viewReports(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallQueueViewerCan", field.Name)
 }
 
 func (ec *executionContext) childFields_CallRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4336,6 +4726,8 @@ func (ec *executionContext) childFields_Contact(ctx context.Context, field graph
 		return ec.fieldContext_Contact_company(ctx, field)
 	case "domain":
 		return ec.fieldContext_Contact_domain(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_Contact_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Contact", field.Name)
 }
@@ -4362,6 +4754,16 @@ func (ec *executionContext) childFields_ContactEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ContactEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ContactViewerCan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edit":
+		return ec.fieldContext_ContactViewerCan_edit(ctx, field)
+	case "delete":
+		return ec.fieldContext_ContactViewerCan_delete(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ContactViewerCan", field.Name)
+}
+
 func (ec *executionContext) childFields_Domain(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4374,6 +4776,8 @@ func (ec *executionContext) childFields_Domain(ctx context.Context, field graphq
 		return ec.fieldContext_Domain_callReportingAvailable(ctx, field)
 	case "scopeManagement":
 		return ec.fieldContext_Domain_scopeManagement(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_Domain_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Domain", field.Name)
 }
@@ -4400,6 +4804,24 @@ func (ec *executionContext) childFields_DomainEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type DomainEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_DomainViewerCan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edit":
+		return ec.fieldContext_DomainViewerCan_edit(ctx, field)
+	case "createSites":
+		return ec.fieldContext_DomainViewerCan_createSites(ctx, field)
+	case "manageScopes":
+		return ec.fieldContext_DomainViewerCan_manageScopes(ctx, field)
+	case "editContacts":
+		return ec.fieldContext_DomainViewerCan_editContacts(ctx, field)
+	case "readAudit":
+		return ec.fieldContext_DomainViewerCan_readAudit(ctx, field)
+	case "viewCallSummary":
+		return ec.fieldContext_DomainViewerCan_viewCallSummary(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DomainViewerCan", field.Name)
+}
+
 func (ec *executionContext) childFields_Group(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4418,6 +4840,8 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 		return ec.fieldContext_Group_site(ctx, field)
 	case "members":
 		return ec.fieldContext_Group_members(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_Group_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
 }
@@ -4442,6 +4866,14 @@ func (ec *executionContext) childFields_GroupEdge(ctx context.Context, field gra
 		return ec.fieldContext_GroupEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GroupEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_GroupViewerCan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edit":
+		return ec.fieldContext_GroupViewerCan_edit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GroupViewerCan", field.Name)
 }
 
 func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4540,6 +4972,8 @@ func (ec *executionContext) childFields_Recording(ctx context.Context, field gra
 		return ec.fieldContext_Recording_group(ctx, field)
 	case "queue":
 		return ec.fieldContext_Recording_queue(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_Recording_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Recording", field.Name)
 }
@@ -4566,6 +5000,16 @@ func (ec *executionContext) childFields_RecordingEdge(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type RecordingEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RecordingViewerCan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "replay":
+		return ec.fieldContext_RecordingViewerCan_replay(ctx, field)
+	case "download":
+		return ec.fieldContext_RecordingViewerCan_download(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecordingViewerCan", field.Name)
+}
+
 func (ec *executionContext) childFields_Site(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4576,6 +5020,8 @@ func (ec *executionContext) childFields_Site(ctx context.Context, field graphql.
 		return ec.fieldContext_Site_name(ctx, field)
 	case "domain":
 		return ec.fieldContext_Site_domain(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_Site_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Site", field.Name)
 }
@@ -4600,6 +5046,18 @@ func (ec *executionContext) childFields_SiteEdge(ctx context.Context, field grap
 		return ec.fieldContext_SiteEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SiteEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SiteViewerCan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "editDefaults":
+		return ec.fieldContext_SiteViewerCan_editDefaults(ctx, field)
+	case "edit":
+		return ec.fieldContext_SiteViewerCan_edit(ctx, field)
+	case "delete":
+		return ec.fieldContext_SiteViewerCan_delete(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SiteViewerCan", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4682,6 +5140,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_personalDirectoryEntries(ctx, field)
 	case "buttons":
 		return ec.fieldContext_User_buttons(ctx, field)
+	case "viewerCan":
+		return ec.fieldContext_User_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -4706,6 +5166,26 @@ func (ec *executionContext) childFields_UserEdge(ctx context.Context, field grap
 		return ec.fieldContext_UserEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type UserEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_UserViewerCan(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "viewPrivate":
+		return ec.fieldContext_UserViewerCan_viewPrivate(ctx, field)
+	case "edit":
+		return ec.fieldContext_UserViewerCan_edit(ctx, field)
+	case "resetPassword":
+		return ec.fieldContext_UserViewerCan_resetPassword(ctx, field)
+	case "changeEmail":
+		return ec.fieldContext_UserViewerCan_changeEmail(ctx, field)
+	case "changeScope":
+		return ec.fieldContext_UserViewerCan_changeScope(ctx, field)
+	case "changeMediaRights":
+		return ec.fieldContext_UserViewerCan_changeMediaRights(ctx, field)
+	case "changeSelfAdminAccess":
+		return ec.fieldContext_UserViewerCan_changeSelfAdminAccess(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserViewerCan", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6250,7 +6730,25 @@ func (ec *executionContext) _CallQueue_agents(ctx context.Context, field graphql
 		func(ctx context.Context) (any, error) {
 			return obj.Agents(ctx)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalNString2string(ctx, "view_agent_status")
+				if err != nil {
+					var zeroVal []*ent.QueueAgent
+					return zeroVal, err
+				}
+				if ec.Directives.Authz == nil {
+					var zeroVal []*ent.QueueAgent
+					return zeroVal, errors.New("directive authz is not implemented")
+				}
+				return ec.Directives.Authz(ctx, obj, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.QueueAgent) graphql.Marshaler {
 			return ec.marshalOQueueAgent2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐQueueAgentᚄ(ctx, selections, v)
 		},
@@ -6266,6 +6764,38 @@ func (ec *executionContext) fieldContext_CallQueue_agents(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_QueueAgent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallQueue_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.CallQueue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueue_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CallQueue().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CallQueueViewerCan) graphql.Marshaler {
+			return ec.marshalOCallQueueViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallQueueViewerCan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueue_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallQueue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallQueueViewerCan(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6411,6 +6941,167 @@ func (ec *executionContext) _CallQueueEdge_cursor(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_CallQueueEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CallQueueEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CallQueueViewerCan_edit(ctx context.Context, field graphql.CollectedField, obj *model.CallQueueViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueueViewerCan_edit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueueViewerCan_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallQueueViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallQueueViewerCan_delete(ctx context.Context, field graphql.CollectedField, obj *model.CallQueueViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueueViewerCan_delete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueueViewerCan_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallQueueViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallQueueViewerCan_assignSupervisors(ctx context.Context, field graphql.CollectedField, obj *model.CallQueueViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueueViewerCan_assignSupervisors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AssignSupervisors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueueViewerCan_assignSupervisors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallQueueViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallQueueViewerCan_manageAgents(ctx context.Context, field graphql.CollectedField, obj *model.CallQueueViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueueViewerCan_manageAgents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManageAgents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueueViewerCan_manageAgents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallQueueViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallQueueViewerCan_logAgents(ctx context.Context, field graphql.CollectedField, obj *model.CallQueueViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueueViewerCan_logAgents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LogAgents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueueViewerCan_logAgents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallQueueViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallQueueViewerCan_viewAgentStatus(ctx context.Context, field graphql.CollectedField, obj *model.CallQueueViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueueViewerCan_viewAgentStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ViewAgentStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueueViewerCan_viewAgentStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallQueueViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CallQueueViewerCan_viewReports(ctx context.Context, field graphql.CollectedField, obj *model.CallQueueViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueueViewerCan_viewReports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ViewReports, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueueViewerCan_viewReports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallQueueViewerCan", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _CallRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.CallRecord) (ret graphql.Marshaler) {
@@ -7051,6 +7742,38 @@ func (ec *executionContext) fieldContext_Contact_domain(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Contact_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Contact_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Contact().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ContactViewerCan) graphql.Marshaler {
+			return ec.marshalOContactViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐContactViewerCan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Contact_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Contact",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactViewerCan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ContactConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ContactConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7193,6 +7916,52 @@ func (ec *executionContext) fieldContext_ContactEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("ContactEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _ContactViewerCan_edit(ctx context.Context, field graphql.CollectedField, obj *model.ContactViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactViewerCan_edit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactViewerCan_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ContactViewerCan_delete(ctx context.Context, field graphql.CollectedField, obj *model.ContactViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactViewerCan_delete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactViewerCan_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactViewerCan", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Domain_id(ctx context.Context, field graphql.CollectedField, obj *ent.Domain) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7306,6 +8075,38 @@ func (ec *executionContext) _Domain_scopeManagement(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_Domain_scopeManagement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Domain", field, false, false, "DomainScopeManagement")
+}
+
+func (ec *executionContext) _Domain_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.Domain) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Domain_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Domain().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DomainViewerCan) graphql.Marshaler {
+			return ec.marshalODomainViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐDomainViewerCan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Domain_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Domain",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DomainViewerCan(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _DomainConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DomainConnection) (ret graphql.Marshaler) {
@@ -7448,6 +8249,144 @@ func (ec *executionContext) _DomainEdge_cursor(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_DomainEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DomainEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _DomainViewerCan_edit(ctx context.Context, field graphql.CollectedField, obj *model.DomainViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainViewerCan_edit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainViewerCan_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DomainViewerCan_createSites(ctx context.Context, field graphql.CollectedField, obj *model.DomainViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainViewerCan_createSites(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateSites, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainViewerCan_createSites(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DomainViewerCan_manageScopes(ctx context.Context, field graphql.CollectedField, obj *model.DomainViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainViewerCan_manageScopes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ManageScopes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainViewerCan_manageScopes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DomainViewerCan_editContacts(ctx context.Context, field graphql.CollectedField, obj *model.DomainViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainViewerCan_editContacts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EditContacts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainViewerCan_editContacts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DomainViewerCan_readAudit(ctx context.Context, field graphql.CollectedField, obj *model.DomainViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainViewerCan_readAudit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReadAudit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainViewerCan_readAudit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _DomainViewerCan_viewCallSummary(ctx context.Context, field graphql.CollectedField, obj *model.DomainViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DomainViewerCan_viewCallSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ViewCallSummary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DomainViewerCan_viewCallSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DomainViewerCan", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _Group_id(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
@@ -7661,6 +8600,38 @@ func (ec *executionContext) fieldContext_Group_members(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Group_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Group().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GroupViewerCan) graphql.Marshaler {
+			return ec.marshalOGroupViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐGroupViewerCan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Group_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Group",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GroupViewerCan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _GroupConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.GroupConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7801,6 +8772,29 @@ func (ec *executionContext) _GroupEdge_cursor(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_GroupEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("GroupEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _GroupViewerCan_edit(ctx context.Context, field graphql.CollectedField, obj *model.GroupViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GroupViewerCan_edit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GroupViewerCan_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GroupViewerCan", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _LoginPayload_token(ctx context.Context, field graphql.CollectedField, obj *model.LoginPayload) (ret graphql.Marshaler) {
@@ -9316,6 +10310,38 @@ func (ec *executionContext) fieldContext_Recording_queue(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Recording_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.Recording) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recording_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Recording().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RecordingViewerCan) graphql.Marshaler {
+			return ec.marshalORecordingViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐRecordingViewerCan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Recording_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Recording",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecordingViewerCan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RecordingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.RecordingConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9458,6 +10484,52 @@ func (ec *executionContext) fieldContext_RecordingEdge_cursor(_ context.Context,
 	return graphql.NewScalarFieldContext("RecordingEdge", field, false, false, "Cursor")
 }
 
+func (ec *executionContext) _RecordingViewerCan_replay(ctx context.Context, field graphql.CollectedField, obj *model.RecordingViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordingViewerCan_replay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Replay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordingViewerCan_replay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordingViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _RecordingViewerCan_download(ctx context.Context, field graphql.CollectedField, obj *model.RecordingViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecordingViewerCan_download(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Download, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecordingViewerCan_download(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecordingViewerCan", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _Site_id(ctx context.Context, field graphql.CollectedField, obj *ent.Site) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9554,6 +10626,38 @@ func (ec *executionContext) fieldContext_Site_domain(_ context.Context, field gr
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Domain(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Site_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.Site) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Site_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Site().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SiteViewerCan) graphql.Marshaler {
+			return ec.marshalOSiteViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐSiteViewerCan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Site_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Site",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SiteViewerCan(ctx, field)
 		},
 	}
 	return fc, nil
@@ -9699,6 +10803,75 @@ func (ec *executionContext) _SiteEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_SiteEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SiteEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _SiteViewerCan_editDefaults(ctx context.Context, field graphql.CollectedField, obj *model.SiteViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteViewerCan_editDefaults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EditDefaults, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteViewerCan_editDefaults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SiteViewerCan_edit(ctx context.Context, field graphql.CollectedField, obj *model.SiteViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteViewerCan_edit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteViewerCan_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SiteViewerCan_delete(ctx context.Context, field graphql.CollectedField, obj *model.SiteViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteViewerCan_delete(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delete, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteViewerCan_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteViewerCan", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -10428,7 +11601,7 @@ func (ec *executionContext) _User_forwardTo(ctx context.Context, field graphql.C
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalNString2string(ctx, "view_private")
+				permission, err := ec.unmarshalNString2string(ctx, "read_call_handling")
 				if err != nil {
 					var zeroVal *string
 					return zeroVal, err
@@ -10469,7 +11642,7 @@ func (ec *executionContext) _User_doNotDisturb(ctx context.Context, field graphq
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalNString2string(ctx, "view_private")
+				permission, err := ec.unmarshalNString2string(ctx, "read_call_handling")
 				if err != nil {
 					var zeroVal bool
 					return zeroVal, err
@@ -10510,7 +11683,7 @@ func (ec *executionContext) _User_twinningNumber(ctx context.Context, field grap
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalNString2string(ctx, "view_private")
+				permission, err := ec.unmarshalNString2string(ctx, "read_call_handling")
 				if err != nil {
 					var zeroVal *string
 					return zeroVal, err
@@ -11056,7 +12229,7 @@ func (ec *executionContext) _User_recordings(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Recordings(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.RecordingOrder))
+			return ec.Resolvers.User().Recordings(ctx, obj, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.RecordingOrder))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -11089,7 +12262,7 @@ func (ec *executionContext) fieldContext_User_recordings(ctx context.Context, fi
 		Object:     "User",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_RecordingConnection(ctx, field)
 		},
@@ -11118,13 +12291,13 @@ func (ec *executionContext) _User_callRecords(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.CallRecords(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CallRecordOrder))
+			return ec.Resolvers.User().CallRecords(ctx, obj, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.CallRecordOrder))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalNString2string(ctx, "view_private")
+				permission, err := ec.unmarshalNString2string(ctx, "view_call_history")
 				if err != nil {
 					var zeroVal *ent.CallRecordConnection
 					return zeroVal, err
@@ -11151,7 +12324,7 @@ func (ec *executionContext) fieldContext_User_callRecords(ctx context.Context, f
 		Object:     "User",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CallRecordConnection(ctx, field)
 		},
@@ -11185,7 +12358,7 @@ func (ec *executionContext) _User_personalDirectoryEntries(ctx context.Context, 
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalNString2string(ctx, "view_private")
+				permission, err := ec.unmarshalNString2string(ctx, "read_personal_directory")
 				if err != nil {
 					var zeroVal []*ent.PersonalDirectoryEntry
 					return zeroVal, err
@@ -11235,7 +12408,7 @@ func (ec *executionContext) _User_buttons(ctx context.Context, field graphql.Col
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				permission, err := ec.unmarshalNString2string(ctx, "view_private")
+				permission, err := ec.unmarshalNString2string(ctx, "read_button_programming")
 				if err != nil {
 					var zeroVal []*ent.Button
 					return zeroVal, err
@@ -11265,6 +12438,38 @@ func (ec *executionContext) fieldContext_User_buttons(_ context.Context, field g
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Button(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_viewerCan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().ViewerCan(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UserViewerCan) graphql.Marshaler {
+			return ec.marshalOUserViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐUserViewerCan(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_User_viewerCan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserViewerCan(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11410,6 +12615,167 @@ func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_UserEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _UserViewerCan_viewPrivate(ctx context.Context, field graphql.CollectedField, obj *model.UserViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserViewerCan_viewPrivate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ViewPrivate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserViewerCan_viewPrivate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UserViewerCan_edit(ctx context.Context, field graphql.CollectedField, obj *model.UserViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserViewerCan_edit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserViewerCan_edit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UserViewerCan_resetPassword(ctx context.Context, field graphql.CollectedField, obj *model.UserViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserViewerCan_resetPassword(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResetPassword, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserViewerCan_resetPassword(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UserViewerCan_changeEmail(ctx context.Context, field graphql.CollectedField, obj *model.UserViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserViewerCan_changeEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangeEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserViewerCan_changeEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UserViewerCan_changeScope(ctx context.Context, field graphql.CollectedField, obj *model.UserViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserViewerCan_changeScope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangeScope, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserViewerCan_changeScope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UserViewerCan_changeMediaRights(ctx context.Context, field graphql.CollectedField, obj *model.UserViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserViewerCan_changeMediaRights(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangeMediaRights, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserViewerCan_changeMediaRights(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _UserViewerCan_changeSelfAdminAccess(ctx context.Context, field graphql.CollectedField, obj *model.UserViewerCan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserViewerCan_changeSelfAdminAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChangeSelfAdminAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserViewerCan_changeSelfAdminAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UserViewerCan", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -13631,7 +14997,7 @@ func (ec *executionContext) unmarshalInputCallQueueWhereInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "domainID", "domainIDNEQ", "domainIDIn", "domainIDNotIn", "siteID", "siteIDNEQ", "siteIDIn", "siteIDNotIn", "siteIDIsNil", "siteIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "extension", "extensionNEQ", "extensionIn", "extensionNotIn", "extensionGT", "extensionGTE", "extensionLT", "extensionLTE", "extensionContains", "extensionHasPrefix", "extensionHasSuffix", "extensionEqualFold", "extensionContainsFold", "hasDomain", "hasDomainWith", "hasSite", "hasSiteWith", "hasSupervisors", "hasSupervisorsWith", "hasAgents", "hasAgentsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "domainID", "domainIDNEQ", "domainIDIn", "domainIDNotIn", "siteID", "siteIDNEQ", "siteIDIn", "siteIDNotIn", "siteIDIsNil", "siteIDNotNil", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "extension", "extensionNEQ", "extensionIn", "extensionNotIn", "extensionGT", "extensionGTE", "extensionLT", "extensionLTE", "extensionContains", "extensionHasPrefix", "extensionHasSuffix", "extensionEqualFold", "extensionContainsFold", "hasDomain", "hasDomainWith", "hasSite", "hasSiteWith", "hasSupervisors", "hasSupervisorsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14009,20 +15375,6 @@ func (ec *executionContext) unmarshalInputCallQueueWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.HasSupervisorsWith = data
-		case "hasAgents":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAgents"))
-			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAgents = data
-		case "hasAgentsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasAgentsWith"))
-			data, err := ec.unmarshalOQueueAgentWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐQueueAgentWhereInputᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.HasAgentsWith = data
 		}
 	}
 	return it, nil
@@ -19791,6 +21143,12 @@ func (ec *executionContext) _CallQueue(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CallQueue_agents(ctx, field, obj)
 				})
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CallQueue_viewerCan(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19869,6 +21227,69 @@ func (ec *executionContext) _CallQueueEdge(ctx context.Context, sel ast.Selectio
 			}
 		case "cursor":
 			out.Values[i] = ec._CallQueueEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var callQueueViewerCanImplementors = []string{"CallQueueViewerCan"}
+
+func (ec *executionContext) _CallQueueViewerCan(ctx context.Context, sel ast.SelectionSet, obj *model.CallQueueViewerCan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callQueueViewerCanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallQueueViewerCan")
+		case "edit":
+			out.Values[i] = ec._CallQueueViewerCan_edit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delete":
+			out.Values[i] = ec._CallQueueViewerCan_delete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "assignSupervisors":
+			out.Values[i] = ec._CallQueueViewerCan_assignSupervisors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "manageAgents":
+			out.Values[i] = ec._CallQueueViewerCan_manageAgents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logAgents":
+			out.Values[i] = ec._CallQueueViewerCan_logAgents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "viewAgentStatus":
+			out.Values[i] = ec._CallQueueViewerCan_viewAgentStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "viewReports":
+			out.Values[i] = ec._CallQueueViewerCan_viewReports(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20113,6 +21534,12 @@ func (ec *executionContext) _Contact(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Contact_domain(ctx, field, obj)
 				})
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Contact_viewerCan(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20211,6 +21638,44 @@ func (ec *executionContext) _ContactEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var contactViewerCanImplementors = []string{"ContactViewerCan"}
+
+func (ec *executionContext) _ContactViewerCan(ctx context.Context, sel ast.SelectionSet, obj *model.ContactViewerCan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactViewerCanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ContactViewerCan")
+		case "edit":
+			out.Values[i] = ec._ContactViewerCan_edit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delete":
+			out.Values[i] = ec._ContactViewerCan_delete(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var domainImplementors = []string{"Domain", "Node"}
 
 func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, obj *ent.Domain) graphql.Marshaler {
@@ -20225,28 +21690,34 @@ func (ec *executionContext) _Domain(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Domain_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Domain_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "plan":
 			out.Values[i] = ec._Domain_plan(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "callReportingAvailable":
 			out.Values[i] = ec._Domain_callReportingAvailable(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "scopeManagement":
 			out.Values[i] = ec._Domain_scopeManagement(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Domain_viewerCan(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20345,6 +21816,64 @@ func (ec *executionContext) _DomainEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var domainViewerCanImplementors = []string{"DomainViewerCan"}
+
+func (ec *executionContext) _DomainViewerCan(ctx context.Context, sel ast.SelectionSet, obj *model.DomainViewerCan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, domainViewerCanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DomainViewerCan")
+		case "edit":
+			out.Values[i] = ec._DomainViewerCan_edit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createSites":
+			out.Values[i] = ec._DomainViewerCan_createSites(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "manageScopes":
+			out.Values[i] = ec._DomainViewerCan_manageScopes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "editContacts":
+			out.Values[i] = ec._DomainViewerCan_editContacts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "readAudit":
+			out.Values[i] = ec._DomainViewerCan_readAudit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "viewCallSummary":
+			out.Values[i] = ec._DomainViewerCan_viewCallSummary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var groupImplementors = []string{"Group", "Node"}
 
 func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, obj *ent.Group) graphql.Marshaler {
@@ -20398,6 +21927,12 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Group_members(ctx, field, obj)
+				})
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Group_viewerCan(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -20477,6 +22012,39 @@ func (ec *executionContext) _GroupEdge(ctx context.Context, sel ast.SelectionSet
 			}
 		case "cursor":
 			out.Values[i] = ec._GroupEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var groupViewerCanImplementors = []string{"GroupViewerCan"}
+
+func (ec *executionContext) _GroupViewerCan(ctx context.Context, sel ast.SelectionSet, obj *model.GroupViewerCan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, groupViewerCanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GroupViewerCan")
+		case "edit":
+			out.Values[i] = ec._GroupViewerCan_edit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20967,6 +22535,12 @@ func (ec *executionContext) _Recording(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Recording_queue(ctx, field, obj)
 				})
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Recording_viewerCan(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21065,6 +22639,44 @@ func (ec *executionContext) _RecordingEdge(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var recordingViewerCanImplementors = []string{"RecordingViewerCan"}
+
+func (ec *executionContext) _RecordingViewerCan(ctx context.Context, sel ast.SelectionSet, obj *model.RecordingViewerCan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recordingViewerCanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecordingViewerCan")
+		case "replay":
+			out.Values[i] = ec._RecordingViewerCan_replay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "download":
+			out.Values[i] = ec._RecordingViewerCan_download(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var siteImplementors = []string{"Site", "Node"}
 
 func (ec *executionContext) _Site(ctx context.Context, sel ast.SelectionSet, obj *ent.Site) graphql.Marshaler {
@@ -21096,6 +22708,12 @@ func (ec *executionContext) _Site(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Site_domain(ctx, field, obj)
+				})
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Site_viewerCan(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -21175,6 +22793,49 @@ func (ec *executionContext) _SiteEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._SiteEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var siteViewerCanImplementors = []string{"SiteViewerCan"}
+
+func (ec *executionContext) _SiteViewerCan(ctx context.Context, sel ast.SelectionSet, obj *model.SiteViewerCan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, siteViewerCanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SiteViewerCan")
+		case "editDefaults":
+			out.Values[i] = ec._SiteViewerCan_editDefaults(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edit":
+			out.Values[i] = ec._SiteViewerCan_edit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "delete":
+			out.Values[i] = ec._SiteViewerCan_delete(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -21411,6 +23072,12 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_buttons(ctx, field, obj)
 				})
+		case "viewerCan":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._User_viewerCan(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21489,6 +23156,69 @@ func (ec *executionContext) _UserEdge(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "cursor":
 			out.Values[i] = ec._UserEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var userViewerCanImplementors = []string{"UserViewerCan"}
+
+func (ec *executionContext) _UserViewerCan(ctx context.Context, sel ast.SelectionSet, obj *model.UserViewerCan) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, userViewerCanImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UserViewerCan")
+		case "viewPrivate":
+			out.Values[i] = ec._UserViewerCan_viewPrivate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "edit":
+			out.Values[i] = ec._UserViewerCan_edit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resetPassword":
+			out.Values[i] = ec._UserViewerCan_resetPassword(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeEmail":
+			out.Values[i] = ec._UserViewerCan_changeEmail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeScope":
+			out.Values[i] = ec._UserViewerCan_changeScope(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeMediaRights":
+			out.Values[i] = ec._UserViewerCan_changeMediaRights(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "changeSelfAdminAccess":
+			out.Values[i] = ec._UserViewerCan_changeSelfAdminAccess(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -22701,6 +24431,13 @@ func (ec *executionContext) unmarshalOCallQueueOrder2ᚖgithubᚗcomᚋpbxportal
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOCallQueueViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallQueueViewerCan(ctx context.Context, sel ast.SelectionSet, v *model.CallQueueViewerCan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CallQueueViewerCan(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOCallQueueWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐCallQueueWhereInputᚄ(ctx context.Context, v any) ([]*ent.CallQueueWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -22878,6 +24615,13 @@ func (ec *executionContext) unmarshalOContactOrder2ᚖgithubᚗcomᚋpbxportal�
 	}
 	res, err := ec.unmarshalInputContactOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOContactViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐContactViewerCan(ctx context.Context, sel ast.SelectionSet, v *model.ContactViewerCan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ContactViewerCan(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOContactWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐContactWhereInputᚄ(ctx context.Context, v any) ([]*ent.ContactWhereInput, error) {
@@ -23060,6 +24804,13 @@ func (ec *executionContext) marshalODomainScopeManagement2ᚖgithubᚗcomᚋpbxp
 	return v
 }
 
+func (ec *executionContext) marshalODomainViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐDomainViewerCan(ctx context.Context, sel ast.SelectionSet, v *model.DomainViewerCan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DomainViewerCan(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODomainWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐDomainWhereInputᚄ(ctx context.Context, v any) ([]*ent.DomainWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -23137,6 +24888,13 @@ func (ec *executionContext) unmarshalOGroupOrder2ᚖgithubᚗcomᚋpbxportalᚋp
 	}
 	res, err := ec.unmarshalInputGroupOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGroupViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐGroupViewerCan(ctx context.Context, sel ast.SelectionSet, v *model.GroupViewerCan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._GroupViewerCan(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOGroupWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐGroupWhereInputᚄ(ctx context.Context, v any) ([]*ent.GroupWhereInput, error) {
@@ -23483,6 +25241,13 @@ func (ec *executionContext) unmarshalORecordingOrder2ᚖgithubᚗcomᚋpbxportal
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalORecordingViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐRecordingViewerCan(ctx context.Context, sel ast.SelectionSet, v *model.RecordingViewerCan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._RecordingViewerCan(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalORecordingWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐRecordingWhereInputᚄ(ctx context.Context, v any) ([]*ent.RecordingWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -23541,6 +25306,13 @@ func (ec *executionContext) unmarshalOSiteOrder2ᚖgithubᚗcomᚋpbxportalᚋpb
 	}
 	res, err := ec.unmarshalInputSiteOrder(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSiteViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐSiteViewerCan(ctx context.Context, sel ast.SelectionSet, v *model.SiteViewerCan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SiteViewerCan(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOSiteWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐSiteWhereInputᚄ(ctx context.Context, v any) ([]*ent.SiteWhereInput, error) {
@@ -23876,6 +25648,13 @@ func (ec *executionContext) marshalOUserServiceType2ᚖgithubᚗcomᚋpbxportal�
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOUserViewerCan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐUserViewerCan(ctx context.Context, sel ast.SelectionSet, v *model.UserViewerCan) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._UserViewerCan(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOUserWhereInput2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUserWhereInputᚄ(ctx context.Context, v any) ([]*ent.UserWhereInput, error) {

@@ -8,6 +8,38 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 )
 
+// What the viewer may do to a call queue.
+type CallQueueViewerCan struct {
+	Edit              bool `json:"edit"`
+	Delete            bool `json:"delete"`
+	AssignSupervisors bool `json:"assignSupervisors"`
+	ManageAgents      bool `json:"manageAgents"`
+	LogAgents         bool `json:"logAgents"`
+	ViewAgentStatus   bool `json:"viewAgentStatus"`
+	ViewReports       bool `json:"viewReports"`
+}
+
+// What the viewer may do to a shared contact.
+type ContactViewerCan struct {
+	Edit   bool `json:"edit"`
+	Delete bool `json:"delete"`
+}
+
+// What the viewer may do in a domain.
+type DomainViewerCan struct {
+	Edit            bool `json:"edit"`
+	CreateSites     bool `json:"createSites"`
+	ManageScopes    bool `json:"manageScopes"`
+	EditContacts    bool `json:"editContacts"`
+	ReadAudit       bool `json:"readAudit"`
+	ViewCallSummary bool `json:"viewCallSummary"`
+}
+
+// What the viewer may do to a hunt group.
+type GroupViewerCan struct {
+	Edit bool `json:"edit"`
+}
+
 type LoginInput struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
@@ -20,4 +52,28 @@ type LoginPayload struct {
 	// True while the user has to run the end-user wizard (SPEC §3.9).
 	MustRunWizard bool      `json:"mustRunWizard"`
 	User          *ent.User `json:"user"`
+}
+
+// What the viewer may do to a recording.
+type RecordingViewerCan struct {
+	Replay   bool `json:"replay"`
+	Download bool `json:"download"`
+}
+
+// What the viewer may do to a site.
+type SiteViewerCan struct {
+	EditDefaults bool `json:"editDefaults"`
+	Edit         bool `json:"edit"`
+	Delete       bool `json:"delete"`
+}
+
+// What the viewer may do to a user.
+type UserViewerCan struct {
+	ViewPrivate           bool `json:"viewPrivate"`
+	Edit                  bool `json:"edit"`
+	ResetPassword         bool `json:"resetPassword"`
+	ChangeEmail           bool `json:"changeEmail"`
+	ChangeScope           bool `json:"changeScope"`
+	ChangeMediaRights     bool `json:"changeMediaRights"`
+	ChangeSelfAdminAccess bool `json:"changeSelfAdminAccess"`
 }

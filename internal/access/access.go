@@ -150,8 +150,10 @@ func (v Viewer) Contacts(ctx context.Context) (predicate.Contact, error) {
 	return contact.DomainID(v.User.DomainID), nil
 }
 
-// CallRecords is what the callRecords connection may show: the viewer's own
-// calls, or its domain's for an office manager (SPEC §3.12).
+// CallRecords is what the callRecords connection may show (SPEC §3.12): the
+// domain's for an office manager; otherwise the calls of the users whose call
+// history the viewer sees (itself, and a site manager's site) and the calls
+// through the queues whose reports it sees (a supervisor's). Two lookups.
 func (v Viewer) CallRecords(ctx context.Context) (predicate.CallRecord, error) {
 	r, err := v.widest(ctx)
 	switch {
@@ -162,11 +164,20 @@ func (v Viewer) CallRecords(ctx context.Context) (predicate.CallRecord, error) {
 	case r == reachDomain:
 		return callrecord.DomainID(v.User.DomainID), nil
 	}
-	return callrecord.UserID(v.User.ID), nil
+	users, err := v.lookup(ctx, projection.TypeUser, "view_call_history")
+	if err != nil {
+		return nil, err
+	}
+	queues, err := v.lookup(ctx, projection.TypeQueue, "view_reports")
+	if err != nil {
+		return nil, err
+	}
+	return callrecord.Or(callrecord.UserIDIn(users...), callrecord.QueueIDIn(queues...)), nil
 }
 
-// AuditEvents is what the auditEvents connection may show: its domain's to an
-// office manager, all to support, nothing to anyone else (SPEC §3.14).
+// AuditEvents is what the auditEvents connection may show (SPEC §3.14): all
+// to support, the domain's to an office manager, its sites' to a site
+// manager, nothing to anyone else.
 func (v Viewer) AuditEvents(ctx context.Context) (predicate.AuditEvent, error) {
 	r, err := v.widest(ctx)
 	switch {
@@ -177,7 +188,11 @@ func (v Viewer) AuditEvents(ctx context.Context) (predicate.AuditEvent, error) {
 	case r == reachDomain:
 		return auditevent.DomainID(v.User.DomainID), nil
 	}
-	return auditevent.IDIn(), nil
+	sites, err := v.lookup(ctx, projection.TypeSite, "read_audit")
+	if err != nil {
+		return nil, err
+	}
+	return auditevent.SiteIDIn(sites...), nil
 }
 
 // ObjectOf names the SpiceDB object of an ent entity that has one.
@@ -195,6 +210,8 @@ func ObjectOf(obj any) (authz.Object, bool) {
 		return projection.Obj(projection.TypeDomain, n.ID), true
 	case *ent.Recording:
 		return projection.Obj(projection.TypeRecording, n.ID), true
+	case *ent.Contact:
+		return projection.Obj(projection.TypeContact, n.ID), true
 	}
 	return authz.Object{}, false
 }

@@ -124,8 +124,10 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.stop = stop
 	go a.Relay.Run(runCtx, 2*time.Second)
 
+	resolver := graph.NewResolver(a.Client, a.Spice, a.Signer)
 	a.handler = server.Handler(server.Deps{
-		Schema:   graph.NewSchema(a.Client, a.Spice, a.Signer),
+		Schema:   resolver.Schema(),
+		Fields:   resolver.EdgeVisibility,
 		Client:   a.Client,
 		Spice:    a.Spice,
 		Signer:   a.Signer,

@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// Batcher gathers the permission checks of one request. The first check of a
-// batch opens a short window; every check made in that window (one resolver
-// wave: gqlgen resolves list items concurrently) goes out in one
-// CheckBulkPermissions call. Answers are memoised for the batcher's life, one
-// request; failures are not, and they deny.
+// Batcher gathers the permission checks of one request. A batch goes out once
+// no new check has arrived for a short wait (or after ten waits at most), so
+// every check of one resolver wave (gqlgen resolves list items concurrently)
+// goes out in one CheckBulkPermissions call. Answers are memoised for the
+// batcher's life, one request; failures are not, and they deny.
 type Batcher struct {
 	client  *Client
 	subject Object
@@ -19,6 +19,8 @@ type Batcher struct {
 	mu      sync.Mutex
 	memo    map[Check]*answer
 	pending []Check
+	timer   *time.Timer
+	opened  time.Time // when the pending batch got its first check
 }
 
 // answer is one check's result, ready when done is closed.
@@ -55,9 +57,7 @@ func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error)
 		if !ok {
 			a = &answer{done: make(chan struct{})}
 			b.memo[ch] = a
-			if len(b.pending) == 0 {
-				time.AfterFunc(b.wait, b.flush)
-			}
+			b.schedule()
 			b.pending = append(b.pending, ch)
 		}
 		answers[i] = a
@@ -80,6 +80,19 @@ func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error)
 		out[i] = a.allowed
 	}
 	return out, nil
+}
+
+// schedule (with mu held) opens a batch for a new check, or, while the
+// batch is young, gives it another wait for more checks.
+func (b *Batcher) schedule() {
+	now := time.Now()
+	switch {
+	case len(b.pending) == 0:
+		b.opened = now
+		b.timer = time.AfterFunc(b.wait, b.flush)
+	case now.Sub(b.opened) < 10*b.wait:
+		b.timer.Reset(b.wait)
+	}
 }
 
 // flush sends the pending checks in one call.
