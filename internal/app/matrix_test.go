@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-
 )
 
 // names returns, sorted, the field of every node of a connection at data[root].
@@ -38,13 +37,13 @@ func TestRootConnections(t *testing.T) {
 		// §3.11 recordings: each replay path, and nothing else.
 		{"bob@acme.example", "recordings", "callID", []string{"acme-0001", "acme-0002", "acme-0003"}}, // own, replayOthers "141", replayGroups Reception
 		{"bea@acme.example", "recordings", "callID", []string{}},                                      // no rights, not even her own calls
-		{"ava@acme.example", "recordings", "callID", allAcmeRecordings},                              // replayAll
-		{"alice@acme.example", "recordings", "callID", []string{"acme-0004"}},                        // replayOwn
-		{"cora@acme.example", "recordings", "callID", []string{"acme-0004"}},                         // supervisor of Sales
-		{"carl@acme.example", "recordings", "callID", []string{"acme-0005"}},                         // supervisor of Support
-		{"sam@acme.example", "recordings", "callID", []string{"acme-0001", "acme-0004"}},             // owned by North users
-		{"sue@acme.example", "recordings", "callID", []string{"acme-0002", "acme-0005"}},             // owned by South users
-		{"olivia@acme.example", "recordings", "callID", allAcmeRecordings},                           // office manager
+		{"ava@acme.example", "recordings", "callID", allAcmeRecordings},                               // replayAll
+		{"alice@acme.example", "recordings", "callID", []string{"acme-0004"}},                         // replayOwn
+		{"cora@acme.example", "recordings", "callID", []string{"acme-0004"}},                          // supervisor of Sales
+		{"carl@acme.example", "recordings", "callID", []string{"acme-0005"}},                          // supervisor of Support
+		{"sam@acme.example", "recordings", "callID", []string{"acme-0001", "acme-0004"}},              // owned by North users
+		{"sue@acme.example", "recordings", "callID", []string{"acme-0002", "acme-0005"}},              // owned by South users
+		{"olivia@acme.example", "recordings", "callID", allAcmeRecordings},                            // office manager
 		{"gina@globex.example", "recordings", "callID", []string{"globex-0001", "globex-0002"}},
 		{"gus@globex.example", "recordings", "callID", []string{}},
 		{"support@provider.example", "recordings", "callID", append(slices.Clone(allAcmeRecordings), "globex-0001", "globex-0002")},
@@ -109,13 +108,13 @@ func TestUserViewerCan(t *testing.T) {
 		persona, target string // target by extension
 		want            can
 	}{
-		{"olivia@acme.example", "140", can{true, true, true, false, true}},  // scope management is SUPPORT_ONLY
-		{"olivia@acme.example", "101", can{true, false, false, false, true}}, // not another office manager's credentials
-		{"sam@acme.example", "120", can{true, true, true, false, true}},      // lower rank, own site
-		{"sam@acme.example", "100", can{}},                                   // higher rank
-		{"sam@acme.example", "141", can{}},                                   // another site
+		{"olivia@acme.example", "140", can{true, true, true, false, true}},     // scope management is SUPPORT_ONLY
+		{"olivia@acme.example", "101", can{true, false, false, false, true}},   // not another office manager's credentials
+		{"sam@acme.example", "120", can{true, true, true, false, true}},        // lower rank, own site
+		{"sam@acme.example", "100", can{}},                                     // higher rank
+		{"sam@acme.example", "141", can{}},                                     // another site
 		{"cora@acme.example", "130", can{Edit: true, ChangeMediaRights: true}}, // its agent, but no credentials
-		{"cora@acme.example", "140", can{}},                                  // not an agent
+		{"cora@acme.example", "140", can{}},                                    // not an agent
 		{"bob@acme.example", "140", can{ResetPassword: true, ChangeEmail: true}},
 		{"bob@acme.example", "100", can{}},
 		{"support@provider.example", "100", can{true, true, true, true, true}},

@@ -14,7 +14,7 @@ import (
 
 // maxBatch is the most items one CheckBulkPermissions or WriteRelationships
 // call carries.
-const maxBatch = 1000
+const maxBatch = 10000
 
 // Client wraps SpiceDB's v1 API. Every API call counts in
 // pbxportal_spicedb_requests_total{method}. It remembers the newest ZedToken

@@ -1,0 +1,150 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/callqueue"
+	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/user"
+)
+
+// spiceCalls is the total of pbxportal_spicedb_requests_total, all methods.
+func (p *portal) spiceCalls() float64 {
+	p.t.Helper()
+	families, err := p.app.Registry.Gather()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() == "pbxportal_spicedb_requests_total" {
+			for _, m := range f.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// inTx runs f in a transaction, as every write path does.
+func (p *portal) inTx(f func(c *ent.Client) error) {
+	p.t.Helper()
+	tx, err := p.app.Client.Tx(context.Background())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := f(tx.Client()); err != nil {
+		_ = tx.Rollback()
+		p.t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// TestSpiceDBCallsAreFlatInPageSize: a page of 2 users and a page of 200,
+// each with private fields and viewerCan, cost the same number of SpiceDB
+// calls (DESIGN.md, "Requests, reads").
+func TestSpiceDBCallsAreFlatInPageSize(t *testing.T) {
+	p := startPortal(t)
+	p.inTx(func(c *ent.Client) error {
+		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(context.Background())
+		builders := make([]*ent.UserCreate, 200)
+		for i := range builders {
+			name := fmt.Sprintf("load%03d@acme.example", i)
+			builders[i] = c.User.Create().SetDomain(acme).SetUsername(name).SetEmail(name).
+				SetDisplayName(fmt.Sprintf("Load %03d", i)).SetExtension(fmt.Sprintf("5%03d", i)).
+				SetVoicePortalAccess(true).SetPasswordHash("x")
+		}
+		return c.User.CreateBulk(builders...).Exec(context.Background())
+	})
+	const q = `query($n: Int) { users(first: $n) { edges { node { displayName email scope username
+		viewerCan { edit resetPassword changeEmail changeScope } } } } }`
+	for _, persona := range []string{"olivia@acme.example", "sam@acme.example", "bob@acme.example"} {
+		t.Run(persona, func(t *testing.T) {
+			token := p.tokenFor(persona)
+			cost := func(n int) (float64, int) {
+				before := p.spiceCalls()
+				r := p.do(token, q, map[string]any{"n": n})
+				var d directory
+				_ = json.Unmarshal(r.Data, &d)
+				return p.spiceCalls() - before, len(d.Users.Edges)
+			}
+			small, got2 := cost(2)
+			large, got200 := cost(200)
+			if got2 != 2 || got200 != 200 {
+				t.Fatalf("pages of %d and %d users, want 2 and 200", got2, got200)
+			}
+			if large != small || large > 4 {
+				t.Errorf("SpiceDB calls: %v for 2 users, %v for 200; want the same, and at most 4 (reach, lookup, and the waves of fields)", small, large)
+			}
+		})
+	}
+}
+
+// TestFailsClosed: with SpiceDB stopped, protected fields and lists deny
+// with AUTHZ_UNAVAILABLE; nothing is allowed.
+func TestFailsClosed(t *testing.T) {
+	p := startPortal(t)
+	token := p.tokenFor("olivia@acme.example")
+	if err := p.app.StopSpiceDB(); err != nil {
+		t.Fatal(err)
+	}
+	r := p.do(token, `{ viewer { displayName email viewerCan { edit } } }`, nil)
+	if !slices.Equal(codes(r.Errors), []string{"AUTHZ_UNAVAILABLE", "AUTHZ_UNAVAILABLE"}) {
+		t.Errorf("viewer: codes = %v, want AUTHZ_UNAVAILABLE for email and viewerCan", codes(r.Errors))
+	}
+	if string(r.Data) != `{"viewer":{"displayName":"Olivia Owens","email":null,"viewerCan":null}}` {
+		t.Errorf("viewer data = %s", r.Data)
+	}
+	for _, root := range []string{"users", "recordings", "callQueues", "contacts", "callRecords", "auditEvents"} {
+		r := p.do(token, `{ `+root+` { totalCount } }`, nil)
+		if !slices.Equal(codes(r.Errors), []string{"AUTHZ_UNAVAILABLE"}) || !strings.Contains(string(r.Data), "null") {
+			t.Errorf("%s: data %s, codes %v; want null with AUTHZ_UNAVAILABLE", root, r.Data, codes(r.Errors))
+		}
+		for _, e := range r.Errors {
+			if strings.Contains(e.Message, "rpc") || strings.Contains(e.Message, "spicedb") {
+				t.Errorf("the error leaks SpiceDB details: %q", e.Message)
+			}
+		}
+	}
+	if status, _ := p.get("/readyz"); status != 503 {
+		t.Errorf("/readyz = %d with SpiceDB down, want 503", status)
+	}
+}
+
+// TestRevocationIsImmediate: a membership removed through ent is gone on
+// the very next request (SPEC §3.15).
+func TestRevocationIsImmediate(t *testing.T) {
+	p := startPortal(t)
+	cora := p.tokenFor("cora@acme.example")
+	const q = `{ callQueues { totalCount } users(where: {extension: "130"}) { edges { node { email } } } }`
+	if r := p.do(cora, q, nil); len(r.Errors) > 0 || !strings.Contains(string(r.Data), `"totalCount":1`) {
+		t.Fatalf("before: %s %+v", r.Data, r.Errors)
+	}
+	p.inTx(func(c *ent.Client) error {
+		return c.CallQueue.Update().Where(callqueue.Name("Sales")).
+			RemoveSupervisorIDs(c.User.Query().Where(user.Username("cora@acme.example")).OnlyIDX(context.Background())).
+			Exec(context.Background())
+	})
+	r := p.do(cora, q, nil)
+	if !strings.Contains(string(r.Data), `"totalCount":0`) || !slices.Equal(codes(r.Errors), []string{"FORBIDDEN"}) {
+		t.Errorf("after removing cora from Sales: %s, codes %v; want no queue and alice's email FORBIDDEN", r.Data, codes(r.Errors))
+	}
+	// And a grant shows as soon: turn on bea's Media Manager replay of her own calls.
+	p.inTx(func(c *ent.Client) error {
+		return c.User.Update().Where(user.Username("bea@acme.example")).
+			SetMediaManagerReplay(true).SetReplayOwn(true).Exec(context.Background())
+	})
+	var d map[string]any
+	if errs := p.as("bea@acme.example", `{ recordings { totalCount } }`, nil, &d); len(errs) > 0 ||
+		fmt.Sprint(d["recordings"]) != "map[totalCount:1]" {
+		t.Errorf("bea after replayOwn: %v %+v", d, errs)
+	}
+}
