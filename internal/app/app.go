@@ -28,6 +28,7 @@ import (
 	"github.com/pbxportal/pbxportal/graph"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/authz/embedded"
 	"github.com/pbxportal/pbxportal/internal/authz/model"
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
@@ -67,7 +68,7 @@ type App struct {
 
 	handler  http.Handler
 	db       *sql.DB
-	embedded *authz.Embedded
+	embedded *embedded.Server
 	stop     context.CancelFunc
 }
 
@@ -206,7 +207,7 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 		}
 		return conn, nil
 	}
-	e, err := authz.StartEmbedded(ctx)
+	e, err := embedded.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded spicedb: %w", err)
 	}

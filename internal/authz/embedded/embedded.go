@@ -1,11 +1,13 @@
-package authz
+// Package embedded runs SpiceDB in-process, on a memory datastore, for the
+// embedded default and for tests. It is the only package that links the
+// SpiceDB server.
+package embedded
 
 import (
 	"context"
 	"fmt"
 	"sync"
 
-	"github.com/authzed/grpcutil"
 	"github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/authzed/spicedb/pkg/cmd/util"
@@ -13,21 +15,21 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// Embedded is an in-process SpiceDB on a memory datastore, reached over a
+// Server is an in-process SpiceDB on a memory datastore, reached over a
 // buffered, in-memory gRPC connection.
-type Embedded struct {
+type Server struct {
 	conn    *grpc.ClientConn
 	cancel  context.CancelFunc
 	done    chan error
 	closeMu sync.Once
 }
 
-// StartEmbedded starts an embedded SpiceDB; it runs until Close.
-func StartEmbedded(ctx context.Context) (*Embedded, error) {
+// Start starts an embedded SpiceDB; it runs until Close.
+func Start(ctx context.Context) (*Server, error) {
 	ds, err := datastore.NewDatastore(ctx, datastore.DefaultDatastoreConfig().ToOption(),
 		datastore.WithEngine(datastore.MemoryEngine))
 	if err != nil {
-		return nil, fmt.Errorf("authz: memory datastore: %w", err)
+		return nil, fmt.Errorf("embedded: memory datastore: %w", err)
 	}
 	srv, err := server.NewConfigWithOptionsAndDefaults(
 		server.WithDatastore(ds),
@@ -43,24 +45,24 @@ func StartEmbedded(ctx context.Context) (*Embedded, error) {
 	).Complete(ctx)
 	if err != nil {
 		_ = ds.Close()
-		return nil, fmt.Errorf("authz: configure embedded spicedb: %w", err)
+		return nil, fmt.Errorf("embedded: configure embedded spicedb: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{cancel: cancel, done: make(chan error, 1)}
+	e := &Server{cancel: cancel, done: make(chan error, 1)}
 	go func() { e.done <- srv.Run(runCtx) }()
 	e.conn, err = srv.NewClient(grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("authz: connect to embedded spicedb: %w", err)
+		return nil, fmt.Errorf("embedded: connect to embedded spicedb: %w", err)
 	}
 	return e, nil
 }
 
 // Conn returns the connection to the embedded server.
-func (e *Embedded) Conn() *grpc.ClientConn { return e.conn }
+func (e *Server) Conn() *grpc.ClientConn { return e.conn }
 
 // Close stops the server and closes the connection. It is safe to call twice.
-func (e *Embedded) Close() error {
+func (e *Server) Close() error {
 	var err error
 	e.closeMu.Do(func() {
 		err = e.conn.Close()
@@ -68,24 +70,4 @@ func (e *Embedded) Close() error {
 		<-e.done
 	})
 	return err
-}
-
-// Dial connects to a remote SpiceDB with a preshared key: over TLS with the
-// system's certificates, or in plain text when insecure.
-func Dial(endpoint, token string, insecureConn bool) (*grpc.ClientConn, error) {
-	opts := []grpc.DialOption{}
-	if insecureConn {
-		opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(token))
-	} else {
-		certs, err := grpcutil.WithSystemCerts(grpcutil.VerifyCA)
-		if err != nil {
-			return nil, fmt.Errorf("authz: system certificates: %w", err)
-		}
-		opts = append(opts, certs, grpcutil.WithBearerToken(token))
-	}
-	conn, err := grpc.NewClient(endpoint, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("authz: dial %s: %w", endpoint, err)
-	}
-	return conn, nil
 }
