@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/site"
+	"github.com/pbxportal/pbxportal/ent/user"
 )
 
 // names returns, sorted, the field of every node of a connection at data[root].
@@ -77,8 +82,12 @@ func TestRootConnections(t *testing.T) {
 		{"cora@acme.example", "callRecords", "caller", []string{"+15550103"}},
 		{"olivia@acme.example", "callRecords", "caller", []string{"+15550101", "+15550102", "+15550103", "+15550104", "140"}},
 		{"gus@globex.example", "callRecords", "caller", []string{"+15550201"}},
-		// §3.14 audit: nothing has been changed yet, and nobody but managers reads it.
-		{"bob@acme.example", "auditEvents", "action", []string{}},
+		{"oscar@acme.example", "callQueues", "name", []string{"Sales", "Support"}},
+		{"gus@globex.example", "callQueues", "name", []string{}},
+		{"gina@globex.example", "contacts", "name", []string{"Globex Reception"}},
+		{"gina@globex.example", "callRecords", "caller", []string{"+15550201", "100"}},
+		{"gina@globex.example", "users", "username", []string{"gina@globex.example", "gus@globex.example"}},
+		{"gina@globex.example", "auditEvents", "action", []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.persona+"/"+tt.root, func(t *testing.T) {
@@ -295,5 +304,77 @@ func TestNodeAcrossDomains(t *testing.T) {
 		map[string]any{"ids": []int{ids["user"], ids["domain"]}}, &out)
 	if len(out.Nodes) != 2 || out.Nodes[0] != nil || out.Nodes[1] != nil || len(errs) != 2 {
 		t.Errorf("nodes as gina = %+v, errors %v", out.Nodes, codes(errs))
+	}
+}
+
+// TestAuditVisibility: office managers read their domain's audit events,
+// site managers their site's, support all, nobody else any (SPEC §3.14).
+func TestAuditVisibility(t *testing.T) {
+	p := startPortal(t)
+	ctx := t.Context()
+	c := p.app.Client
+	acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(ctx)
+	globex := c.Domain.Query().Where(domain.Name("globex.example")).OnlyX(ctx)
+	north := c.Site.Query().Where(site.Name("North")).OnlyX(ctx)
+	south := c.Site.Query().Where(site.Name("South")).OnlyX(ctx)
+	for _, e := range []struct {
+		action   string
+		domainID int
+		siteID   *int
+	}{
+		{"north.change", acme.ID, &north.ID},
+		{"south.change", acme.ID, &south.ID},
+		{"acme.change", acme.ID, nil},
+		{"globex.change", globex.ID, nil},
+	} {
+		c.AuditEvent.Create().SetAction(e.action).SetDomainID(e.domainID).SetNillableSiteID(e.siteID).
+			SetTargetType("User").SetTargetID("1").ExecX(ctx)
+	}
+	tests := []struct {
+		persona string
+		want    []string
+	}{
+		{"olivia@acme.example", []string{"acme.change", "north.change", "south.change"}},
+		{"sam@acme.example", []string{"north.change"}},
+		{"sue@acme.example", []string{"south.change"}},
+		{"cora@acme.example", []string{}},
+		{"bob@acme.example", []string{}},
+		{"gina@globex.example", []string{"globex.change"}},
+		{"support@provider.example", []string{"acme.change", "globex.change", "north.change", "south.change"}},
+	}
+	for _, tt := range tests {
+		r := p.do(p.tokenFor(tt.persona), `{ auditEvents { edges { node { action } } } }`, nil)
+		if got := names(t, r.Data, "auditEvents", "action"); !slices.Equal(got, tt.want) || len(r.Errors) > 0 {
+			t.Errorf("%s: audit events %v (errors %+v), want %v", tt.persona, got, r.Errors, tt.want)
+		}
+	}
+}
+
+// TestSelfAdministrationMenus: READ and WRITE let a user see its own menu
+// data, NO_ACCESS hides it; managers within reach always see it (SPEC §3.9).
+func TestSelfAdministrationMenus(t *testing.T) {
+	p := startPortal(t)
+	p.inTx(func(c *ent.Client) error {
+		return c.User.Update().Where(user.Username("bea@acme.example")).
+			SetCallHandlingAccess(user.CallHandlingAccessNO_ACCESS).Exec(t.Context())
+	})
+	tests := []struct {
+		persona, query, want string
+		wantCodes            []string
+	}{
+		{"bob@acme.example", `{ viewer { doNotDisturb buttons { label } personalDirectoryEntries { name } } }`,
+			`{"viewer":{"doNotDisturb":false,"buttons":[],"personalDirectoryEntries":[]}}`, nil},
+		{"bea@acme.example", `{ viewer { doNotDisturb forwardTo } }`,
+			`{"viewer":{"doNotDisturb":null,"forwardTo":null}}`, []string{"FORBIDDEN", "FORBIDDEN"}},
+		{"olivia@acme.example", `{ users(where: {extension: "141"}) { edges { node { doNotDisturb } } } }`,
+			`{"users":{"edges":[{"node":{"doNotDisturb":false}}]}}`, nil},
+		{"bob@acme.example", `{ users(where: {extension: "141"}) { edges { node { doNotDisturb } } } }`,
+			`{"users":{"edges":[{"node":{"doNotDisturb":null}}]}}`, []string{"FORBIDDEN"}},
+	}
+	for _, tt := range tests {
+		r := p.do(p.tokenFor(tt.persona), tt.query, nil)
+		if string(r.Data) != tt.want || !slices.Equal(codes(r.Errors), tt.wantCodes) {
+			t.Errorf("%s: %s %v\nwant %s %v", tt.persona, r.Data, codes(r.Errors), tt.want, tt.wantCodes)
+		}
 	}
 }
