@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/graph/generated"
+	"github.com/pbxportal/pbxportal/internal/access"
 )
 
 // Node is the resolver for the node field.
@@ -24,8 +25,9 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := v.CanSee(ctx, n); err != nil || !ok {
-		return nil, orNotVisible(err)
+	seen, err := v.SeeEach(ctx, []any{n})
+	if err != nil || !seen[0] {
+		return nil, access.OrNotVisible(err)
 	}
 	return n, nil
 }
@@ -40,12 +42,17 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	if err != nil {
 		return nil, err
 	}
+	objs := make([]any, len(ns))
 	for i, n := range ns {
-		if n == nil {
-			continue
-		}
-		if ok, err := v.CanSee(ctx, n); err != nil || !ok {
-			graphql.AddError(ctx, orNotVisible(err))
+		objs[i] = n
+	}
+	seen, err := v.SeeEach(ctx, objs)
+	if err != nil {
+		return nil, err
+	}
+	for i, ok := range seen {
+		if !ok {
+			graphql.AddError(ctx, access.OrNotVisible(nil))
 			ns[i] = nil
 		}
 	}

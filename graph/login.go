@@ -44,12 +44,3 @@ func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.Lo
 func errBadCredentials() error {
 	return apperr.New(apperr.Unauthenticated, "wrong username or password")
 }
-
-// orNotVisible reports a failed visibility check: the check's own error if it
-// failed, NOT_FOUND if the object is not visible.
-func orNotVisible(err error) error {
-	if err != nil {
-		return err
-	}
-	return access.ErrNotVisible()
-}

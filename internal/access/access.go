@@ -27,7 +27,6 @@ import (
 	"github.com/pbxportal/pbxportal/ent/recording"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
-	"github.com/pbxportal/pbxportal/internal/apperr"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
@@ -224,23 +223,31 @@ func visibility(o authz.Object) string {
 	return "view"
 }
 
-// CanSee reports whether the viewer may see a node (SPEC §4, "Invisible
-// objects"). Types without a SpiceDB object are invisible through node.
-func (v Viewer) CanSee(ctx context.Context, n ent.Noder) (bool, error) {
-	o, ok := ObjectOf(n)
-	if !ok {
-		return false, nil
+// SeeEach reports, in one batched check, whether the viewer may see each of
+// objs (SPEC §4, "Invisible objects"). Objects without a SpiceDB object
+// (call records, queue memberships, buttons, …) are not visible on their own.
+func (v Viewer) SeeEach(ctx context.Context, objs []any) ([]bool, error) {
+	checks := make([]authz.Check, 0, len(objs))
+	at := make([]int, 0, len(objs))
+	for i, obj := range objs {
+		if o, ok := ObjectOf(obj); ok {
+			checks = append(checks, authz.Check{Resource: o, Permission: visibility(o)})
+			at = append(at, i)
+		}
 	}
-	allowed, err := v.Checks.Check(ctx, o, visibility(o))
+	seen := make([]bool, len(objs))
+	if len(checks) == 0 {
+		return seen, nil
+	}
+	allowed, err := v.Checks.CheckMany(ctx, checks)
 	if err != nil {
-		return false, fmt.Errorf("access: %w", err)
+		return nil, fmt.Errorf("access: %w", err)
 	}
-	return allowed, nil
+	for k, i := range at {
+		seen[i] = allowed[k]
+	}
+	return seen, nil
 }
-
-// ErrNotVisible is how an object the viewer may not see is reported: exactly
-// like one that does not exist.
-func ErrNotVisible() error { return apperr.New(apperr.NotFound, "not found") }
 
 // MayUsePortal reports whether a user may log into the portal: every scope
 // but NO_PORTAL, and only while its Voice Portal Access is on (SPEC §3.1).

@@ -2,10 +2,9 @@ package access
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 
-	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/apperr"
 )
 
 // Visible keeps, of a resolved edge, only what the viewer may see: an object
@@ -14,10 +13,10 @@ import (
 // invisible entity becomes nil, and a list loses its invisible entries. Every
 // check of the edge is one batched call. Values of other types pass through.
 func (v Viewer) Visible(ctx context.Context, res any) (any, error) {
-	if o, ok := ObjectOf(res); ok {
-		ok, err := v.Checks.Check(ctx, o, visibility(o))
-		if err != nil || !ok {
-			return nil, orNotVisible(err)
+	if _, ok := ObjectOf(res); ok {
+		seen, err := v.SeeEach(ctx, []any{res})
+		if err != nil || !seen[0] {
+			return nil, OrNotVisible(err)
 		}
 		return res, nil
 	}
@@ -28,17 +27,16 @@ func (v Viewer) Visible(ctx context.Context, res any) (any, error) {
 	if _, ok := ObjectOf(list.Index(0).Interface()); !ok {
 		return res, nil
 	}
-	checks := make([]authz.Check, list.Len())
-	for i := range checks {
-		o, _ := ObjectOf(list.Index(i).Interface())
-		checks[i] = authz.Check{Resource: o, Permission: visibility(o)}
+	items := make([]any, list.Len())
+	for i := range items {
+		items[i] = list.Index(i).Interface()
 	}
-	allowed, err := v.Checks.CheckMany(ctx, checks)
+	seen, err := v.SeeEach(ctx, items)
 	if err != nil {
-		return nil, fmt.Errorf("access: %w", err)
+		return nil, err
 	}
 	kept := reflect.MakeSlice(list.Type(), 0, list.Len())
-	for i, ok := range allowed {
+	for i, ok := range seen {
 		if ok {
 			kept = reflect.Append(kept, list.Index(i))
 		}
@@ -46,9 +44,11 @@ func (v Viewer) Visible(ctx context.Context, res any) (any, error) {
 	return kept.Interface(), nil
 }
 
-func orNotVisible(err error) error {
+// OrNotVisible reports a failed visibility check: the check's own error if
+// it failed, NOT_FOUND if the object is not visible.
+func OrNotVisible(err error) error {
 	if err != nil {
-		return fmt.Errorf("access: %w", err)
+		return err
 	}
-	return ErrNotVisible()
+	return apperr.New(apperr.NotFound, "not found")
 }

@@ -185,11 +185,6 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 			user.HasAgentMembershipsWith(queueagent.QueueIDIn(ids...)))))
 	case ent.TypeQueueAgent:
 		err = users(c.User.Query().Where(user.HasAgentMembershipsWith(queueagent.IDIn(ids...))))
-		if um, ok := m.(*ent.QueueAgentMutation); ok {
-			if uid, ok := um.UserID(); ok {
-				objs = append(objs, Obj(TypeUser, uid))
-			}
-		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("projection: users affected by %s: %w", m.Type(), err)
