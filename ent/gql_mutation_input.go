@@ -440,8 +440,6 @@ type UpdateUserInput struct {
 	Username              *string
 	DisplayName           *string
 	Extension             *string
-	ClearEmail            bool
-	Email                 *string
 	Department            *string
 	ServiceType           *user.ServiceType
 	FeaturePlan           *user.FeaturePlan
@@ -469,12 +467,6 @@ func (i *UpdateUserInput) Mutate(m *UserMutation) {
 	}
 	if v := i.Extension; v != nil {
 		m.SetExtension(*v)
-	}
-	if i.ClearEmail {
-		m.ClearEmail()
-	}
-	if v := i.Email; v != nil {
-		m.SetEmail(*v)
 	}
 	if v := i.Department; v != nil {
 		m.SetDepartment(*v)

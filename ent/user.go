@@ -28,7 +28,7 @@ type User struct {
 	DisplayName string `json:"display_name,omitempty"`
 	// Extension holds the value of the "extension" field.
 	Extension string `json:"extension,omitempty"`
-	// Email holds the value of the "email" field.
+	// Changed through changeEmail or updateMyProfile, which follow the credentials rule (SPEC §3.5).
 	Email *string `json:"email,omitempty"`
 	// Department holds the value of the "department" field.
 	Department string `json:"department,omitempty"`

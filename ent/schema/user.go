@@ -26,7 +26,9 @@ func (User) Fields() []ent.Field {
 			Annotations(entgql.OrderField("DISPLAY_NAME")),
 		field.String("extension").NotEmpty().
 			Annotations(entgql.OrderField("EXTENSION")),
-		field.String("email").Optional().Nillable().Annotations(private()),
+		field.String("email").Optional().Nillable().
+			Comment("Changed through changeEmail or updateMyProfile, which follow the credentials rule (SPEC §3.5).").
+			Annotations(private(), entgql.Skip(entgql.SkipWhereInput|entgql.SkipMutationUpdateInput)),
 		field.String("department").Default(""),
 		field.Enum("scope").Values(scope.Ordered()...).Default("BASIC_USER").
 			Annotations(private(), readOnly()),

@@ -6,7 +6,15 @@ import (
 	"time"
 
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/user"
 )
+
+// One programmable button.
+type ButtonInput struct {
+	Position int     `json:"position"`
+	Label    *string `json:"label,omitempty"`
+	Feature  string  `json:"feature"`
+}
 
 // What the viewer may do to a call queue.
 type CallQueueViewerCan struct {
@@ -54,10 +62,55 @@ type LoginPayload struct {
 	User          *ent.User `json:"user"`
 }
 
+// Media Manager rights of a user (SPEC §3.11).
+type MediaManagerRightsInput struct {
+	MediaManagerReplay bool `json:"mediaManagerReplay"`
+	ReplayAll          bool `json:"replayAll"`
+	ReplayOwn          bool `json:"replayOwn"`
+	// Groups whose recordings the user may replay; needs replayOwn.
+	ReplayGroupIDs []int `json:"replayGroupIDs"`
+	// Semicolon-separated numbers, at most 127 characters; needs replayOwn.
+	ReplayOthers       string `json:"replayOthers"`
+	DownloadRecordings bool   `json:"downloadRecordings"`
+}
+
+// The viewer's own call handling (the callHandling menu).
+type MyCallHandlingInput struct {
+	ForwardTo           *string `json:"forwardTo,omitempty"`
+	ClearForwardTo      *bool   `json:"clearForwardTo,omitempty"`
+	DoNotDisturb        *bool   `json:"doNotDisturb,omitempty"`
+	TwinningNumber      *string `json:"twinningNumber,omitempty"`
+	ClearTwinningNumber *bool   `json:"clearTwinningNumber,omitempty"`
+}
+
+// The viewer's own profile (the profile menu).
+type MyProfileInput struct {
+	DisplayName *string `json:"displayName,omitempty"`
+	Email       *string `json:"email,omitempty"`
+	Department  *string `json:"department,omitempty"`
+	// A new voicemail PIN / login code: write-only.
+	VoicemailPin          *string                     `json:"voicemailPin,omitempty"`
+	AllowedCallOperations *user.AllowedCallOperations `json:"allowedCallOperations,omitempty"`
+}
+
 // What the viewer may do to a recording.
 type RecordingViewerCan struct {
 	Replay   bool `json:"replay"`
 	Download bool `json:"download"`
+}
+
+// Self-administration settings of a user (SPEC §3.9). Omitted fields are left as they are.
+type SelfAdminAccessInput struct {
+	Profile              *user.ProfileAccess              `json:"profile,omitempty"`
+	CallHandling         *user.CallHandlingAccess         `json:"callHandling,omitempty"`
+	PersonalDirectory    *user.PersonalDirectoryAccess    `json:"personalDirectory,omitempty"`
+	ButtonProgramming    *user.ButtonProgrammingAccess    `json:"buttonProgramming,omitempty"`
+	DownloadApplications *user.DownloadApplicationsAccess `json:"downloadApplications,omitempty"`
+	// The same switch as voicePortalAccess.
+	EnableUserPortal        *bool                       `json:"enableUserPortal,omitempty"`
+	RunEndUserWizard        *bool                       `json:"runEndUserWizard,omitempty"`
+	AllowedCallOperations   *user.AllowedCallOperations `json:"allowedCallOperations,omitempty"`
+	HistoricalCallReporting *bool                       `json:"historicalCallReporting,omitempty"`
 }
 
 // What the viewer may do to a site.

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/graph"
+	"github.com/pbxportal/pbxportal/internal/audit"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/embedded"
@@ -33,6 +34,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/demo"
+	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
 )
 
@@ -103,7 +105,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, fmt.Errorf("write schema.zed: %w", err)
 	}
 	a.Relay = outbox.NewRelay(a.Client, a.Spice, cfg.Log, store.postgres)
-	a.Client.Use(projection.Hook(a.Relay))
+	// Rules first: a refused change is refused before anything else runs.
+	a.Client.User.Use(rules.Hook())
+	a.Client.Use(audit.Hook(), projection.Hook(a.Relay))
 
 	if cfg.Demo {
 		switch err := demo.Load(ctx, a.Client); {

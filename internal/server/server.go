@@ -24,6 +24,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/apperr"
+	"github.com/pbxportal/pbxportal/internal/audit"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
@@ -81,12 +82,21 @@ func graphQL(d Deps) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(entgql.Transactioner{TxOpener: d.Client})
 	srv.AroundFields(d.Fields)
+	srv.AroundRootFields(nameAuditedAction)
 	srv.SetErrorPresenter(presentError(d.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		d.Log.ErrorContext(ctx, "panic in resolver", "panic", p)
 		return apperr.New(apperr.Internal, "internal error")
 	})
 	return srv
+}
+
+// nameAuditedAction names each mutation's audit events after the mutation.
+func nameAuditedAction(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	if oc := graphql.GetOperationContext(ctx); oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Mutation {
+		ctx = audit.WithAction(ctx, graphql.GetRootFieldContext(ctx).Field.Name)
+	}
+	return next(ctx)
 }
 
 // presentError shows every error with its SPEC §4 code and a client-safe
