@@ -1405,6 +1405,22 @@ func (c *GroupClient) QueryMembers(_m *Group) *UserQuery {
 	return query
 }
 
+// QueryReplayers queries the replayers edge of a Group.
+func (c *GroupClient) QueryReplayers(_m *Group) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(group.Table, group.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, group.ReplayersTable, group.ReplayersPrimaryKey...),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *GroupClient) Hooks() []Hook {
 	return c.hooks.Group
@@ -2371,7 +2387,7 @@ func (c *UserClient) QueryReplayGroups(_m *User) *GroupQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(user.Table, user.FieldID, id),
 			sqlgraph.To(group.Table, group.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, user.ReplayGroupsTable, user.ReplayGroupsColumn),
+			sqlgraph.Edge(sqlgraph.M2M, false, user.ReplayGroupsTable, user.ReplayGroupsPrimaryKey...),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil

@@ -28,9 +28,8 @@ type Group struct {
 	Extension string `json:"extension,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the GroupQuery when eager-loading is set.
-	Edges              GroupEdges `json:"edges"`
-	user_replay_groups *int
-	selectValues       sql.SelectValues
+	Edges        GroupEdges `json:"edges"`
+	selectValues sql.SelectValues
 }
 
 // GroupEdges holds the relations/edges for other nodes in the graph.
@@ -41,13 +40,16 @@ type GroupEdges struct {
 	Site *Site `json:"site,omitempty"`
 	// Members holds the value of the members edge.
 	Members []*User `json:"members,omitempty"`
+	// Replayers holds the value of the replayers edge.
+	Replayers []*User `json:"replayers,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
 	totalCount [3]map[string]int
 
-	namedMembers map[string][]*User
+	namedMembers   map[string][]*User
+	namedReplayers map[string][]*User
 }
 
 // DomainOrErr returns the Domain value or an error if the edge
@@ -81,6 +83,15 @@ func (e GroupEdges) MembersOrErr() ([]*User, error) {
 	return nil, &NotLoadedError{edge: "members"}
 }
 
+// ReplayersOrErr returns the Replayers value or an error if the edge
+// was not loaded in eager-loading.
+func (e GroupEdges) ReplayersOrErr() ([]*User, error) {
+	if e.loadedTypes[3] {
+		return e.Replayers, nil
+	}
+	return nil, &NotLoadedError{edge: "replayers"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Group) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -90,8 +101,6 @@ func (*Group) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case group.FieldName, group.FieldExtension:
 			values[i] = new(sql.NullString)
-		case group.ForeignKeys[0]: // user_replay_groups
-			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
 		}
@@ -137,13 +146,6 @@ func (_m *Group) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Extension = value.String
 			}
-		case group.ForeignKeys[0]:
-			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for edge-field user_replay_groups", value)
-			} else if value.Valid {
-				_m.user_replay_groups = new(int)
-				*_m.user_replay_groups = int(value.Int64)
-			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -170,6 +172,11 @@ func (_m *Group) QuerySite() *SiteQuery {
 // QueryMembers queries the "members" edge of the Group entity.
 func (_m *Group) QueryMembers() *UserQuery {
 	return NewGroupClient(_m.config).QueryMembers(_m)
+}
+
+// QueryReplayers queries the "replayers" edge of the Group entity.
+func (_m *Group) QueryReplayers() *UserQuery {
+	return NewGroupClient(_m.config).QueryReplayers(_m)
 }
 
 // Update returns a builder for updating this Group.
@@ -231,6 +238,30 @@ func (_m *Group) appendNamedMembers(name string, edges ...*User) {
 		_m.Edges.namedMembers[name] = []*User{}
 	} else {
 		_m.Edges.namedMembers[name] = append(_m.Edges.namedMembers[name], edges...)
+	}
+}
+
+// NamedReplayers returns the Replayers named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Group) NamedReplayers(name string) ([]*User, error) {
+	if _m.Edges.namedReplayers == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedReplayers[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Group) appendNamedReplayers(name string, edges ...*User) {
+	if _m.Edges.namedReplayers == nil {
+		_m.Edges.namedReplayers = make(map[string][]*User)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedReplayers[name] = []*User{}
+	} else {
+		_m.Edges.namedReplayers[name] = append(_m.Edges.namedReplayers[name], edges...)
 	}
 }
 

@@ -79,6 +79,21 @@ func (_c *GroupCreate) AddMembers(v ...*User) *GroupCreate {
 	return _c.AddMemberIDs(ids...)
 }
 
+// AddReplayerIDs adds the "replayers" edge to the User entity by IDs.
+func (_c *GroupCreate) AddReplayerIDs(ids ...int) *GroupCreate {
+	_c.mutation.AddReplayerIDs(ids...)
+	return _c
+}
+
+// AddReplayers adds the "replayers" edges to the User entity.
+func (_c *GroupCreate) AddReplayers(v ...*User) *GroupCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddReplayerIDs(ids...)
+}
+
 // Mutation returns the GroupMutation object of the builder.
 func (_c *GroupCreate) Mutation() *GroupMutation {
 	return _c.mutation
@@ -209,6 +224,22 @@ func (_c *GroupCreate) createSpec() (*Group, *sqlgraph.CreateSpec) {
 			Inverse: false,
 			Table:   group.MembersTable,
 			Columns: group.MembersPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ReplayersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   group.ReplayersTable,
+			Columns: group.ReplayersPrimaryKey,
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),

@@ -23,17 +23,18 @@ import (
 // GroupQuery is the builder for querying Group entities.
 type GroupQuery struct {
 	config
-	ctx              *QueryContext
-	order            []group.OrderOption
-	inters           []Interceptor
-	predicates       []predicate.Group
-	withDomain       *DomainQuery
-	withSite         *SiteQuery
-	withMembers      *UserQuery
-	withFKs          bool
-	loadTotal        []func(context.Context, []*Group) error
-	modifiers        []func(*sql.Selector)
-	withNamedMembers map[string]*UserQuery
+	ctx                *QueryContext
+	order              []group.OrderOption
+	inters             []Interceptor
+	predicates         []predicate.Group
+	withDomain         *DomainQuery
+	withSite           *SiteQuery
+	withMembers        *UserQuery
+	withReplayers      *UserQuery
+	loadTotal          []func(context.Context, []*Group) error
+	modifiers          []func(*sql.Selector)
+	withNamedMembers   map[string]*UserQuery
+	withNamedReplayers map[string]*UserQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -129,6 +130,28 @@ func (_q *GroupQuery) QueryMembers() *UserQuery {
 			sqlgraph.From(group.Table, group.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.M2M, false, group.MembersTable, group.MembersPrimaryKey...),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryReplayers chains the current query on the "replayers" edge.
+func (_q *GroupQuery) QueryReplayers() *UserQuery {
+	query := (&UserClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(group.Table, group.FieldID, selector),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, group.ReplayersTable, group.ReplayersPrimaryKey...),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -323,14 +346,15 @@ func (_q *GroupQuery) Clone() *GroupQuery {
 		return nil
 	}
 	return &GroupQuery{
-		config:      _q.config,
-		ctx:         _q.ctx.Clone(),
-		order:       append([]group.OrderOption{}, _q.order...),
-		inters:      append([]Interceptor{}, _q.inters...),
-		predicates:  append([]predicate.Group{}, _q.predicates...),
-		withDomain:  _q.withDomain.Clone(),
-		withSite:    _q.withSite.Clone(),
-		withMembers: _q.withMembers.Clone(),
+		config:        _q.config,
+		ctx:           _q.ctx.Clone(),
+		order:         append([]group.OrderOption{}, _q.order...),
+		inters:        append([]Interceptor{}, _q.inters...),
+		predicates:    append([]predicate.Group{}, _q.predicates...),
+		withDomain:    _q.withDomain.Clone(),
+		withSite:      _q.withSite.Clone(),
+		withMembers:   _q.withMembers.Clone(),
+		withReplayers: _q.withReplayers.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -367,6 +391,17 @@ func (_q *GroupQuery) WithMembers(opts ...func(*UserQuery)) *GroupQuery {
 		opt(query)
 	}
 	_q.withMembers = query
+	return _q
+}
+
+// WithReplayers tells the query-builder to eager-load the nodes that are connected to
+// the "replayers" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *GroupQuery) WithReplayers(opts ...func(*UserQuery)) *GroupQuery {
+	query := (&UserClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withReplayers = query
 	return _q
 }
 
@@ -447,17 +482,14 @@ func (_q *GroupQuery) prepareQuery(ctx context.Context) error {
 func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group, error) {
 	var (
 		nodes       = []*Group{}
-		withFKs     = _q.withFKs
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withDomain != nil,
 			_q.withSite != nil,
 			_q.withMembers != nil,
+			_q.withReplayers != nil,
 		}
 	)
-	if withFKs {
-		_spec.Node.Columns = append(_spec.Node.Columns, group.ForeignKeys...)
-	}
 	_spec.ScanValues = func(columns []string) ([]any, error) {
 		return (*Group).scanValues(nil, columns)
 	}
@@ -498,10 +530,24 @@ func (_q *GroupQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Group,
 			return nil, err
 		}
 	}
+	if query := _q.withReplayers; query != nil {
+		if err := _q.loadReplayers(ctx, query, nodes,
+			func(n *Group) { n.Edges.Replayers = []*User{} },
+			func(n *Group, e *User) { n.Edges.Replayers = append(n.Edges.Replayers, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedMembers {
 		if err := _q.loadMembers(ctx, query, nodes,
 			func(n *Group) { n.appendNamedMembers(name) },
 			func(n *Group, e *User) { n.appendNamedMembers(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedReplayers {
+		if err := _q.loadReplayers(ctx, query, nodes,
+			func(n *Group) { n.appendNamedReplayers(name) },
+			func(n *Group, e *User) { n.appendNamedReplayers(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -625,6 +671,67 @@ func (_q *GroupQuery) loadMembers(ctx context.Context, query *UserQuery, nodes [
 		nodes, ok := nids[n.ID]
 		if !ok {
 			return fmt.Errorf(`unexpected "members" node returned %v`, n.ID)
+		}
+		for kn := range nodes {
+			assign(kn, n)
+		}
+	}
+	return nil
+}
+func (_q *GroupQuery) loadReplayers(ctx context.Context, query *UserQuery, nodes []*Group, init func(*Group), assign func(*Group, *User)) error {
+	edgeIDs := make([]driver.Value, len(nodes))
+	byID := make(map[int]*Group)
+	nids := make(map[int]map[*Group]struct{})
+	for i, node := range nodes {
+		edgeIDs[i] = node.ID
+		byID[node.ID] = node
+		if init != nil {
+			init(node)
+		}
+	}
+	query.Where(func(s *sql.Selector) {
+		joinT := sql.Table(group.ReplayersTable)
+		s.Join(joinT).On(s.C(user.FieldID), joinT.C(group.ReplayersPrimaryKey[0]))
+		s.Where(sql.InValues(joinT.C(group.ReplayersPrimaryKey[1]), edgeIDs...))
+		columns := s.SelectedColumns()
+		s.Select(joinT.C(group.ReplayersPrimaryKey[1]))
+		s.AppendSelect(columns...)
+		s.SetDistinct(false)
+	})
+	if err := query.prepareQuery(ctx); err != nil {
+		return err
+	}
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			assign := spec.Assign
+			values := spec.ScanValues
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				values, err := values(columns[1:])
+				if err != nil {
+					return nil, err
+				}
+				return append([]any{new(sql.NullInt64)}, values...), nil
+			}
+			spec.Assign = func(columns []string, values []any) error {
+				outValue := int(values[0].(*sql.NullInt64).Int64)
+				inValue := int(values[1].(*sql.NullInt64).Int64)
+				if nids[inValue] == nil {
+					nids[inValue] = map[*Group]struct{}{byID[outValue]: {}}
+					return assign(columns[1:], values[1:])
+				}
+				nids[inValue][byID[outValue]] = struct{}{}
+				return nil
+			}
+		})
+	})
+	neighbors, err := withInterceptors[[]*User](ctx, query, qr, query.inters)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected "replayers" node returned %v`, n.ID)
 		}
 		for kn := range nodes {
 			assign(kn, n)
@@ -763,6 +870,20 @@ func (_q *GroupQuery) WithNamedMembers(name string, opts ...func(*UserQuery)) *G
 		_q.withNamedMembers = make(map[string]*UserQuery)
 	}
 	_q.withNamedMembers[name] = query
+	return _q
+}
+
+// WithNamedReplayers tells the query-builder to eager-load the nodes that are connected to the "replayers"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *GroupQuery) WithNamedReplayers(name string, opts ...func(*UserQuery)) *GroupQuery {
+	query := (&UserClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedReplayers == nil {
+		_q.withNamedReplayers = make(map[string]*UserQuery)
+	}
+	_q.withNamedReplayers[name] = query
 	return _q
 }
 

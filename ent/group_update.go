@@ -97,6 +97,21 @@ func (_u *GroupUpdate) AddMembers(v ...*User) *GroupUpdate {
 	return _u.AddMemberIDs(ids...)
 }
 
+// AddReplayerIDs adds the "replayers" edge to the User entity by IDs.
+func (_u *GroupUpdate) AddReplayerIDs(ids ...int) *GroupUpdate {
+	_u.mutation.AddReplayerIDs(ids...)
+	return _u
+}
+
+// AddReplayers adds the "replayers" edges to the User entity.
+func (_u *GroupUpdate) AddReplayers(v ...*User) *GroupUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReplayerIDs(ids...)
+}
+
 // Mutation returns the GroupMutation object of the builder.
 func (_u *GroupUpdate) Mutation() *GroupMutation {
 	return _u.mutation
@@ -127,6 +142,27 @@ func (_u *GroupUpdate) RemoveMembers(v ...*User) *GroupUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMemberIDs(ids...)
+}
+
+// ClearReplayers clears all "replayers" edges to the User entity.
+func (_u *GroupUpdate) ClearReplayers() *GroupUpdate {
+	_u.mutation.ClearReplayers()
+	return _u
+}
+
+// RemoveReplayerIDs removes the "replayers" edge to User entities by IDs.
+func (_u *GroupUpdate) RemoveReplayerIDs(ids ...int) *GroupUpdate {
+	_u.mutation.RemoveReplayerIDs(ids...)
+	return _u
+}
+
+// RemoveReplayers removes "replayers" edges to User entities.
+func (_u *GroupUpdate) RemoveReplayers(v ...*User) *GroupUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReplayerIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -266,6 +302,51 @@ func (_u *GroupUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.ReplayersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   group.ReplayersTable,
+			Columns: group.ReplayersPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReplayersIDs(); len(nodes) > 0 && !_u.mutation.ReplayersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   group.ReplayersTable,
+			Columns: group.ReplayersPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReplayersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   group.ReplayersTable,
+			Columns: group.ReplayersPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{group.Label}
@@ -354,6 +435,21 @@ func (_u *GroupUpdateOne) AddMembers(v ...*User) *GroupUpdateOne {
 	return _u.AddMemberIDs(ids...)
 }
 
+// AddReplayerIDs adds the "replayers" edge to the User entity by IDs.
+func (_u *GroupUpdateOne) AddReplayerIDs(ids ...int) *GroupUpdateOne {
+	_u.mutation.AddReplayerIDs(ids...)
+	return _u
+}
+
+// AddReplayers adds the "replayers" edges to the User entity.
+func (_u *GroupUpdateOne) AddReplayers(v ...*User) *GroupUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddReplayerIDs(ids...)
+}
+
 // Mutation returns the GroupMutation object of the builder.
 func (_u *GroupUpdateOne) Mutation() *GroupMutation {
 	return _u.mutation
@@ -384,6 +480,27 @@ func (_u *GroupUpdateOne) RemoveMembers(v ...*User) *GroupUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMemberIDs(ids...)
+}
+
+// ClearReplayers clears all "replayers" edges to the User entity.
+func (_u *GroupUpdateOne) ClearReplayers() *GroupUpdateOne {
+	_u.mutation.ClearReplayers()
+	return _u
+}
+
+// RemoveReplayerIDs removes the "replayers" edge to User entities by IDs.
+func (_u *GroupUpdateOne) RemoveReplayerIDs(ids ...int) *GroupUpdateOne {
+	_u.mutation.RemoveReplayerIDs(ids...)
+	return _u
+}
+
+// RemoveReplayers removes "replayers" edges to User entities.
+func (_u *GroupUpdateOne) RemoveReplayers(v ...*User) *GroupUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveReplayerIDs(ids...)
 }
 
 // Where appends a list predicates to the GroupUpdate builder.
@@ -543,6 +660,51 @@ func (_u *GroupUpdateOne) sqlSave(ctx context.Context) (_node *Group, err error)
 			Inverse: false,
 			Table:   group.MembersTable,
 			Columns: group.MembersPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ReplayersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   group.ReplayersTable,
+			Columns: group.ReplayersPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedReplayersIDs(); len(nodes) > 0 && !_u.mutation.ReplayersCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   group.ReplayersTable,
+			Columns: group.ReplayersPrimaryKey,
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ReplayersIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2M,
+			Inverse: true,
+			Table:   group.ReplayersTable,
+			Columns: group.ReplayersPrimaryKey,
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),

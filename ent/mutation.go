@@ -4408,22 +4408,25 @@ func (m *DomainMutation) ResetEdge(name string) error {
 // GroupMutation represents an operation that mutates the Group nodes in the graph.
 type GroupMutation struct {
 	config
-	op             Op
-	typ            string
-	id             *int
-	name           *string
-	extension      *string
-	clearedFields  map[string]struct{}
-	domain         *int
-	cleareddomain  bool
-	site           *int
-	clearedsite    bool
-	members        map[int]struct{}
-	removedmembers map[int]struct{}
-	clearedmembers bool
-	done           bool
-	oldValue       func(context.Context) (*Group, error)
-	predicates     []predicate.Group
+	op               Op
+	typ              string
+	id               *int
+	name             *string
+	extension        *string
+	clearedFields    map[string]struct{}
+	domain           *int
+	cleareddomain    bool
+	site             *int
+	clearedsite      bool
+	members          map[int]struct{}
+	removedmembers   map[int]struct{}
+	clearedmembers   bool
+	replayers        map[int]struct{}
+	removedreplayers map[int]struct{}
+	clearedreplayers bool
+	done             bool
+	oldValue         func(context.Context) (*Group, error)
+	predicates       []predicate.Group
 }
 
 var _ ent.Mutation = (*GroupMutation)(nil)
@@ -4789,6 +4792,60 @@ func (m *GroupMutation) ResetMembers() {
 	m.removedmembers = nil
 }
 
+// AddReplayerIDs adds the "replayers" edge to the User entity by ids.
+func (m *GroupMutation) AddReplayerIDs(ids ...int) {
+	if m.replayers == nil {
+		m.replayers = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.replayers[ids[i]] = struct{}{}
+	}
+}
+
+// ClearReplayers clears the "replayers" edge to the User entity.
+func (m *GroupMutation) ClearReplayers() {
+	m.clearedreplayers = true
+}
+
+// ReplayersCleared reports if the "replayers" edge to the User entity was cleared.
+func (m *GroupMutation) ReplayersCleared() bool {
+	return m.clearedreplayers
+}
+
+// RemoveReplayerIDs removes the "replayers" edge to the User entity by IDs.
+func (m *GroupMutation) RemoveReplayerIDs(ids ...int) {
+	if m.removedreplayers == nil {
+		m.removedreplayers = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.replayers, ids[i])
+		m.removedreplayers[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedReplayers returns the removed IDs of the "replayers" edge to the User entity.
+func (m *GroupMutation) RemovedReplayersIDs() (ids []int) {
+	for id := range m.removedreplayers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ReplayersIDs returns the "replayers" edge IDs in the mutation.
+func (m *GroupMutation) ReplayersIDs() (ids []int) {
+	for id := range m.replayers {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetReplayers resets all changes to the "replayers" edge.
+func (m *GroupMutation) ResetReplayers() {
+	m.replayers = nil
+	m.clearedreplayers = false
+	m.removedreplayers = nil
+}
+
 // Where appends a list predicates to the GroupMutation builder.
 func (m *GroupMutation) Where(ps ...predicate.Group) {
 	m.predicates = append(m.predicates, ps...)
@@ -4985,7 +5042,7 @@ func (m *GroupMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *GroupMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.domain != nil {
 		edges = append(edges, group.EdgeDomain)
 	}
@@ -4994,6 +5051,9 @@ func (m *GroupMutation) AddedEdges() []string {
 	}
 	if m.members != nil {
 		edges = append(edges, group.EdgeMembers)
+	}
+	if m.replayers != nil {
+		edges = append(edges, group.EdgeReplayers)
 	}
 	return edges
 }
@@ -5016,15 +5076,24 @@ func (m *GroupMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case group.EdgeReplayers:
+		ids := make([]ent.Value, 0, len(m.replayers))
+		for id := range m.replayers {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *GroupMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedmembers != nil {
 		edges = append(edges, group.EdgeMembers)
+	}
+	if m.removedreplayers != nil {
+		edges = append(edges, group.EdgeReplayers)
 	}
 	return edges
 }
@@ -5039,13 +5108,19 @@ func (m *GroupMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case group.EdgeReplayers:
+		ids := make([]ent.Value, 0, len(m.removedreplayers))
+		for id := range m.removedreplayers {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *GroupMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.cleareddomain {
 		edges = append(edges, group.EdgeDomain)
 	}
@@ -5054,6 +5129,9 @@ func (m *GroupMutation) ClearedEdges() []string {
 	}
 	if m.clearedmembers {
 		edges = append(edges, group.EdgeMembers)
+	}
+	if m.clearedreplayers {
+		edges = append(edges, group.EdgeReplayers)
 	}
 	return edges
 }
@@ -5068,6 +5146,8 @@ func (m *GroupMutation) EdgeCleared(name string) bool {
 		return m.clearedsite
 	case group.EdgeMembers:
 		return m.clearedmembers
+	case group.EdgeReplayers:
+		return m.clearedreplayers
 	}
 	return false
 }
@@ -5098,6 +5178,9 @@ func (m *GroupMutation) ResetEdge(name string) error {
 		return nil
 	case group.EdgeMembers:
 		m.ResetMembers()
+		return nil
+	case group.EdgeReplayers:
+		m.ResetReplayers()
 		return nil
 	}
 	return fmt.Errorf("unknown Group edge %s", name)

@@ -26,6 +26,8 @@ const (
 	EdgeSite = "site"
 	// EdgeMembers holds the string denoting the members edge name in mutations.
 	EdgeMembers = "members"
+	// EdgeReplayers holds the string denoting the replayers edge name in mutations.
+	EdgeReplayers = "replayers"
 	// Table holds the table name of the group in the database.
 	Table = "groups"
 	// DomainTable is the table that holds the domain relation/edge.
@@ -47,6 +49,11 @@ const (
 	// MembersInverseTable is the table name for the User entity.
 	// It exists in this package in order to avoid circular dependency with the "user" package.
 	MembersInverseTable = "users"
+	// ReplayersTable is the table that holds the replayers relation/edge. The primary key declared below.
+	ReplayersTable = "user_replay_groups"
+	// ReplayersInverseTable is the table name for the User entity.
+	// It exists in this package in order to avoid circular dependency with the "user" package.
+	ReplayersInverseTable = "users"
 )
 
 // Columns holds all SQL columns for group fields.
@@ -58,27 +65,19 @@ var Columns = []string{
 	FieldExtension,
 }
 
-// ForeignKeys holds the SQL foreign-keys that are owned by the "groups"
-// table and are not defined as standalone fields in the schema.
-var ForeignKeys = []string{
-	"user_replay_groups",
-}
-
 var (
 	// MembersPrimaryKey and MembersColumn2 are the table columns denoting the
 	// primary key for the members relation (M2M).
 	MembersPrimaryKey = []string{"group_id", "user_id"}
+	// ReplayersPrimaryKey and ReplayersColumn2 are the table columns denoting the
+	// primary key for the replayers relation (M2M).
+	ReplayersPrimaryKey = []string{"user_id", "group_id"}
 )
 
 // ValidColumn reports if the column name is valid (part of the table columns).
 func ValidColumn(column string) bool {
 	for i := range Columns {
 		if column == Columns[i] {
-			return true
-		}
-	}
-	for i := range ForeignKeys {
-		if column == ForeignKeys[i] {
 			return true
 		}
 	}
@@ -147,6 +146,20 @@ func ByMembers(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newMembersStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByReplayersCount orders the results by replayers count.
+func ByReplayersCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newReplayersStep(), opts...)
+	}
+}
+
+// ByReplayers orders the results by replayers terms.
+func ByReplayers(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newReplayersStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newDomainStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -166,5 +179,12 @@ func newMembersStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(MembersInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2M, false, MembersTable, MembersPrimaryKey...),
+	)
+}
+func newReplayersStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ReplayersInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2M, true, ReplayersTable, ReplayersPrimaryKey...),
 	)
 }

@@ -167,7 +167,6 @@ var (
 		{Name: "extension", Type: field.TypeString},
 		{Name: "domain_id", Type: field.TypeInt},
 		{Name: "site_id", Type: field.TypeInt, Nullable: true},
-		{Name: "user_replay_groups", Type: field.TypeInt, Nullable: true},
 	}
 	// GroupsTable holds the schema information for the "groups" table.
 	GroupsTable = &schema.Table{
@@ -185,12 +184,6 @@ var (
 				Symbol:     "groups_sites_site",
 				Columns:    []*schema.Column{GroupsColumns[4]},
 				RefColumns: []*schema.Column{SitesColumns[0]},
-				OnDelete:   schema.SetNull,
-			},
-			{
-				Symbol:     "groups_users_replay_groups",
-				Columns:    []*schema.Column{GroupsColumns[5]},
-				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 		},
@@ -435,6 +428,31 @@ var (
 			},
 		},
 	}
+	// UserReplayGroupsColumns holds the columns for the "user_replay_groups" table.
+	UserReplayGroupsColumns = []*schema.Column{
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "group_id", Type: field.TypeInt},
+	}
+	// UserReplayGroupsTable holds the schema information for the "user_replay_groups" table.
+	UserReplayGroupsTable = &schema.Table{
+		Name:       "user_replay_groups",
+		Columns:    UserReplayGroupsColumns,
+		PrimaryKey: []*schema.Column{UserReplayGroupsColumns[0], UserReplayGroupsColumns[1]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "user_replay_groups_user_id",
+				Columns:    []*schema.Column{UserReplayGroupsColumns[0]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "user_replay_groups_group_id",
+				Columns:    []*schema.Column{UserReplayGroupsColumns[1]},
+				RefColumns: []*schema.Column{GroupsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditEventsTable,
@@ -452,6 +470,7 @@ var (
 		UsersTable,
 		CallQueueSupervisorsTable,
 		GroupMembersTable,
+		UserReplayGroupsTable,
 	}
 )
 
@@ -483,7 +502,6 @@ func init() {
 	}
 	GroupsTable.ForeignKeys[0].RefTable = DomainsTable
 	GroupsTable.ForeignKeys[1].RefTable = SitesTable
-	GroupsTable.ForeignKeys[2].RefTable = UsersTable
 	GroupsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
 	}
@@ -519,4 +537,6 @@ func init() {
 	CallQueueSupervisorsTable.ForeignKeys[1].RefTable = UsersTable
 	GroupMembersTable.ForeignKeys[0].RefTable = GroupsTable
 	GroupMembersTable.ForeignKeys[1].RefTable = UsersTable
+	UserReplayGroupsTable.ForeignKeys[0].RefTable = UsersTable
+	UserReplayGroupsTable.ForeignKeys[1].RefTable = GroupsTable
 }

@@ -27,6 +27,9 @@ func (Group) Edges() []ent.Edge {
 		edge.To("domain", Domain.Type).Field("domain_id").Unique().Required().Immutable(),
 		edge.To("site", Site.Type).Field("site_id").Unique(),
 		edge.To("members", User.Type),
+		// replayers makes replay_groups many-to-many: a group may be in many
+		// users' replayGroups. Read it through the users, not the group.
+		edge.From("replayers", User.Type).Ref("replay_groups").Annotations(entgql.Skip()),
 	}
 }
 

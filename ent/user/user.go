@@ -112,13 +112,11 @@ const (
 	SiteInverseTable = "sites"
 	// SiteColumn is the table column denoting the site relation/edge.
 	SiteColumn = "site_id"
-	// ReplayGroupsTable is the table that holds the replay_groups relation/edge.
-	ReplayGroupsTable = "groups"
+	// ReplayGroupsTable is the table that holds the replay_groups relation/edge. The primary key declared below.
+	ReplayGroupsTable = "user_replay_groups"
 	// ReplayGroupsInverseTable is the table name for the Group entity.
 	// It exists in this package in order to avoid circular dependency with the "group" package.
 	ReplayGroupsInverseTable = "groups"
-	// ReplayGroupsColumn is the table column denoting the replay_groups relation/edge.
-	ReplayGroupsColumn = "user_replay_groups"
 	// GroupsTable is the table that holds the groups relation/edge. The primary key declared below.
 	GroupsTable = "group_members"
 	// GroupsInverseTable is the table name for the Group entity.
@@ -202,6 +200,9 @@ var Columns = []string{
 }
 
 var (
+	// ReplayGroupsPrimaryKey and ReplayGroupsColumn2 are the table columns denoting the
+	// primary key for the replay_groups relation (M2M).
+	ReplayGroupsPrimaryKey = []string{"user_id", "group_id"}
 	// GroupsPrimaryKey and GroupsColumn2 are the table columns denoting the
 	// primary key for the groups relation (M2M).
 	GroupsPrimaryKey = []string{"group_id", "user_id"}
@@ -800,7 +801,7 @@ func newReplayGroupsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(ReplayGroupsInverseTable, FieldID),
-		sqlgraph.Edge(sqlgraph.O2M, false, ReplayGroupsTable, ReplayGroupsColumn),
+		sqlgraph.Edge(sqlgraph.M2M, false, ReplayGroupsTable, ReplayGroupsPrimaryKey...),
 	)
 }
 func newGroupsStep() *sqlgraph.Step {

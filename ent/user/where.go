@@ -1284,7 +1284,7 @@ func HasReplayGroups() predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, ReplayGroupsTable, ReplayGroupsColumn),
+			sqlgraph.Edge(sqlgraph.M2M, false, ReplayGroupsTable, ReplayGroupsPrimaryKey...),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
