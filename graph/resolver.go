@@ -15,6 +15,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/apperr"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/media"
 )
 
 // Resolver is the root resolver. It is built once per server and shared by
@@ -23,12 +24,13 @@ type Resolver struct {
 	client *ent.Client
 	spice  *authz.Client
 	signer *auth.Signer
+	media  *media.Signer
 	now    func() time.Time
 }
 
 // NewResolver returns the root resolver over the services it needs.
-func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer) *Resolver {
-	return &Resolver{client: client, spice: spice, signer: signer, now: time.Now}
+func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, mediaURLs *media.Signer) *Resolver {
+	return &Resolver{client: client, spice: spice, signer: signer, media: mediaURLs, now: time.Now}
 }
 
 // Schema returns the executable schema.

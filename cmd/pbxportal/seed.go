@@ -19,7 +19,7 @@ func newSeedCommand(cfg *app.Config) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if err := demo.Load(cmd.Context(), a.Client); err != nil {
+			if err := demo.Load(cmd.Context(), a.Client, cfg.MediaDir()); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "loaded the demo dataset; every demo user's password is", demo.Password)

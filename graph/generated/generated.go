@@ -318,6 +318,7 @@ type ComplexityRoot struct {
 		Caller          func(childComplexity int) int
 		Domain          func(childComplexity int) int
 		DomainID        func(childComplexity int) int
+		DownloadURL     func(childComplexity int) int
 		DurationSeconds func(childComplexity int) int
 		Group           func(childComplexity int) int
 		GroupID         func(childComplexity int) int
@@ -326,6 +327,7 @@ type ComplexityRoot struct {
 		OwnerID         func(childComplexity int) int
 		Queue           func(childComplexity int) int
 		QueueID         func(childComplexity int) int
+		ReplayURL       func(childComplexity int) int
 		StartedAt       func(childComplexity int) int
 		ViewerCan       func(childComplexity int) int
 	}
@@ -503,6 +505,8 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*ent.User, error)
 }
 type RecordingResolver interface {
+	ReplayURL(ctx context.Context, obj *ent.Recording) (*string, error)
+	DownloadURL(ctx context.Context, obj *ent.Recording) (*string, error)
 	ViewerCan(ctx context.Context, obj *ent.Recording) (*model.RecordingViewerCan, error)
 }
 type SiteResolver interface {
@@ -1857,6 +1861,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Recording.DomainID(childComplexity), true
+	case "Recording.downloadUrl":
+		if e.ComplexityRoot.Recording.DownloadURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recording.DownloadURL(childComplexity), true
 	case "Recording.durationSeconds":
 		if e.ComplexityRoot.Recording.DurationSeconds == nil {
 			break
@@ -1905,6 +1915,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Recording.QueueID(childComplexity), true
+	case "Recording.replayUrl":
+		if e.ComplexityRoot.Recording.ReplayURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Recording.ReplayURL(childComplexity), true
 	case "Recording.startedAt":
 		if e.ComplexityRoot.Recording.StartedAt == nil {
 			break
@@ -4847,6 +4863,13 @@ input UserWhereInput {
   hasSiteWith: [SiteWhereInput!]
 }
 `, BuiltIn: false},
+	{Name: "../media.graphql", Input: `extend type Recording {
+  "A short-lived signed URL that plays the recording; null with FORBIDDEN without the replay right."
+  replayUrl: String @authz(permission: "replay")
+  "A short-lived signed URL that downloads the recording; needs the replay right and downloadRecordings."
+  downloadUrl: String @authz(permission: "download")
+}
+`, BuiltIn: false},
 	{Name: "../mutations.graphql", Input: `# The manager portal's operations (SPEC §4, "Mutations"). Each runs in one
 # transaction, is authorized through SpiceDB, obeys the rules package, and
 # writes an AuditEvent. Each returns the changed object.
@@ -5505,6 +5528,10 @@ func (ec *executionContext) childFields_Recording(ctx context.Context, field gra
 		return ec.fieldContext_Recording_group(ctx, field)
 	case "queue":
 		return ec.fieldContext_Recording_queue(ctx, field)
+	case "replayUrl":
+		return ec.fieldContext_Recording_replayUrl(ctx, field)
+	case "downloadUrl":
+		return ec.fieldContext_Recording_downloadUrl(ctx, field)
 	case "viewerCan":
 		return ec.fieldContext_Recording_viewerCan(ctx, field)
 	}
@@ -12889,6 +12916,88 @@ func (ec *executionContext) fieldContext_Recording_queue(_ context.Context, fiel
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Recording_replayUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Recording) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recording_replayUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Recording().ReplayURL(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalNString2string(ctx, "replay")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Authz == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive authz is not implemented")
+				}
+				return ec.Directives.Authz(ctx, obj, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Recording_replayUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recording", field, true, true, "String")
+}
+
+func (ec *executionContext) _Recording_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *ent.Recording) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Recording_downloadUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Recording().DownloadURL(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalNString2string(ctx, "download")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Authz == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive authz is not implemented")
+				}
+				return ec.Directives.Authz(ctx, obj, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Recording_downloadUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Recording", field, true, true, "String")
 }
 
 func (ec *executionContext) _Recording_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.Recording) (ret graphql.Marshaler) {
@@ -25703,6 +25812,18 @@ func (ec *executionContext) _Recording(ctx context.Context, sel ast.SelectionSet
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Recording_queue(ctx, field, obj)
+				})
+		case "replayUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Recording_replayUrl(ctx, field, obj)
+				})
+		case "downloadUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Recording_downloadUrl(ctx, field, obj)
 				})
 		case "viewerCan":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

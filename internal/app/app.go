@@ -34,6 +34,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/demo"
+	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
 )
@@ -60,12 +61,16 @@ type Config struct {
 	Log *slog.Logger
 }
 
+// MediaDir is where recordings' audio is kept: media/ in the data dir.
+func (c Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
+
 // App is a running pbxportal.
 type App struct {
 	Client   *ent.Client
 	Spice    *authz.Client
 	Relay    *outbox.Relay
 	Signer   *auth.Signer
+	Media    *media.Signer
 	Registry *prometheus.Registry
 
 	handler  http.Handler
@@ -110,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.Client.Use(audit.Hook(), projection.Hook(a.Relay))
 
 	if cfg.Demo {
-		switch err := demo.Load(ctx, a.Client); {
+		switch err := demo.Load(ctx, a.Client, cfg.MediaDir()); {
 		case errors.Is(err, demo.ErrNotEmpty):
 		case err != nil:
 			return nil, err
@@ -129,7 +134,8 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.stop = stop
 	go a.Relay.Run(runCtx, 2*time.Second)
 
-	resolver := graph.NewResolver(a.Client, a.Spice, a.Signer)
+	a.Media = media.NewSigner(store.key, 5*time.Minute)
+	resolver := graph.NewResolver(a.Client, a.Spice, a.Signer, a.Media)
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   resolver.EdgeVisibility,
@@ -139,6 +145,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Registry: a.Registry,
 		Log:      cfg.Log,
 		Ready:    a.ready,
+		Media:    a.Media.Handler(a.Client, cfg.MediaDir()),
 	})
 	return a, nil
 }
@@ -147,6 +154,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 type Store struct {
 	Client   *ent.Client
 	Signer   *auth.Signer
+	key      []byte
 	db       *sql.DB
 	postgres bool
 }
@@ -179,7 +187,7 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		_ = client.Close()
 		return nil, err
 	}
-	return &Store{Client: client, Signer: signer, db: drv.DB(), postgres: postgres}, nil
+	return &Store{Client: client, Signer: signer, key: key, db: drv.DB(), postgres: postgres}, nil
 }
 
 // openDB opens SQLite in the data dir, or PostgreSQL when a URL is given.

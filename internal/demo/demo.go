@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pbxportal/pbxportal/ent"
@@ -14,6 +16,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/auth"
+	"github.com/pbxportal/pbxportal/internal/media"
 )
 
 // Password is every demo user's password.
@@ -57,9 +60,10 @@ func acmePersonas() []persona {
 	}
 }
 
-// Load loads the demo dataset into c, in one transaction. It refuses a
+// Load loads the demo dataset into c, in one transaction, and writes the
+// recordings' audio (small real WAV files) into mediaDir. It refuses a
 // database that already holds a domain or a user.
-func Load(ctx context.Context, c *ent.Client) error {
+func Load(ctx context.Context, c *ent.Client, mediaDir string) error {
 	if n, err := c.Domain.Query().Count(ctx); err != nil || n > 0 {
 		return errors.Join(ErrNotEmpty, err)
 	}
@@ -74,7 +78,10 @@ func Load(ctx context.Context, c *ent.Client) error {
 	if err != nil {
 		return fmt.Errorf("demo: begin: %w", err)
 	}
-	if err := load(ctx, tx.Client(), hash); err != nil {
+	if err := os.MkdirAll(mediaDir, 0o700); err != nil {
+		return errors.Join(fmt.Errorf("demo: media dir: %w", err), tx.Rollback())
+	}
+	if err := load(ctx, tx.Client(), hash, mediaDir); err != nil {
 		return errors.Join(fmt.Errorf("demo: %w", err), tx.Rollback())
 	}
 	if err := tx.Commit(); err != nil {
@@ -85,10 +92,11 @@ func Load(ctx context.Context, c *ent.Client) error {
 
 // loader creates the demo rows, remembering the first error.
 type loader struct {
-	ctx  context.Context
-	c    *ent.Client
-	hash string
-	err  error
+	ctx      context.Context
+	c        *ent.Client
+	hash     string
+	mediaDir string
+	err      error
 }
 
 func (l *loader) user(d *ent.Domain, site *ent.Site, p persona) *ent.User {
@@ -114,8 +122,8 @@ func (l *loader) user(d *ent.Domain, site *ent.Site, p persona) *ent.User {
 	return u
 }
 
-func load(ctx context.Context, c *ent.Client, hash string) error {
-	l := &loader{ctx: ctx, c: c, hash: hash}
+func load(ctx context.Context, c *ent.Client, hash, mediaDir string) error {
+	l := &loader{ctx: ctx, c: c, hash: hash, mediaDir: mediaDir}
 	acme, err := c.Domain.Create().SetName("acme.example").SetPlan(domain.PlanTIERED_ENTERPRISE).
 		SetCallReportingAvailable(true).SetScopeManagement(domain.ScopeManagementSUPPORT_ONLY).Save(ctx)
 	if err != nil {
@@ -221,7 +229,11 @@ func load(ctx context.Context, c *ent.Client, hash string) error {
 // call creates one recorded call: a recording and its call record.
 func (l *loader) call(d *ent.Domain, at time.Time, callID string, owner *ent.User, g *ent.Group, q *ent.CallQueue,
 	caller, callee string, dir callrecord.Direction) error {
-	rec := l.c.Recording.Create().SetDomain(d).SetCallID(callID).SetCaller(caller).SetCallee(callee).
+	file := callID + ".wav"
+	if err := os.WriteFile(filepath.Join(l.mediaDir, file), media.Tone(440, 1), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	rec := l.c.Recording.Create().SetDomain(d).SetCallID(callID).SetMediaFile(file).SetCaller(caller).SetCallee(callee).
 		SetStartedAt(at).SetDurationSeconds(95).SetNillableOwnerID(idOf(owner)).SetNillableGroupID(idOfGroup(g)).
 		SetNillableQueueID(idOfQueue(q))
 	if err := rec.Exec(l.ctx); err != nil {

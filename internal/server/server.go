@@ -28,6 +28,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/media"
 )
 
 // batchWindow is how long the per-request batcher waits for more checks of
@@ -46,6 +47,8 @@ type Deps struct {
 	Log      *slog.Logger
 	// Ready reports whether the server can answer: the database and SpiceDB reachable.
 	Ready func(context.Context) error
+	// Media serves recordings' audio behind signed URLs.
+	Media http.Handler
 }
 
 // Handler returns the HTTP handler of the whole server.
@@ -66,6 +69,7 @@ func Handler(d Deps) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	mux.Handle("GET "+media.Path+"{id}", d.Media)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	return mux
 }
