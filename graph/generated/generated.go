@@ -84,16 +84,17 @@ type ComplexityRoot struct {
 	}
 
 	CallQueue struct {
-		Agents      func(childComplexity int) int
-		Domain      func(childComplexity int) int
-		DomainID    func(childComplexity int) int
-		Extension   func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Name        func(childComplexity int) int
-		Site        func(childComplexity int) int
-		SiteID      func(childComplexity int) int
-		Supervisors func(childComplexity int) int
-		ViewerCan   func(childComplexity int) int
+		AgentSummary func(childComplexity int) int
+		Agents       func(childComplexity int) int
+		Domain       func(childComplexity int) int
+		DomainID     func(childComplexity int) int
+		Extension    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Site         func(childComplexity int) int
+		SiteID       func(childComplexity int) int
+		Supervisors  func(childComplexity int) int
+		ViewerCan    func(childComplexity int) int
 	}
 
 	CallQueueConnection struct {
@@ -142,6 +143,21 @@ type ComplexityRoot struct {
 	CallRecordEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	CallSummary struct {
+		ByQueue func(childComplexity int) int
+		ByUser  func(childComplexity int) int
+		From    func(childComplexity int) int
+		To      func(childComplexity int) int
+		Totals  func(childComplexity int) int
+	}
+
+	CallTotals struct {
+		Answered               func(childComplexity int) int
+		AverageDurationSeconds func(childComplexity int) int
+		Calls                  func(childComplexity int) int
+		Missed                 func(childComplexity int) int
 	}
 
 	Contact struct {
@@ -290,6 +306,7 @@ type ComplexityRoot struct {
 		AuditEvents func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AuditEventOrder, where *ent.AuditEventWhereInput) int
 		CallQueues  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CallQueueOrder, where *ent.CallQueueWhereInput) int
 		CallRecords func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.CallRecordOrder, where *ent.CallRecordWhereInput) int
+		CallSummary func(childComplexity int, from time.Time, to time.Time, queueID *int, siteID *int) int
 		Contacts    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ContactOrder, where *ent.ContactWhereInput) int
 		Domains     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.DomainOrder, where *ent.DomainWhereInput) int
 		Groups      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.GroupOrder, where *ent.GroupWhereInput) int
@@ -309,6 +326,17 @@ type ComplexityRoot struct {
 		Status   func(childComplexity int) int
 		User     func(childComplexity int) int
 		UserID   func(childComplexity int) int
+	}
+
+	QueueAgentSummary struct {
+		Agents    func(childComplexity int) int
+		Available func(childComplexity int) int
+		LoggedIn  func(childComplexity int) int
+	}
+
+	QueueCallTotals struct {
+		Queue  func(childComplexity int) int
+		Totals func(childComplexity int) int
 	}
 
 	Recording struct {
@@ -416,6 +444,11 @@ type ComplexityRoot struct {
 		VoicePortalAccess          func(childComplexity int) int
 	}
 
+	UserCallTotals struct {
+		Totals func(childComplexity int) int
+		User   func(childComplexity int) int
+	}
+
 	UserConnection struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
@@ -443,6 +476,7 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type CallQueueResolver interface {
+	AgentSummary(ctx context.Context, obj *ent.CallQueue) (*model.QueueAgentSummary, error)
 	ViewerCan(ctx context.Context, obj *ent.CallQueue) (*model.CallQueueViewerCan, error)
 }
 type ContactResolver interface {
@@ -502,6 +536,7 @@ type QueryResolver interface {
 	Recordings(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RecordingOrder, where *ent.RecordingWhereInput) (*ent.RecordingConnection, error)
 	Sites(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.SiteOrder, where *ent.SiteWhereInput) (*ent.SiteConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
+	CallSummary(ctx context.Context, from time.Time, to time.Time, queueID *int, siteID *int) (*model.CallSummary, error)
 	Viewer(ctx context.Context) (*ent.User, error)
 }
 type RecordingResolver interface {
@@ -661,6 +696,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Button.Position(childComplexity), true
 
+	case "CallQueue.agentSummary":
+		if e.ComplexityRoot.CallQueue.AgentSummary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallQueue.AgentSummary(childComplexity), true
 	case "CallQueue.agents":
 		if e.ComplexityRoot.CallQueue.Agents == nil {
 			break
@@ -907,6 +948,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CallRecordEdge.Node(childComplexity), true
+
+	case "CallSummary.byQueue":
+		if e.ComplexityRoot.CallSummary.ByQueue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallSummary.ByQueue(childComplexity), true
+	case "CallSummary.byUser":
+		if e.ComplexityRoot.CallSummary.ByUser == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallSummary.ByUser(childComplexity), true
+	case "CallSummary.from":
+		if e.ComplexityRoot.CallSummary.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallSummary.From(childComplexity), true
+	case "CallSummary.to":
+		if e.ComplexityRoot.CallSummary.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallSummary.To(childComplexity), true
+	case "CallSummary.totals":
+		if e.ComplexityRoot.CallSummary.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallSummary.Totals(childComplexity), true
+
+	case "CallTotals.answered":
+		if e.ComplexityRoot.CallTotals.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallTotals.Answered(childComplexity), true
+	case "CallTotals.averageDurationSeconds":
+		if e.ComplexityRoot.CallTotals.AverageDurationSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallTotals.AverageDurationSeconds(childComplexity), true
+	case "CallTotals.calls":
+		if e.ComplexityRoot.CallTotals.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallTotals.Calls(childComplexity), true
+	case "CallTotals.missed":
+		if e.ComplexityRoot.CallTotals.Missed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CallTotals.Missed(childComplexity), true
 
 	case "Contact.company":
 		if e.ComplexityRoot.Contact.Company == nil {
@@ -1686,6 +1783,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CallRecords(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.CallRecordOrder), args["where"].(*ent.CallRecordWhereInput)), true
+	case "Query.callSummary":
+		if e.ComplexityRoot.Query.CallSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_callSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CallSummary(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["queueId"].(*int), args["siteId"].(*int)), true
 	case "Query.contacts":
 		if e.ComplexityRoot.Query.Contacts == nil {
 			break
@@ -1824,6 +1932,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.QueueAgent.UserID(childComplexity), true
+
+	case "QueueAgentSummary.agents":
+		if e.ComplexityRoot.QueueAgentSummary.Agents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueAgentSummary.Agents(childComplexity), true
+	case "QueueAgentSummary.available":
+		if e.ComplexityRoot.QueueAgentSummary.Available == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueAgentSummary.Available(childComplexity), true
+	case "QueueAgentSummary.loggedIn":
+		if e.ComplexityRoot.QueueAgentSummary.LoggedIn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueAgentSummary.LoggedIn(childComplexity), true
+
+	case "QueueCallTotals.queue":
+		if e.ComplexityRoot.QueueCallTotals.Queue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueCallTotals.Queue(childComplexity), true
+	case "QueueCallTotals.totals":
+		if e.ComplexityRoot.QueueCallTotals.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.QueueCallTotals.Totals(childComplexity), true
 
 	case "Recording.accountCode":
 		if e.ComplexityRoot.Recording.AccountCode == nil {
@@ -2311,6 +2451,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.VoicePortalAccess(childComplexity), true
+
+	case "UserCallTotals.totals":
+		if e.ComplexityRoot.UserCallTotals.Totals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserCallTotals.Totals(childComplexity), true
+	case "UserCallTotals.user":
+		if e.ComplexityRoot.UserCallTotals.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserCallTotals.User(childComplexity), true
 
 	case "UserConnection.edges":
 		if e.ComplexityRoot.UserConnection.Edges == nil {
@@ -4970,6 +5123,55 @@ extend type Mutation {
   setAgentStatus(queueId: ID!, agentId: ID, status: QueueAgentStatus!): QueueAgent!
 }
 `, BuiltIn: false},
+	{Name: "../reporting.graphql", Input: `"A queue's overall status: what its agents see (SPEC §3.8)."
+type QueueAgentSummary {
+  agents: Int!
+  loggedIn: Int!
+  available: Int!
+}
+
+extend type CallQueue {
+  "Overall counts of the queue's agents, for everyone who sees the queue."
+  agentSummary: QueueAgentSummary!
+}
+
+"Call totals over a time range (SPEC §3.12)."
+type CallTotals {
+  calls: Int!
+  answered: Int!
+  missed: Int!
+  averageDurationSeconds: Float!
+}
+
+type UserCallTotals {
+  user: User
+  totals: CallTotals!
+}
+
+type QueueCallTotals {
+  queue: CallQueue
+  totals: CallTotals!
+}
+
+"A call summary: totals, and the same per user and per queue."
+type CallSummary {
+  from: Time!
+  to: Time!
+  totals: CallTotals!
+  byUser: [UserCallTotals!]!
+  byQueue: [QueueCallTotals!]!
+}
+
+extend type Query {
+  """
+  The call summary of the calls started in [from, to): of one queue (its
+  supervisors and managers), of one site (its site managers and office
+  managers), or of the viewer's domain (office managers, and users with
+  historicalCallReporting where the domain has callReportingAvailable).
+  """
+  callSummary(from: Time!, to: Time!, queueId: ID, siteId: ID): CallSummary
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphql", Input: `"An RFC 3339 time."
 scalar Time
 
@@ -5164,6 +5366,8 @@ func (ec *executionContext) childFields_CallQueue(ctx context.Context, field gra
 		return ec.fieldContext_CallQueue_supervisors(ctx, field)
 	case "agents":
 		return ec.fieldContext_CallQueue_agents(ctx, field)
+	case "agentSummary":
+		return ec.fieldContext_CallQueue_agentSummary(ctx, field)
 	case "viewerCan":
 		return ec.fieldContext_CallQueue_viewerCan(ctx, field)
 	}
@@ -5264,6 +5468,36 @@ func (ec *executionContext) childFields_CallRecordEdge(ctx context.Context, fiel
 		return ec.fieldContext_CallRecordEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CallRecordEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CallSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_CallSummary_from(ctx, field)
+	case "to":
+		return ec.fieldContext_CallSummary_to(ctx, field)
+	case "totals":
+		return ec.fieldContext_CallSummary_totals(ctx, field)
+	case "byUser":
+		return ec.fieldContext_CallSummary_byUser(ctx, field)
+	case "byQueue":
+		return ec.fieldContext_CallSummary_byQueue(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_CallTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "calls":
+		return ec.fieldContext_CallTotals_calls(ctx, field)
+	case "answered":
+		return ec.fieldContext_CallTotals_answered(ctx, field)
+	case "missed":
+		return ec.fieldContext_CallTotals_missed(ctx, field)
+	case "averageDurationSeconds":
+		return ec.fieldContext_CallTotals_averageDurationSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CallTotals", field.Name)
 }
 
 func (ec *executionContext) childFields_Contact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5496,6 +5730,28 @@ func (ec *executionContext) childFields_QueueAgent(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type QueueAgent", field.Name)
 }
 
+func (ec *executionContext) childFields_QueueAgentSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "agents":
+		return ec.fieldContext_QueueAgentSummary_agents(ctx, field)
+	case "loggedIn":
+		return ec.fieldContext_QueueAgentSummary_loggedIn(ctx, field)
+	case "available":
+		return ec.fieldContext_QueueAgentSummary_available(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueAgentSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_QueueCallTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "queue":
+		return ec.fieldContext_QueueCallTotals_queue(ctx, field)
+	case "totals":
+		return ec.fieldContext_QueueCallTotals_totals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type QueueCallTotals", field.Name)
+}
+
 func (ec *executionContext) childFields_Recording(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5704,6 +5960,16 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_viewerCan(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_UserCallTotals(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_UserCallTotals_user(ctx, field)
+	case "totals":
+		return ec.fieldContext_UserCallTotals_totals(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserCallTotals", field.Name)
 }
 
 func (ec *executionContext) childFields_UserConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6673,6 +6939,44 @@ func (ec *executionContext) field_Query_callRecords_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_callSummary_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "queueId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["queueId"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "siteId",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOID2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["siteId"] = arg3
 	return args, nil
 }
 
@@ -7937,6 +8241,38 @@ func (ec *executionContext) fieldContext_CallQueue_agents(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _CallQueue_agentSummary(ctx context.Context, field graphql.CollectedField, obj *ent.CallQueue) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallQueue_agentSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CallQueue().AgentSummary(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.QueueAgentSummary) graphql.Marshaler {
+			return ec.marshalNQueueAgentSummary2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐQueueAgentSummary(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallQueue_agentSummary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallQueue",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueAgentSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CallQueue_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.CallQueue) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8738,6 +9074,240 @@ func (ec *executionContext) _CallRecordEdge_cursor(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_CallRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CallRecordEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _CallSummary_from(ctx context.Context, field graphql.CollectedField, obj *model.CallSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallSummary_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallSummary_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CallSummary_to(ctx context.Context, field graphql.CollectedField, obj *model.CallSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallSummary_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallSummary_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CallSummary_totals(ctx context.Context, field graphql.CollectedField, obj *model.CallSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallSummary_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CallTotals) graphql.Marshaler {
+			return ec.marshalNCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallSummary_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallSummary_byUser(ctx context.Context, field graphql.CollectedField, obj *model.CallSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallSummary_byUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByUser, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserCallTotals) graphql.Marshaler {
+			return ec.marshalNUserCallTotals2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐUserCallTotalsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallSummary_byUser(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserCallTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallSummary_byQueue(ctx context.Context, field graphql.CollectedField, obj *model.CallSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallSummary_byQueue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ByQueue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.QueueCallTotals) graphql.Marshaler {
+			return ec.marshalNQueueCallTotals2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐQueueCallTotalsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallSummary_byQueue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CallSummary",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueCallTotals(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CallTotals_calls(ctx context.Context, field graphql.CollectedField, obj *model.CallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallTotals_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Calls, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallTotals_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CallTotals_answered(ctx context.Context, field graphql.CollectedField, obj *model.CallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallTotals_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallTotals_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CallTotals_missed(ctx context.Context, field graphql.CollectedField, obj *model.CallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallTotals_missed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallTotals_missed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallTotals", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CallTotals_averageDurationSeconds(ctx context.Context, field graphql.CollectedField, obj *model.CallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CallTotals_averageDurationSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AverageDurationSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CallTotals_averageDurationSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CallTotals", field, false, false, "Float")
 }
 
 func (ec *executionContext) _Contact_id(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
@@ -12250,6 +12820,50 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_callSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_callSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().CallSummary(ctx, fc.Args["from"].(time.Time), fc.Args["to"].(time.Time), fc.Args["queueId"].(*int), fc.Args["siteId"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CallSummary) graphql.Marshaler {
+			return ec.marshalOCallSummary2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_callSummary(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_callSummary_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12532,6 +13146,139 @@ func (ec *executionContext) fieldContext_QueueAgent_user(_ context.Context, fiel
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueAgentSummary_agents(ctx context.Context, field graphql.CollectedField, obj *model.QueueAgentSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueAgentSummary_agents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueAgentSummary_agents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueAgentSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueAgentSummary_loggedIn(ctx context.Context, field graphql.CollectedField, obj *model.QueueAgentSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueAgentSummary_loggedIn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LoggedIn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueAgentSummary_loggedIn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueAgentSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueAgentSummary_available(ctx context.Context, field graphql.CollectedField, obj *model.QueueAgentSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueAgentSummary_available(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Available, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueAgentSummary_available(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("QueueAgentSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _QueueCallTotals_queue(ctx context.Context, field graphql.CollectedField, obj *model.QueueCallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueCallTotals_queue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Queue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CallQueue) graphql.Marshaler {
+			return ec.marshalOCallQueue2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐCallQueue(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_QueueCallTotals_queue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueCallTotals",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallQueue(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _QueueCallTotals_totals(ctx context.Context, field graphql.CollectedField, obj *model.QueueCallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_QueueCallTotals_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CallTotals) graphql.Marshaler {
+			return ec.marshalNCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_QueueCallTotals_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "QueueCallTotals",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallTotals(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15160,6 +15907,70 @@ func (ec *executionContext) fieldContext_User_viewerCan(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserViewerCan(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserCallTotals_user(ctx context.Context, field graphql.CollectedField, obj *model.UserCallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserCallTotals_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserCallTotals_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserCallTotals",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserCallTotals_totals(ctx context.Context, field graphql.CollectedField, obj *model.UserCallTotals) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserCallTotals_totals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Totals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CallTotals) graphql.Marshaler {
+			return ec.marshalNCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallTotals(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserCallTotals_totals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserCallTotals",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CallTotals(ctx, field)
 		},
 	}
 	return fc, nil
@@ -24190,6 +25001,12 @@ func (ec *executionContext) _CallQueue(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CallQueue_agents(ctx, field, obj)
 				})
+		case "agentSummary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CallQueue_agentSummary(ctx, field, obj)
+				})
 		case "viewerCan":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -24514,6 +25331,107 @@ func (ec *executionContext) _CallRecordEdge(ctx context.Context, sel ast.Selecti
 			}
 		case "cursor":
 			out.Values[i] = ec._CallRecordEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var callSummaryImplementors = []string{"CallSummary"}
+
+func (ec *executionContext) _CallSummary(ctx context.Context, sel ast.SelectionSet, obj *model.CallSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallSummary")
+		case "from":
+			out.Values[i] = ec._CallSummary_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._CallSummary_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._CallSummary_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byUser":
+			out.Values[i] = ec._CallSummary_byUser(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "byQueue":
+			out.Values[i] = ec._CallSummary_byQueue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var callTotalsImplementors = []string{"CallTotals"}
+
+func (ec *executionContext) _CallTotals(ctx context.Context, sel ast.SelectionSet, obj *model.CallTotals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, callTotalsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CallTotals")
+		case "calls":
+			out.Values[i] = ec._CallTotals_calls(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answered":
+			out.Values[i] = ec._CallTotals_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "missed":
+			out.Values[i] = ec._CallTotals_missed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "averageDurationSeconds":
+			out.Values[i] = ec._CallTotals_averageDurationSeconds(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -25621,6 +26539,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_users(ctx, field)
 				})
+		case "callSummary":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_callSummary(ctx, field)
+				})
 		case "viewer":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -25706,6 +26630,87 @@ func (ec *executionContext) _QueueAgent(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._QueueAgent_user(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueAgentSummaryImplementors = []string{"QueueAgentSummary"}
+
+func (ec *executionContext) _QueueAgentSummary(ctx context.Context, sel ast.SelectionSet, obj *model.QueueAgentSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueAgentSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueAgentSummary")
+		case "agents":
+			out.Values[i] = ec._QueueAgentSummary_agents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "loggedIn":
+			out.Values[i] = ec._QueueAgentSummary_loggedIn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "available":
+			out.Values[i] = ec._QueueAgentSummary_available(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var queueCallTotalsImplementors = []string{"QueueCallTotals"}
+
+func (ec *executionContext) _QueueCallTotals(ctx context.Context, sel ast.SelectionSet, obj *model.QueueCallTotals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, queueCallTotalsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("QueueCallTotals")
+		case "queue":
+			out.Values[i] = ec._QueueCallTotals_queue(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._QueueCallTotals_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -26385,6 +27390,44 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	return out
 }
 
+var userCallTotalsImplementors = []string{"UserCallTotals"}
+
+func (ec *executionContext) _UserCallTotals(ctx context.Context, sel ast.SelectionSet, obj *model.UserCallTotals) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, userCallTotalsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UserCallTotals")
+		case "user":
+			out.Values[i] = ec._UserCallTotals_user(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "totals":
+			out.Values[i] = ec._UserCallTotals_totals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var userConnectionImplementors = []string{"UserConnection"}
 
 func (ec *executionContext) _UserConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.UserConnection) graphql.Marshaler {
@@ -27036,6 +28079,14 @@ func (ec *executionContext) unmarshalNCallRecordWhereInput2ᚖgithubᚗcomᚋpbx
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallTotals(ctx context.Context, sel ast.SelectionSet, v *model.CallTotals) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CallTotals!")
+		return graphql.Null
+	}
+	return ec._CallTotals(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNContact2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐContact(ctx context.Context, sel ast.SelectionSet, v *ent.Contact) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Contact!")
@@ -27164,6 +28215,20 @@ func (ec *executionContext) marshalNDomainScopeManagement2githubᚗcomᚋpbxport
 func (ec *executionContext) unmarshalNDomainWhereInput2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐDomainWhereInput(ctx context.Context, v any) (*ent.DomainWhereInput, error) {
 	res, err := ec.unmarshalInputDomainWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) marshalNGroup2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐGroup(ctx context.Context, sel ast.SelectionSet, v *ent.Group) graphql.Marshaler {
@@ -27341,9 +28406,41 @@ func (ec *executionContext) marshalNQueueAgentStatus2githubᚗcomᚋpbxportalᚋ
 	return v
 }
 
+func (ec *executionContext) marshalNQueueAgentSummary2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐQueueAgentSummary(ctx context.Context, sel ast.SelectionSet, v *model.QueueAgentSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueAgentSummary!")
+		return graphql.Null
+	}
+	return ec._QueueAgentSummary(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNQueueAgentWhereInput2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐQueueAgentWhereInput(ctx context.Context, v any) (*ent.QueueAgentWhereInput, error) {
 	res, err := ec.unmarshalInputQueueAgentWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNQueueCallTotals2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐQueueCallTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.QueueCallTotals) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNQueueCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐQueueCallTotals(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNQueueCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐQueueCallTotals(ctx context.Context, sel ast.SelectionSet, v *model.QueueCallTotals) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "QueueCallTotals!")
+		return graphql.Null
+	}
+	return ec._QueueCallTotals(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRecordingConnection2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐRecordingConnection(ctx context.Context, sel ast.SelectionSet, v *ent.RecordingConnection) graphql.Marshaler {
@@ -27477,6 +28574,30 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋpbxportalᚋpbxportal
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNUserCallTotals2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐUserCallTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserCallTotals) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐUserCallTotals(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNUserCallTotals2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐUserCallTotals(ctx context.Context, sel ast.SelectionSet, v *model.UserCallTotals) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UserCallTotals!")
+		return graphql.Null
+	}
+	return ec._UserCallTotals(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUserConnection(ctx context.Context, sel ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
@@ -27995,6 +29116,13 @@ func (ec *executionContext) unmarshalOCallRecordWhereInput2ᚖgithubᚗcomᚋpbx
 	}
 	res, err := ec.unmarshalInputCallRecordWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCallSummary2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐCallSummary(ctx context.Context, sel ast.SelectionSet, v *model.CallSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CallSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOContact2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐContact(ctx context.Context, sel ast.SelectionSet, v *ent.Contact) graphql.Marshaler {

@@ -27,6 +27,23 @@ type CallQueueViewerCan struct {
 	ViewReports       bool `json:"viewReports"`
 }
 
+// A call summary: totals, and the same per user and per queue.
+type CallSummary struct {
+	From    time.Time          `json:"from"`
+	To      time.Time          `json:"to"`
+	Totals  *CallTotals        `json:"totals"`
+	ByUser  []*UserCallTotals  `json:"byUser"`
+	ByQueue []*QueueCallTotals `json:"byQueue"`
+}
+
+// Call totals over a time range (SPEC §3.12).
+type CallTotals struct {
+	Calls                  int     `json:"calls"`
+	Answered               int     `json:"answered"`
+	Missed                 int     `json:"missed"`
+	AverageDurationSeconds float64 `json:"averageDurationSeconds"`
+}
+
 // What the viewer may do to a shared contact.
 type ContactViewerCan struct {
 	Edit   bool `json:"edit"`
@@ -93,6 +110,18 @@ type MyProfileInput struct {
 	AllowedCallOperations *user.AllowedCallOperations `json:"allowedCallOperations,omitempty"`
 }
 
+// A queue's overall status: what its agents see (SPEC §3.8).
+type QueueAgentSummary struct {
+	Agents    int `json:"agents"`
+	LoggedIn  int `json:"loggedIn"`
+	Available int `json:"available"`
+}
+
+type QueueCallTotals struct {
+	Queue  *ent.CallQueue `json:"queue,omitempty"`
+	Totals *CallTotals    `json:"totals"`
+}
+
 // What the viewer may do to a recording.
 type RecordingViewerCan struct {
 	Replay   bool `json:"replay"`
@@ -118,6 +147,11 @@ type SiteViewerCan struct {
 	EditDefaults bool `json:"editDefaults"`
 	Edit         bool `json:"edit"`
 	Delete       bool `json:"delete"`
+}
+
+type UserCallTotals struct {
+	User   *ent.User   `json:"user,omitempty"`
+	Totals *CallTotals `json:"totals"`
 }
 
 // What the viewer may do to a user.
