@@ -68,6 +68,20 @@ func sameDomain(ctx context.Context, domainID int, siteID *int) error {
 	return nil
 }
 
+// mayMoveTo checks a move of a user, queue or group to another site: the
+// site must be of the same domain and within the viewer's reach, so that a
+// site manager cannot hand its users to another site.
+func (r *Resolver) mayMoveTo(ctx context.Context, domainID int, siteID *int) error {
+	if siteID == nil {
+		return nil
+	}
+	if err := sameDomain(ctx, domainID, siteID); err != nil {
+		return err
+	}
+	_, err := r.authorize(ctx, projection.TypeSite, *siteID, "reach")
+	return err
+}
+
 // validPassword checks a new password and hashes it.
 func validPassword(field, password string, hash func(string) (string, error)) (string, error) {
 	if len(password) < minPasswordLength {

@@ -48,14 +48,12 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id int, input ent.Upd
 	if _, err := r.authorize(ctx, projection.TypeUser, id, "edit"); err != nil {
 		return nil, err
 	}
-	if input.SiteID != nil {
-		u, err := tx(ctx).User.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := sameDomain(ctx, u.DomainID, input.SiteID); err != nil {
-			return nil, err
-		}
+	u, err := tx(ctx).User.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.mayMoveTo(ctx, u.DomainID, input.SiteID); err != nil {
+		return nil, err
 	}
 	return tx(ctx).User.UpdateOneID(id).SetInput(input).Save(ctx)
 }
@@ -320,7 +318,14 @@ func (r *mutationResolver) UpdateCallQueue(ctx context.Context, id int, input en
 	if _, err := r.authorize(ctx, projection.TypeQueue, id, "manage"); err != nil {
 		return nil, err
 	}
-	return tx(ctx).CallQueue.UpdateOneID(id).SetInput(input).Save(ctx)
+	q, err := tx(ctx).CallQueue.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.mayMoveTo(ctx, q.DomainID, input.SiteID); err != nil {
+		return nil, err
+	}
+	return q.Update().SetInput(input).Save(ctx)
 }
 
 // DeleteCallQueue is the resolver for the deleteCallQueue field.
@@ -352,7 +357,14 @@ func (r *mutationResolver) UpdateGroup(ctx context.Context, id int, input ent.Up
 	if _, err := r.authorize(ctx, projection.TypeGroup, id, "manage"); err != nil {
 		return nil, err
 	}
-	return tx(ctx).Group.UpdateOneID(id).SetInput(input).Save(ctx)
+	g, err := tx(ctx).Group.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.mayMoveTo(ctx, g.DomainID, input.SiteID); err != nil {
+		return nil, err
+	}
+	return g.Update().SetInput(input).Save(ctx)
 }
 
 // CreateContact is the resolver for the createContact field.

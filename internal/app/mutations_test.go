@@ -12,6 +12,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/auditevent"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/group"
+	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 )
 
@@ -69,11 +70,7 @@ func TestMutationRules(t *testing.T) {
 		id.user("alice@acme.example"), id.user("adam@acme.example"), id.user("carl@acme.example"), id.user("gus@globex.example")
 	sales, support, reception := id.queue("Sales"), id.queue("Support"), id.group("Reception")
 	acme := p.app.Client.Domain.Query().FirstIDX(context.Background())
-	tests := []struct {
-		name, persona, query string
-		vars                 map[string]any
-		wantCode, wantField  string // "" = success
-	}{
+	tests := []mutationCase{
 		// §3.5 credentials
 		{"bob resets his own password", "bob@acme.example", `mutation($u: ID!) { resetPassword(userId: $u, newPassword: "a-new-password") { id } }`, map[string]any{"u": bob}, "", ""},
 		{"an office manager may not reset another's", "oscar@acme.example", `mutation($u: ID!) { resetPassword(userId: $u, newPassword: "a-new-password") { id } }`, map[string]any{"u": olivia}, "FORBIDDEN", ""},
@@ -123,31 +120,7 @@ func TestMutationRules(t *testing.T) {
 		{"office managers edit contacts", "oscar@acme.example", `mutation($d: ID!) { createContact(input: {domainID: $d, name: "Vendor", phone: "+15550777"}) { id } }`, map[string]any{"d": acme}, "", ""},
 		{"basic users do not", "bob@acme.example", `mutation($d: ID!) { createContact(input: {domainID: $d, name: "Vendor", phone: "+15550777"}) { id } }`, map[string]any{"d": acme}, "FORBIDDEN", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := p.fingerprint()
-			audits := p.app.Client.AuditEvent.Query().CountX(context.Background())
-			r := p.do(p.tokenFor(tt.persona), tt.query, tt.vars)
-			if tt.wantCode == "" {
-				if len(r.Errors) > 0 {
-					t.Fatalf("errors: %+v", r.Errors)
-				}
-				if n := p.app.Client.AuditEvent.Query().CountX(context.Background()); n <= audits {
-					t.Errorf("no audit event written")
-				}
-				return
-			}
-			if len(r.Errors) != 1 || r.Errors[0].code() != tt.wantCode {
-				t.Fatalf("errors %+v, want one %s", r.Errors, tt.wantCode)
-			}
-			if field, _ := r.Errors[0].Extensions["field"].(string); field != tt.wantField {
-				t.Errorf("extensions.field = %q, want %q", field, tt.wantField)
-			}
-			if p.fingerprint() != before {
-				t.Errorf("a refused mutation changed the database")
-			}
-		})
-	}
+	runMutationCases(t, p, tests)
 }
 
 // TestMutationsTakeEffectAtOnce: SPEC §3.15 through the API itself.
@@ -225,5 +198,109 @@ func TestMutationsTakeEffectAtOnce(t *testing.T) {
 	raw, _ := json.Marshal(d)
 	if !strings.Contains(string(raw), "resetPassword") || strings.Contains(string(raw), "sekrit") || strings.Contains(string(raw), "$2a$") {
 		t.Errorf("olivia's audit log: %s", raw)
+	}
+}
+
+// mutationCase is one mutation by one persona, and its expected outcome.
+type mutationCase struct {
+	name, persona, query string
+	vars                 map[string]any
+	wantCode, wantField  string // "" = success
+}
+
+// runMutationCases runs each case in order. A refusal must carry its code
+// (and field) and change nothing; a success must write an audit event.
+func runMutationCases(t *testing.T, p *portal, tests []mutationCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := p.fingerprint()
+			audits := p.app.Client.AuditEvent.Query().CountX(context.Background())
+			r := p.do(p.tokenFor(tt.persona), tt.query, tt.vars)
+			if tt.wantCode == "" {
+				if len(r.Errors) > 0 {
+					t.Fatalf("errors: %+v", r.Errors)
+				}
+				if n := p.app.Client.AuditEvent.Query().CountX(context.Background()); n <= audits {
+					t.Errorf("no audit event written")
+				}
+				return
+			}
+			if len(r.Errors) != 1 || r.Errors[0].code() != tt.wantCode {
+				t.Fatalf("errors %+v, want one %s", r.Errors, tt.wantCode)
+			}
+			if field, _ := r.Errors[0].Extensions["field"].(string); field != tt.wantField {
+				t.Errorf("extensions.field = %q, want %q", field, tt.wantField)
+			}
+			if p.fingerprint() != before {
+				t.Errorf("a refused mutation changed the database")
+			}
+		})
+	}
+}
+
+// TestCrudWithinReach: creating, editing and deleting users, sites, queues,
+// groups, contacts and personal directory entries, each within the editor's
+// reach only (SPEC §3.4, §3.7, §3.8, §3.13).
+func TestCrudWithinReach(t *testing.T) {
+	p := startPortal(t)
+	id := ids{p}
+	ctx := context.Background()
+	c := p.app.Client
+	bob, bea, cora, olivia, alice := id.user("bob@acme.example"), id.user("bea@acme.example"), id.user("cora@acme.example"),
+		id.user("olivia@acme.example"), id.user("alice@acme.example")
+	sales, support, reception := id.queue("Sales"), id.queue("Support"), id.group("Reception")
+	acme := c.Domain.Query().FirstIDX(ctx)
+	north := c.Site.Query().Where(site.Name("North")).OnlyIDX(ctx)
+	south := c.Site.Query().Where(site.Name("South")).OnlyIDX(ctx)
+	var east, entry, contact int
+	p.inTx(func(tx *ent.Client) error {
+		east = tx.Site.Create().SetDomainID(acme).SetName("East").SaveX(ctx).ID
+		entry = tx.PersonalDirectoryEntry.Create().SetOwnerID(bob).SetName("Mum").SetNumber("+15550999").SaveX(ctx).ID
+		contact = tx.Contact.Create().SetDomainID(acme).SetName("Temp").SetPhone("+15550111").SaveX(ctx).ID
+		return nil
+	})
+	v := func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	runMutationCases(t, p, []mutationCase{
+		{"a site manager creates a queue on its site", "sam@acme.example", `mutation($d: ID!, $s: ID!) { createCallQueue(input: {domainID: $d, siteID: $s, name: "North Help", extension: "610"}) { id } }`, v("d", acme, "s", north), "", ""},
+		{"not on another site", "sam@acme.example", `mutation($d: ID!, $s: ID!) { createCallQueue(input: {domainID: $d, siteID: $s, name: "South Help", extension: "611"}) { id } }`, v("d", acme, "s", south), "FORBIDDEN", ""},
+		{"a site manager edits a lower rank of its site", "sam@acme.example", `mutation($u: ID!) { updateUser(id: $u, input: {department: "Sales"}) { department } }`, v("u", cora), "", ""},
+		{"but may not move it to another site", "sam@acme.example", `mutation($u: ID!, $s: ID!) { updateUser(id: $u, input: {siteID: $s}) { id } }`, v("u", cora, "s", south), "FORBIDDEN", ""},
+		{"nor edit a higher rank", "sam@acme.example", `mutation($u: ID!) { updateUser(id: $u, input: {department: "x"}) { id } }`, v("u", olivia), "FORBIDDEN", ""},
+		{"an office manager renames a queue", "olivia@acme.example", `mutation($q: ID!) { updateCallQueue(id: $q, input: {name: "Sales EMEA"}) { name } }`, v("q", sales), "", ""},
+		{"a supervisor does not", "cora@acme.example", `mutation($q: ID!) { updateCallQueue(id: $q, input: {name: "Mine"}) { name } }`, v("q", sales), "FORBIDDEN", ""},
+		{"a supervisor removes its agent", "cora@acme.example", `mutation($q: ID!, $u: ID!) { removeQueueAgent(queueId: $q, userId: $u) { id } }`, v("q", sales, "u", alice), "", ""},
+		{"an office manager deletes a queue with its agents", "olivia@acme.example", `mutation($q: ID!) { deleteCallQueue(id: $q) }`, v("q", support), "", ""},
+		{"an office manager creates a group", "olivia@acme.example", `mutation($d: ID!) { createGroup(input: {domainID: $d, name: "Night", extension: "701"}) { id } }`, v("d", acme), "", ""},
+		{"a basic user does not", "bob@acme.example", `mutation($d: ID!) { createGroup(input: {domainID: $d, name: "Mine", extension: "702"}) { id } }`, v("d", acme), "FORBIDDEN", ""},
+		{"an office manager renames a group", "oscar@acme.example", `mutation($g: ID!) { updateGroup(id: $g, input: {name: "Front Desk"}) { name } }`, v("g", reception), "", ""},
+		{"an office manager edits a contact", "olivia@acme.example", `mutation($c: ID!) { updateContact(id: $c, input: {phone: "+15550112"}) { phone } }`, v("c", contact), "", ""},
+		{"a basic user does not", "bob@acme.example", `mutation($c: ID!) { updateContact(id: $c, input: {phone: "+1"}) { phone } }`, v("c", contact), "FORBIDDEN", ""},
+		{"another domain cannot see it", "gina@globex.example", `mutation($c: ID!) { deleteContact(id: $c) }`, v("c", contact), "NOT_FOUND", ""},
+		{"an office manager deletes it", "olivia@acme.example", `mutation($c: ID!) { deleteContact(id: $c) }`, v("c", contact), "", ""},
+		{"a user edits its own directory entry", "bob@acme.example", `mutation($e: ID!) { updatePersonalDirectoryEntry(id: $e, input: {name: "Mother"}) { name } }`, v("e", entry), "", ""},
+		{"not another's", "bea@acme.example", `mutation($e: ID!) { deletePersonalDirectoryEntry(id: $e) }`, v("e", entry), "FORBIDDEN", ""},
+		{"and deletes it", "bob@acme.example", `mutation($e: ID!) { deletePersonalDirectoryEntry(id: $e) }`, v("e", entry), "", ""},
+		{"a site with users is not deleted", "olivia@acme.example", `mutation($s: ID!) { deleteSite(id: $s) }`, v("s", south), "CONFLICT", ""},
+		{"an empty one is", "olivia@acme.example", `mutation($s: ID!) { deleteSite(id: $s) }`, v("s", east), "", ""},
+		{"a site manager renames its site", "sam@acme.example", `mutation($s: ID!) { updateSite(id: $s, input: {name: "North HQ"}) { name } }`, v("s", north), "", ""},
+		{"a user updates its profile", "bob@acme.example", `mutation { updateMyProfile(input: {email: "bob@new.example", voicemailPin: "2468", department: "Ops"}) { email department } }`, nil, "", ""},
+		{"a basic user deletes nobody", "bob@acme.example", `mutation($u: ID!) { deleteUser(id: $u) }`, v("u", bea), "FORBIDDEN", ""},
+		{"nobody deletes itself", "olivia@acme.example", `mutation($u: ID!) { deleteUser(id: $u) }`, v("u", olivia), "BAD_USER_INPUT", "id"},
+		{"an office manager deletes a user", "olivia@acme.example", `mutation($u: ID!) { deleteUser(id: $u) }`, v("u", bea), "", ""},
+	})
+	// The PIN is stored hashed and never readable.
+	u := c.User.GetX(ctx, bob)
+	if u.VoicemailPinHash == "" || u.VoicemailPinHash == "2468" || *u.Email != "bob@new.example" {
+		t.Errorf("bob after updateMyProfile: email %v, pin stored as %v", u.Email, u.VoicemailPinHash)
+	}
+	if n := c.QueueAgent.Query().CountX(ctx); n != 0 {
+		t.Errorf("%d queue memberships left; Support's and alice's were removed", n)
 	}
 }
