@@ -269,6 +269,14 @@ func (r *mutationResolver) CompleteEndUserWizard(ctx context.Context) (*ent.User
 	return tx(ctx).User.UpdateOneID(v.User.ID).SetRunEndUserWizard(false).Save(ctx)
 }
 
+// UpdateDomain is the resolver for the updateDomain field.
+func (r *mutationResolver) UpdateDomain(ctx context.Context, id int, input ent.UpdateDomainInput) (*ent.Domain, error) {
+	if _, err := r.authorize(ctx, projection.TypeDomain, id, "edit"); err != nil {
+		return nil, err
+	}
+	return tx(ctx).Domain.UpdateOneID(id).SetInput(input).Save(ctx)
+}
+
 // CreateSite is the resolver for the createSite field.
 func (r *mutationResolver) CreateSite(ctx context.Context, input ent.CreateSiteInput) (*ent.Site, error) {
 	if _, err := r.authorize(ctx, projection.TypeDomain, input.DomainID, "create_sites"); err != nil {

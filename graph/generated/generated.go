@@ -277,6 +277,7 @@ type ComplexityRoot struct {
 		SetUserScope                 func(childComplexity int, userID int, scope user.Scope) int
 		UpdateCallQueue              func(childComplexity int, id int, input ent.UpdateCallQueueInput) int
 		UpdateContact                func(childComplexity int, id int, input ent.UpdateContactInput) int
+		UpdateDomain                 func(childComplexity int, id int, input ent.UpdateDomainInput) int
 		UpdateGroup                  func(childComplexity int, id int, input ent.UpdateGroupInput) int
 		UpdateMediaManagerRights     func(childComplexity int, userID int, input model.MediaManagerRightsInput) int
 		UpdateMyCallHandling         func(childComplexity int, input model.MyCallHandlingInput) int
@@ -505,6 +506,7 @@ type MutationResolver interface {
 	DeletePersonalDirectoryEntry(ctx context.Context, id int) (int, error)
 	SetMyButtons(ctx context.Context, buttons []*model.ButtonInput) (*ent.User, error)
 	CompleteEndUserWizard(ctx context.Context) (*ent.User, error)
+	UpdateDomain(ctx context.Context, id int, input ent.UpdateDomainInput) (*ent.Domain, error)
 	CreateSite(ctx context.Context, input ent.CreateSiteInput) (*ent.Site, error)
 	UpdateSite(ctx context.Context, id int, input ent.UpdateSiteInput) (*ent.Site, error)
 	DeleteSite(ctx context.Context, id int) (int, error)
@@ -1605,6 +1607,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateContact(childComplexity, args["id"].(int), args["input"].(ent.UpdateContactInput)), true
+	case "Mutation.updateDomain":
+		if e.ComplexityRoot.Mutation.UpdateDomain == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateDomain(childComplexity, args["id"].(int), args["input"].(ent.UpdateDomainInput)), true
 	case "Mutation.updateGroup":
 		if e.ComplexityRoot.Mutation.UpdateGroup == nil {
 			break
@@ -5101,6 +5114,8 @@ extend type Mutation {
   setMyButtons(buttons: [ButtonInput!]!): User!
   completeEndUserWizard: User!
 
+  "Change a domain's plan and switches (scopeManagement, callReportingAvailable): support only."
+  updateDomain(id: ID!, input: UpdateDomainInput!): Domain!
   createSite(input: CreateSiteInput!): Site!
   updateSite(id: ID!, input: UpdateSiteInput!): Site!
   deleteSite(id: ID!): ID!
@@ -6598,6 +6613,28 @@ func (ec *executionContext) field_Mutation_updateContact_args(ctx context.Contex
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (ent.UpdateContactInput, error) {
 			return ec.unmarshalNUpdateContactInput2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUpdateContactInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (ent.UpdateDomainInput, error) {
+			return ec.unmarshalNUpdateDomainInput2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUpdateDomainInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11324,6 +11361,50 @@ func (ec *executionContext) fieldContext_Mutation_completeEndUserWizard(_ contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateDomain(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateDomain(ctx, fc.Args["id"].(int), fc.Args["input"].(ent.UpdateDomainInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Domain) graphql.Marshaler {
+			return ec.marshalNDomain2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐDomain(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Domain(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -26209,6 +26290,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateDomain":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateDomain(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createSite":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createSite(ctx, field)
@@ -28545,6 +28633,11 @@ func (ec *executionContext) unmarshalNUpdateCallQueueInput2githubᚗcomᚋpbxpor
 
 func (ec *executionContext) unmarshalNUpdateContactInput2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUpdateContactInput(ctx context.Context, v any) (ent.UpdateContactInput, error) {
 	res, err := ec.unmarshalInputUpdateContactInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateDomainInput2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUpdateDomainInput(ctx context.Context, v any) (ent.UpdateDomainInput, error) {
+	res, err := ec.unmarshalInputUpdateDomainInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

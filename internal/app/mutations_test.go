@@ -11,6 +11,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/auditevent"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
+	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
@@ -302,5 +303,28 @@ func TestCrudWithinReach(t *testing.T) {
 	}
 	if n := c.QueueAgent.Query().CountX(ctx); n != 0 {
 		t.Errorf("%d queue memberships left; Support's and alice's were removed", n)
+	}
+}
+
+// TestScopeDelegation: under OFFICE_MANAGERS scope management an office
+// manager changes scopes, but never above its own rank (SPEC §3.6).
+func TestScopeDelegation(t *testing.T) {
+	p := startPortal(t)
+	id := ids{p}
+	acme := p.app.Client.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(context.Background())
+	bob := id.user("bob@acme.example")
+	const set = `mutation($u: ID!, $s: UserScope!) { setUserScope(userId: $u, scope: $s) { id } }`
+	runMutationCases(t, p, []mutationCase{
+		{"only support changes a domain", "olivia@acme.example", `mutation($d: ID!) { updateDomain(id: $d, input: {scopeManagement: OFFICE_MANAGERS}) { id } }`, map[string]any{"d": acme}, "FORBIDDEN", ""},
+		{"support delegates scope management", "support@provider.example", `mutation($d: ID!) { updateDomain(id: $d, input: {scopeManagement: OFFICE_MANAGERS}) { id } }`, map[string]any{"d": acme}, "", ""},
+		{"an office manager now changes a scope", "olivia@acme.example", set, map[string]any{"u": bob, "s": "SITE_MANAGER"}, "", ""},
+		{"but never above its own", "olivia@acme.example", set, map[string]any{"u": bob, "s": "SUPPORT"}, "FORBIDDEN", ""},
+		{"a site manager never", "sam@acme.example", set, map[string]any{"u": id.user("cora@acme.example"), "s": "BASIC_USER"}, "FORBIDDEN", ""},
+	})
+	// bob is a site manager of North from his very next request.
+	var d struct{ Users struct{ TotalCount int } }
+	p.as("bob@acme.example", `{ users(where: {extension: "190"}) { totalCount } }`, nil, &d)
+	if d.Users.TotalCount != 1 {
+		t.Errorf("bob as site manager does not reach nina (North)")
 	}
 }
