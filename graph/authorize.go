@@ -25,12 +25,8 @@ func (r *Resolver) authorize(ctx context.Context, typ string, id int, permission
 		return v, err
 	}
 	obj := projection.Obj(typ, id)
-	visibility := "view"
-	if typ == projection.TypeRecording {
-		visibility = "replay"
-	}
 	res, err := v.Checks.CheckMany(ctx, []authz.Check{
-		{Resource: obj, Permission: visibility},
+		{Resource: obj, Permission: access.Visibility(obj)},
 		{Resource: obj, Permission: permission},
 	})
 	switch {

@@ -143,8 +143,11 @@ func (v Viewer) Domains(ctx context.Context) (predicate.Domain, error) {
 // shared contacts (SPEC §3.2, §3.13).
 func (v Viewer) Contacts(ctx context.Context) (predicate.Contact, error) {
 	r, err := v.widest(ctx)
-	if err != nil || r == reachSupport {
-		return func(*sql.Selector) {}, err
+	switch {
+	case err != nil:
+		return nil, err
+	case r == reachSupport:
+		return func(*sql.Selector) {}, nil
 	}
 	return contact.DomainID(v.User.DomainID), nil
 }
@@ -215,8 +218,10 @@ func ObjectOf(obj any) (authz.Object, bool) {
 	return authz.Object{}, false
 }
 
-// visibility is the permission that makes an object of a type visible.
-func visibility(o authz.Object) string {
+// Visibility is the permission that makes an object visible: replay for a
+// recording (one the viewer cannot replay looks like one that does not
+// exist, SPEC §3.11), view for the rest.
+func Visibility(o authz.Object) string {
 	if o.Type == projection.TypeRecording {
 		return "replay"
 	}
@@ -231,7 +236,7 @@ func (v Viewer) SeeEach(ctx context.Context, objs []any) ([]bool, error) {
 	at := make([]int, 0, len(objs))
 	for i, obj := range objs {
 		if o, ok := ObjectOf(obj); ok {
-			checks = append(checks, authz.Check{Resource: o, Permission: visibility(o)})
+			checks = append(checks, authz.Check{Resource: o, Permission: Visibility(o)})
 			at = append(at, i)
 		}
 	}
