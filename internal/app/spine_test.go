@@ -241,3 +241,30 @@ func decode(t *testing.T, r response, out any) {
 		t.Fatal(err)
 	}
 }
+
+// TestBadInput: malformed input is BAD_USER_INPUT naming the argument, never
+// an internal error; pages are bounded.
+func TestBadInput(t *testing.T) {
+	p := startPortal(t)
+	tests := []struct{ query, wantField string }{
+		{`{ node(id: "abc") { id } }`, "id"},
+		{`mutation { agentLogin(queueId: "x1") { status } }`, "queueId"},
+		{`{ users(first: 5000) { totalCount } }`, "first"},
+		{`{ users(first: -1) { totalCount } }`, ""},
+	}
+	for _, tt := range tests {
+		errs := p.as("olivia@acme.example", tt.query, nil, nil)
+		if len(errs) != 1 || errs[0].code() != "BAD_USER_INPUT" {
+			t.Errorf("%s: %+v, want BAD_USER_INPUT", tt.query, errs)
+			continue
+		}
+		if f, _ := errs[0].Extensions["field"].(string); tt.wantField != "" && f != tt.wantField {
+			t.Errorf("%s: field %q, want %q", tt.query, f, tt.wantField)
+		}
+	}
+	var d directory
+	p.as("support@provider.example", `{ users { totalCount edges { node { id } } } }`, nil, &d)
+	if d.Users.TotalCount != 16 || len(d.Users.Edges) != 16 {
+		t.Errorf("a page without first: %d of %d", len(d.Users.Edges), d.Users.TotalCount)
+	}
+}

@@ -85,6 +85,7 @@ func graphQL(d Deps) http.Handler {
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(entgql.Transactioner{TxOpener: d.Client})
+	srv.AroundFields(limitPageSize)
 	srv.AroundFields(d.Fields)
 	srv.AroundRootFields(nameAuditedAction)
 	srv.SetErrorPresenter(presentError(d.Log))
@@ -109,6 +110,9 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+			if gqlErr.Extensions["code"] == "INVALID_PAGINATION" {
+				gqlErr.Extensions = map[string]any{"code": string(apperr.BadUserInput)}
+			}
 			return gqlErr // parse and validation errors, already client-safe
 		}
 		out := graphql.DefaultErrorPresenter(ctx, err)
@@ -116,6 +120,11 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			err = out.Err
 		}
 		e := apperr.Classify(err)
+		if e.Code == apperr.BadUserInput && e.Field == "" && len(out.Path) > 0 {
+			if name, ok := out.Path[len(out.Path)-1].(ast.PathName); ok {
+				e = &apperr.Error{Code: e.Code, Message: e.Message, Field: string(name)}
+			}
+		}
 		if e.Code == apperr.Internal {
 			log.ErrorContext(ctx, "internal error", "error", err, "path", out.Path.String())
 		}
