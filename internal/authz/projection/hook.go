@@ -18,9 +18,9 @@ import (
 // outside a transaction: its outbox rows could not be written atomically.
 var ErrNoTransaction = errors.New("projection: authorization-relevant change outside a transaction")
 
-// Committed is told, after the transaction commits, about the relationship
-// deletions it is about to apply (Revoke, called before the commit) and that
-// the outbox has new rows (Flush, called after it).
+// Committed is what the hook tells when a transaction with projected changes
+// commits: the deletions, just before the commit, and that the outbox has new
+// rows, just after it. The outbox relay implements it.
 type Committed interface {
 	// Revoke applies deletions at once, before the commit, so that a
 	// revocation never waits behind anything (DESIGN.md, "Writes").
@@ -101,12 +101,12 @@ func Hook(relay Committed) ent.Hook {
 			if err != nil {
 				return nil, err
 			}
-			if m.Op().Is(ent.OpCreate) {
-				if more, err := affected(ctx, c, m, im); err != nil {
+			if m.Op().Is(ent.OpCreate) { // the new entity has an id only now
+				more, err := affected(ctx, c, m, im)
+				if err != nil {
 					return nil, err
-				} else {
-					objs = append(objs, more...)
 				}
+				objs = append(objs, more...)
 			}
 			after, err := emitEach(ctx, c, objs)
 			if err != nil {
