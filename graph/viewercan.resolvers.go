@@ -14,7 +14,7 @@ import (
 
 // ViewerCan is the resolver for the viewerCan field.
 func (r *callQueueResolver) ViewerCan(ctx context.Context, obj *ent.CallQueue) (*model.CallQueueViewerCan, error) {
-	can, err := viewerCan(ctx, obj, "manage", "manage", "assign_supervisors", "manage_agents", "log_agents", "view_agent_status", "view_reports")
+	can, err := viewerCan(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (r *callQueueResolver) ViewerCan(ctx context.Context, obj *ent.CallQueue) (
 
 // ViewerCan is the resolver for the viewerCan field.
 func (r *contactResolver) ViewerCan(ctx context.Context, obj *ent.Contact) (*model.ContactViewerCan, error) {
-	can, err := viewerCan(ctx, obj, "edit", "edit")
+	can, err := viewerCan(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (r *contactResolver) ViewerCan(ctx context.Context, obj *ent.Contact) (*mod
 
 // ViewerCan is the resolver for the viewerCan field.
 func (r *domainResolver) ViewerCan(ctx context.Context, obj *ent.Domain) (*model.DomainViewerCan, error) {
-	can, err := viewerCan(ctx, obj, "edit", "create_sites", "manage_scopes", "edit_contacts", "read_audit", "view_call_summary")
+	can, err := viewerCan(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func (r *domainResolver) ViewerCan(ctx context.Context, obj *ent.Domain) (*model
 
 // ViewerCan is the resolver for the viewerCan field.
 func (r *groupResolver) ViewerCan(ctx context.Context, obj *ent.Group) (*model.GroupViewerCan, error) {
-	can, err := viewerCan(ctx, obj, "manage")
+	can, err := viewerCan(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (r *groupResolver) ViewerCan(ctx context.Context, obj *ent.Group) (*model.G
 
 // ViewerCan is the resolver for the viewerCan field.
 func (r *recordingResolver) ViewerCan(ctx context.Context, obj *ent.Recording) (*model.RecordingViewerCan, error) {
-	can, err := viewerCan(ctx, obj, "replay", "download")
+	can, err := viewerCan(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func (r *recordingResolver) ViewerCan(ctx context.Context, obj *ent.Recording) (
 
 // ViewerCan is the resolver for the viewerCan field.
 func (r *siteResolver) ViewerCan(ctx context.Context, obj *ent.Site) (*model.SiteViewerCan, error) {
-	can, err := viewerCan(ctx, obj, "edit_defaults", "manage", "manage")
+	can, err := viewerCan(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func (r *siteResolver) ViewerCan(ctx context.Context, obj *ent.Site) (*model.Sit
 
 // ViewerCan is the resolver for the viewerCan field.
 func (r *userResolver) ViewerCan(ctx context.Context, obj *ent.User) (*model.UserViewerCan, error) {
-	can, err := viewerCan(ctx, obj, "view_private", "edit", "reset_password", "change_email", "change_scope", "change_media_rights", "change_self_admin_access")
+	can, err := viewerCan(ctx, obj)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	"github.com/99designs/gqlgen/graphql"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -138,7 +139,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	resolver := graph.NewResolver(a.Client, a.Spice, a.Signer, a.Media)
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
-		Fields:   resolver.EdgeVisibility,
+		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
 		Client:   a.Client,
 		Spice:    a.Spice,
 		Signer:   a.Signer,

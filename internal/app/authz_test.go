@@ -69,20 +69,30 @@ func TestSpiceDBCallsAreFlatInPageSize(t *testing.T) {
 	for _, persona := range []string{"olivia@acme.example", "sam@acme.example", "bob@acme.example"} {
 		t.Run(persona, func(t *testing.T) {
 			token := p.tokenFor(persona)
+			// cost is the fewest SpiceDB calls of three identical requests: a
+			// busy machine can delay a goroutine past the batch window, which
+			// costs one more call, never fewer.
 			cost := func(n int) (float64, int) {
-				before := p.spiceCalls()
-				r := p.do(token, q, map[string]any{"n": n})
-				var d directory
-				_ = json.Unmarshal(r.Data, &d)
-				return p.spiceCalls() - before, len(d.Users.Edges)
+				best, got := -1.0, 0
+				for range 3 {
+					before := p.spiceCalls()
+					r := p.do(token, q, map[string]any{"n": n})
+					var d directory
+					_ = json.Unmarshal(r.Data, &d)
+					if c := p.spiceCalls() - before; best < 0 || c < best {
+						best = c
+					}
+					got = len(d.Users.Edges)
+				}
+				return best, got
 			}
 			small, got2 := cost(2)
 			large, got200 := cost(200)
 			if got2 != 2 || got200 != 200 {
 				t.Fatalf("pages of %d and %d users, want 2 and 200", got2, got200)
 			}
-			if large != small || large > 4 {
-				t.Errorf("SpiceDB calls: %v for 2 users, %v for 200; want the same, and at most 4 (reach, lookup, and the waves of fields)", small, large)
+			if large != small || large > 3 {
+				t.Errorf("SpiceDB calls: %v for 2 users, %v for 200; want the same, and at most 3 (reach, lookup, and the page's one batch)", small, large)
 			}
 		})
 	}

@@ -48,8 +48,32 @@ func (b *Batcher) Check(ctx context.Context, resource Object, permission string)
 	return res[0], nil
 }
 
+// Prime queues checks that resolvers are about to make, without waiting for
+// them: a list resolver primes the checks of all its items, so that they go
+// out in one call however the items' resolvers are scheduled.
+func (b *Batcher) Prime(checks []Check) { b.enqueue(checks) }
+
 // CheckMany answers many checks at once, through the same batches and memo.
 func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error) {
+	answers := b.enqueue(checks)
+	out := make([]bool, len(checks))
+	for i, a := range answers {
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if a.err != nil {
+			return nil, a.err
+		}
+		out[i] = a.allowed
+	}
+	return out, nil
+}
+
+// enqueue returns the answers of the checks: memoised ones, pending ones, or
+// new ones added to the pending batch.
+func (b *Batcher) enqueue(checks []Check) []*answer {
 	answers := make([]*answer, len(checks))
 	b.mu.Lock()
 	for i, ch := range checks {
@@ -67,19 +91,7 @@ func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error)
 	if full {
 		b.flush()
 	}
-	out := make([]bool, len(checks))
-	for i, a := range answers {
-		select {
-		case <-a.done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if a.err != nil {
-			return nil, a.err
-		}
-		out[i] = a.allowed
-	}
-	return out, nil
+	return answers
 }
 
 // schedule (with mu held) opens a batch for a new check, or, while the

@@ -38,8 +38,9 @@ const batchWindow = 2 * time.Millisecond
 // Deps are what the HTTP layer serves.
 type Deps struct {
 	Schema graphql.ExecutableSchema
-	// Fields runs around every field; it checks the objects reached through edges.
-	Fields   graphql.FieldMiddleware
+	// Fields run around every field, in order: they check the objects
+	// reached through edges, and prime the checks of lists.
+	Fields   []graphql.FieldMiddleware
 	Client   *ent.Client
 	Spice    *authz.Client
 	Signer   *auth.Signer
@@ -86,7 +87,9 @@ func graphQL(d Deps) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(entgql.Transactioner{TxOpener: d.Client})
 	srv.AroundFields(limitPageSize)
-	srv.AroundFields(d.Fields)
+	for _, f := range d.Fields {
+		srv.AroundFields(f)
+	}
 	srv.AroundRootFields(nameAuditedAction)
 	srv.SetErrorPresenter(presentError(d.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
