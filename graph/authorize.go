@@ -43,13 +43,18 @@ func (r *Resolver) authorize(ctx context.Context, typ string, id int, permission
 // tx is the client of the mutation's transaction (entgql.Transactioner).
 func tx(ctx context.Context) *ent.Client { return ent.FromContext(ctx) }
 
-// placeOf is where a new queue, group or user goes: its site if given (a
-// site manager's reach), else its domain (an office manager's).
-func placeOf(domainID int, siteID *int) (string, int, string) {
+// mayCreateIn checks that the viewer may create a user, queue or group in a
+// domain, on a site if one is given: a site manager's reach is its site, an
+// office manager's its domain.
+func (r *Resolver) mayCreateIn(ctx context.Context, domainID int, siteID *int) error {
+	typ, id, permission := projection.TypeDomain, domainID, "manage"
 	if siteID != nil {
-		return projection.TypeSite, *siteID, "reach"
+		typ, id, permission = projection.TypeSite, *siteID, "reach"
 	}
-	return projection.TypeDomain, domainID, "manage"
+	if _, err := r.authorize(ctx, typ, id, permission); err != nil {
+		return err
+	}
+	return sameDomain(ctx, domainID, siteID)
 }
 
 // sameDomain checks that a site named by an input belongs to the domain.

@@ -24,11 +24,7 @@ import (
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input ent.CreateUserInput, password string) (*ent.User, error) {
-	typ, id, perm := placeOf(input.DomainID, input.SiteID)
-	if _, err := r.authorize(ctx, typ, id, perm); err != nil {
-		return nil, err
-	}
-	if err := sameDomain(ctx, input.DomainID, input.SiteID); err != nil {
+	if err := r.mayCreateIn(ctx, input.DomainID, input.SiteID); err != nil {
 		return nil, err
 	}
 	if input.Email != nil {
@@ -311,11 +307,7 @@ func (r *mutationResolver) DeleteSite(ctx context.Context, id int) (int, error) 
 
 // CreateCallQueue is the resolver for the createCallQueue field.
 func (r *mutationResolver) CreateCallQueue(ctx context.Context, input ent.CreateCallQueueInput) (*ent.CallQueue, error) {
-	typ, id, perm := placeOf(input.DomainID, input.SiteID)
-	if _, err := r.authorize(ctx, typ, id, perm); err != nil {
-		return nil, err
-	}
-	if err := sameDomain(ctx, input.DomainID, input.SiteID); err != nil {
+	if err := r.mayCreateIn(ctx, input.DomainID, input.SiteID); err != nil {
 		return nil, err
 	}
 	return tx(ctx).CallQueue.Create().SetInput(input).Save(ctx)
@@ -350,11 +342,7 @@ func (r *mutationResolver) DeleteCallQueue(ctx context.Context, id int) (int, er
 
 // CreateGroup is the resolver for the createGroup field.
 func (r *mutationResolver) CreateGroup(ctx context.Context, input ent.CreateGroupInput) (*ent.Group, error) {
-	typ, id, perm := placeOf(input.DomainID, input.SiteID)
-	if _, err := r.authorize(ctx, typ, id, perm); err != nil {
-		return nil, err
-	}
-	if err := sameDomain(ctx, input.DomainID, input.SiteID); err != nil {
+	if err := r.mayCreateIn(ctx, input.DomainID, input.SiteID); err != nil {
 		return nil, err
 	}
 	return tx(ctx).Group.Create().SetInput(input).Save(ctx)

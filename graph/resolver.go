@@ -4,7 +4,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -58,19 +57,11 @@ func (r *Resolver) viewer(ctx context.Context) (access.Viewer, error) {
 // CheckBulkPermissions call. A denied field is null with FORBIDDEN; if
 // SpiceDB fails, the field is denied with AUTHZ_UNAVAILABLE.
 func authzDirective(ctx context.Context, obj any, next graphql.Resolver, permission string) (any, error) {
-	b, ok := authz.BatcherFrom(ctx)
-	if !ok {
-		return nil, apperr.New(apperr.Unauthenticated, "log in first")
-	}
-	res, ok := access.ObjectOf(obj)
-	if !ok {
-		return nil, apperr.Wrap(apperr.Internal, errors.New("@authz on an unprojected type"), "internal error")
-	}
-	allowed, err := b.Check(ctx, res, permission)
+	allowed, err := checkOn(ctx, obj, permission)
 	if err != nil {
 		return nil, err
 	}
-	if !allowed {
+	if !allowed[0] {
 		return nil, apperr.New(apperr.Forbidden, "not allowed to see this field")
 	}
 	return next(ctx)

@@ -2,7 +2,7 @@ package graph
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/access"
@@ -35,14 +35,19 @@ func viewerCanPermissions(obj any) []string {
 // viewerCan answers the viewerCan permissions of obj, through the request's
 // batcher: the viewerCan of every object in a list goes out in one call.
 func viewerCan(ctx context.Context, obj any) ([]bool, error) {
-	permissions := viewerCanPermissions(obj)
+	return checkOn(ctx, obj, viewerCanPermissions(obj)...)
+}
+
+// checkOn asks the request's batcher for the viewer's permissions on the
+// SpiceDB object of obj, an ent entity.
+func checkOn(ctx context.Context, obj any, permissions ...string) ([]bool, error) {
 	b, ok := authz.BatcherFrom(ctx)
 	if !ok {
 		return nil, apperr.New(apperr.Unauthenticated, "log in first")
 	}
 	o, ok := access.ObjectOf(obj)
 	if !ok {
-		return nil, apperr.Wrap(apperr.Internal, errors.New("viewerCan on an unprojected type"), "internal error")
+		return nil, apperr.Wrap(apperr.Internal, fmt.Errorf("permission check on %T, which has no SpiceDB object", obj), "internal error")
 	}
 	checks := make([]authz.Check, len(permissions))
 	for i, p := range permissions {

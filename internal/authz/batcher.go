@@ -36,9 +36,6 @@ func NewBatcher(client *Client, subject Object, wait time.Duration) *Batcher {
 	return &Batcher{client: client, subject: subject, wait: wait, memo: map[Check]*answer{}}
 }
 
-// Subject returns the subject whose permissions the batcher checks.
-func (b *Batcher) Subject() Object { return b.subject }
-
 // Check reports whether the subject has permission on resource.
 func (b *Batcher) Check(ctx context.Context, resource Object, permission string) (bool, error) {
 	res, err := b.CheckMany(ctx, []Check{{Resource: resource, Permission: permission}})
