@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pbxportal/pbxportal/ent/auditevent"
+	"github.com/pbxportal/pbxportal/ent/authzrevision"
 	"github.com/pbxportal/pbxportal/ent/button"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
@@ -39,6 +40,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuthzRevision is the client for interacting with the AuthzRevision builders.
+	AuthzRevision *AuthzRevisionClient
 	// Button is the client for interacting with the Button builders.
 	Button *ButtonClient
 	// CallQueue is the client for interacting with the CallQueue builders.
@@ -75,6 +78,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.AuditEvent = NewAuditEventClient(c.config)
+	c.AuthzRevision = NewAuthzRevisionClient(c.config)
 	c.Button = NewButtonClient(c.config)
 	c.CallQueue = NewCallQueueClient(c.config)
 	c.CallRecord = NewCallRecordClient(c.config)
@@ -180,6 +184,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:                    ctx,
 		config:                 cfg,
 		AuditEvent:             NewAuditEventClient(cfg),
+		AuthzRevision:          NewAuthzRevisionClient(cfg),
 		Button:                 NewButtonClient(cfg),
 		CallQueue:              NewCallQueueClient(cfg),
 		CallRecord:             NewCallRecordClient(cfg),
@@ -212,6 +217,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:                    ctx,
 		config:                 cfg,
 		AuditEvent:             NewAuditEventClient(cfg),
+		AuthzRevision:          NewAuthzRevisionClient(cfg),
 		Button:                 NewButtonClient(cfg),
 		CallQueue:              NewCallQueueClient(cfg),
 		CallRecord:             NewCallRecordClient(cfg),
@@ -253,9 +259,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.AuditEvent, c.Button, c.CallQueue, c.CallRecord, c.Contact, c.Domain, c.Group,
-		c.OutboxEntry, c.PersonalDirectoryEntry, c.QueueAgent, c.Recording, c.Site,
-		c.User,
+		c.AuditEvent, c.AuthzRevision, c.Button, c.CallQueue, c.CallRecord, c.Contact,
+		c.Domain, c.Group, c.OutboxEntry, c.PersonalDirectoryEntry, c.QueueAgent,
+		c.Recording, c.Site, c.User,
 	} {
 		n.Use(hooks...)
 	}
@@ -265,9 +271,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.AuditEvent, c.Button, c.CallQueue, c.CallRecord, c.Contact, c.Domain, c.Group,
-		c.OutboxEntry, c.PersonalDirectoryEntry, c.QueueAgent, c.Recording, c.Site,
-		c.User,
+		c.AuditEvent, c.AuthzRevision, c.Button, c.CallQueue, c.CallRecord, c.Contact,
+		c.Domain, c.Group, c.OutboxEntry, c.PersonalDirectoryEntry, c.QueueAgent,
+		c.Recording, c.Site, c.User,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -278,6 +284,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *AuditEventMutation:
 		return c.AuditEvent.mutate(ctx, m)
+	case *AuthzRevisionMutation:
+		return c.AuthzRevision.mutate(ctx, m)
 	case *ButtonMutation:
 		return c.Button.mutate(ctx, m)
 	case *CallQueueMutation:
@@ -437,6 +445,139 @@ func (c *AuditEventClient) mutate(ctx context.Context, m *AuditEventMutation) (V
 		return (&AuditEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEvent mutation op: %q", m.Op())
+	}
+}
+
+// AuthzRevisionClient is a client for the AuthzRevision schema.
+type AuthzRevisionClient struct {
+	config
+}
+
+// NewAuthzRevisionClient returns a client for the AuthzRevision from the given config.
+func NewAuthzRevisionClient(c config) *AuthzRevisionClient {
+	return &AuthzRevisionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `authzrevision.Hooks(f(g(h())))`.
+func (c *AuthzRevisionClient) Use(hooks ...Hook) {
+	c.hooks.AuthzRevision = append(c.hooks.AuthzRevision, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `authzrevision.Intercept(f(g(h())))`.
+func (c *AuthzRevisionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AuthzRevision = append(c.inters.AuthzRevision, interceptors...)
+}
+
+// Create returns a builder for creating a AuthzRevision entity.
+func (c *AuthzRevisionClient) Create() *AuthzRevisionCreate {
+	mutation := newAuthzRevisionMutation(c.config, OpCreate)
+	return &AuthzRevisionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AuthzRevision entities.
+func (c *AuthzRevisionClient) CreateBulk(builders ...*AuthzRevisionCreate) *AuthzRevisionCreateBulk {
+	return &AuthzRevisionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AuthzRevisionClient) MapCreateBulk(slice any, setFunc func(*AuthzRevisionCreate, int)) *AuthzRevisionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AuthzRevisionCreateBulk{err: fmt.Errorf("calling to AuthzRevisionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AuthzRevisionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AuthzRevisionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AuthzRevision.
+func (c *AuthzRevisionClient) Update() *AuthzRevisionUpdate {
+	mutation := newAuthzRevisionMutation(c.config, OpUpdate)
+	return &AuthzRevisionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AuthzRevisionClient) UpdateOne(_m *AuthzRevision) *AuthzRevisionUpdateOne {
+	mutation := newAuthzRevisionMutation(c.config, OpUpdateOne, withAuthzRevision(_m))
+	return &AuthzRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AuthzRevisionClient) UpdateOneID(id int) *AuthzRevisionUpdateOne {
+	mutation := newAuthzRevisionMutation(c.config, OpUpdateOne, withAuthzRevisionID(id))
+	return &AuthzRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AuthzRevision.
+func (c *AuthzRevisionClient) Delete() *AuthzRevisionDelete {
+	mutation := newAuthzRevisionMutation(c.config, OpDelete)
+	return &AuthzRevisionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AuthzRevisionClient) DeleteOne(_m *AuthzRevision) *AuthzRevisionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AuthzRevisionClient) DeleteOneID(id int) *AuthzRevisionDeleteOne {
+	builder := c.Delete().Where(authzrevision.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AuthzRevisionDeleteOne{builder}
+}
+
+// Query returns a query builder for AuthzRevision.
+func (c *AuthzRevisionClient) Query() *AuthzRevisionQuery {
+	return &AuthzRevisionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAuthzRevision},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AuthzRevision entity by its id.
+func (c *AuthzRevisionClient) Get(ctx context.Context, id int) (*AuthzRevision, error) {
+	return c.Query().Where(authzrevision.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AuthzRevisionClient) GetX(ctx context.Context, id int) *AuthzRevision {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AuthzRevisionClient) Hooks() []Hook {
+	return c.hooks.AuthzRevision
+}
+
+// Interceptors returns the client interceptors.
+func (c *AuthzRevisionClient) Interceptors() []Interceptor {
+	return c.inters.AuthzRevision
+}
+
+func (c *AuthzRevisionClient) mutate(ctx context.Context, m *AuthzRevisionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AuthzRevisionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AuthzRevisionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AuthzRevisionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AuthzRevisionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AuthzRevision mutation op: %q", m.Op())
 	}
 }
 
@@ -2535,12 +2676,14 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		AuditEvent, Button, CallQueue, CallRecord, Contact, Domain, Group, OutboxEntry,
-		PersonalDirectoryEntry, QueueAgent, Recording, Site, User []ent.Hook
+		AuditEvent, AuthzRevision, Button, CallQueue, CallRecord, Contact, Domain,
+		Group, OutboxEntry, PersonalDirectoryEntry, QueueAgent, Recording, Site,
+		User []ent.Hook
 	}
 	inters struct {
-		AuditEvent, Button, CallQueue, CallRecord, Contact, Domain, Group, OutboxEntry,
-		PersonalDirectoryEntry, QueueAgent, Recording, Site, User []ent.Interceptor
+		AuditEvent, AuthzRevision, Button, CallQueue, CallRecord, Contact, Domain,
+		Group, OutboxEntry, PersonalDirectoryEntry, QueueAgent, Recording, Site,
+		User []ent.Interceptor
 	}
 )
 

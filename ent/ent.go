@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/pbxportal/pbxportal/ent/auditevent"
+	"github.com/pbxportal/pbxportal/ent/authzrevision"
 	"github.com/pbxportal/pbxportal/ent/button"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
@@ -86,6 +87,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			auditevent.Table:             auditevent.ValidColumn,
+			authzrevision.Table:          authzrevision.ValidColumn,
 			button.Table:                 button.ValidColumn,
 			callqueue.Table:              callqueue.ValidColumn,
 			callrecord.Table:             callrecord.ValidColumn,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pbxportal/pbxportal/ent/auditevent"
+	"github.com/pbxportal/pbxportal/ent/authzrevision"
 	"github.com/pbxportal/pbxportal/ent/button"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
@@ -35,6 +36,18 @@ func init() {
 	auditeventDescCreatedAt := auditeventFields[7].Descriptor()
 	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
 	auditevent.DefaultCreatedAt = auditeventDescCreatedAt.Default.(func() time.Time)
+	authzrevisionFields := schema.AuthzRevision{}.Fields()
+	_ = authzrevisionFields
+	// authzrevisionDescZedToken is the schema descriptor for zed_token field.
+	authzrevisionDescZedToken := authzrevisionFields[0].Descriptor()
+	// authzrevision.DefaultZedToken holds the default value on creation for the zed_token field.
+	authzrevision.DefaultZedToken = authzrevisionDescZedToken.Default.(string)
+	// authzrevisionDescUpdatedAt is the schema descriptor for updated_at field.
+	authzrevisionDescUpdatedAt := authzrevisionFields[1].Descriptor()
+	// authzrevision.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	authzrevision.DefaultUpdatedAt = authzrevisionDescUpdatedAt.Default.(func() time.Time)
+	// authzrevision.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	authzrevision.UpdateDefaultUpdatedAt = authzrevisionDescUpdatedAt.UpdateDefault.(func() time.Time)
 	buttonFields := schema.Button{}.Fields()
 	_ = buttonFields
 	// buttonDescPosition is the schema descriptor for position field.

@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// AuditEvent is the client for interacting with the AuditEvent builders.
 	AuditEvent *AuditEventClient
+	// AuthzRevision is the client for interacting with the AuthzRevision builders.
+	AuthzRevision *AuthzRevisionClient
 	// Button is the client for interacting with the Button builders.
 	Button *ButtonClient
 	// CallQueue is the client for interacting with the CallQueue builders.
@@ -172,6 +174,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.AuditEvent = NewAuditEventClient(tx.config)
+	tx.AuthzRevision = NewAuthzRevisionClient(tx.config)
 	tx.Button = NewButtonClient(tx.config)
 	tx.CallQueue = NewCallQueueClient(tx.config)
 	tx.CallRecord = NewCallRecordClient(tx.config)

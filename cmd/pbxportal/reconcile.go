@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pbxportal/pbxportal/internal/app"
-	"github.com/pbxportal/pbxportal/internal/authz"
-	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
 
 func newReconcileCommand(cfg *app.Config) *cobra.Command {
@@ -17,24 +14,7 @@ func newReconcileCommand(cfg *app.Config) *cobra.Command {
 		Use:   "reconcile [--fix]",
 		Short: "Compare SpiceDB with the database's projection; print the drift, and repair it with --fix",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.SpiceDBEndpoint == "" {
-				return errors.New("reconcile compares the database with a SpiceDB given by --spicedb-endpoint; the embedded SpiceDB is rebuilt at every start")
-			}
-			store, err := app.OpenStore(cmd.Context(), *cfg)
-			if err != nil {
-				return err
-			}
-			defer store.Client.Close()
-			conn, err := authz.Dial(cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			spice, err := authz.NewClient(conn, nil)
-			if err != nil {
-				return err
-			}
-			drift, err := projection.Reconcile(cmd.Context(), store.Client, spice, fix)
+			drift, err := app.Reconcile(cmd.Context(), *cfg, fix)
 			if err != nil {
 				return err
 			}

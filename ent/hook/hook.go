@@ -21,6 +21,18 @@ func (f AuditEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEventMutation", m)
 }
 
+// The AuthzRevisionFunc type is an adapter to allow the use of ordinary
+// function as AuthzRevision mutator.
+type AuthzRevisionFunc func(context.Context, *ent.AuthzRevisionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AuthzRevisionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AuthzRevisionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuthzRevisionMutation", m)
+}
+
 // The ButtonFunc type is an adapter to allow the use of ordinary
 // function as Button mutator.
 type ButtonFunc func(context.Context, *ent.ButtonMutation) (ent.Value, error)

@@ -27,6 +27,18 @@ var (
 		Columns:    AuditEventsColumns,
 		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
 	}
+	// AuthzRevisionsColumns holds the columns for the "authz_revisions" table.
+	AuthzRevisionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "zed_token", Type: field.TypeString, Default: ""},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// AuthzRevisionsTable holds the schema information for the "authz_revisions" table.
+	AuthzRevisionsTable = &schema.Table{
+		Name:       "authz_revisions",
+		Columns:    AuthzRevisionsColumns,
+		PrimaryKey: []*schema.Column{AuthzRevisionsColumns[0]},
+	}
 	// ButtonsColumns holds the columns for the "buttons" table.
 	ButtonsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -456,6 +468,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		AuditEventsTable,
+		AuthzRevisionsTable,
 		ButtonsTable,
 		CallQueuesTable,
 		CallRecordsTable,
@@ -477,6 +490,9 @@ var (
 func init() {
 	AuditEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	AuthzRevisionsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	ButtonsTable.ForeignKeys[0].RefTable = UsersTable
 	ButtonsTable.Annotation = &entsql.Annotation{

@@ -9,6 +9,9 @@ import (
 // AuditEvent is the predicate function for auditevent builders.
 type AuditEvent func(*sql.Selector)
 
+// AuthzRevision is the predicate function for authzrevision builders.
+type AuthzRevision func(*sql.Selector)
+
 // Button is the predicate function for button builders.
 type Button func(*sql.Selector)
 

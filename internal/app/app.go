@@ -36,6 +36,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/demo"
 	"github.com/pbxportal/pbxportal/internal/media"
+	"github.com/pbxportal/pbxportal/internal/rowlock"
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
 )
@@ -53,6 +54,10 @@ type Config struct {
 	SpiceDBToken string
 	// SpiceDBInsecure disables TLS to the remote SpiceDB.
 	SpiceDBInsecure bool
+	// SpiceDBDatastoreURL, when set (and SpiceDBEndpoint is not), runs the
+	// embedded SpiceDB on this PostgreSQL datastore instead of in memory:
+	// its relationships persist across restarts.
+	SpiceDBDatastoreURL string
 	// Demo loads the demo dataset if the database is empty. It is on for the
 	// embedded default; with DatabaseURL it must be asked for.
 	Demo bool
@@ -113,7 +118,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.Relay = outbox.NewRelay(a.Client, a.Spice, cfg.Log, store.postgres)
 	// Rules first: a refused change is refused before anything else runs.
 	a.Client.User.Use(rules.Hook())
-	a.Client.Use(audit.Hook(), projection.Hook(a.Relay))
+	locker := rowlock.Locker{Enabled: store.postgres}
+	a.Client.Use(audit.Hook(), projection.Hook(a.Relay, locker))
+	a.Client.Use(rules.MembershipHooks(locker)...)
 
 	if cfg.Demo {
 		switch err := demo.Load(ctx, a.Client, cfg.MediaDir()); {
@@ -127,7 +134,10 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := a.Relay.Apply(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := projection.Reconcile(ctx, a.Client, a.Spice, true); err != nil {
+	if err := a.Relay.Exclusive(ctx, func(ctx context.Context) error {
+		_, err := projection.Reconcile(ctx, a.Client, a.Spice, true)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("rebuild the projection: %w", err)
 	}
 
@@ -147,6 +157,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Log:      cfg.Log,
 		Ready:    a.ready,
 		Media:    a.Media.Handler(a.Client, cfg.MediaDir()),
+		Settle:   a.Relay.Settle,
 	})
 	return a, nil
 }
@@ -220,7 +231,7 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 		}
 		return conn, nil
 	}
-	e, err := embedded.Start(ctx)
+	e, err := embedded.Start(ctx, embedded.Options{DatastoreURL: cfg.SpiceDBDatastoreURL})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded spicedb: %w", err)
 	}
@@ -260,4 +271,40 @@ func (a *App) Close() {
 	if a.Client != nil {
 		_ = a.Client.Close()
 	}
+}
+
+// Reconcile compares the database's projection with the remote SpiceDB of
+// cfg and, with fix, repairs the drift while no replica applies the outbox,
+// then records the revision it wrote, so that every running replica reads
+// the repair on its very next request.
+func Reconcile(ctx context.Context, cfg Config, fix bool) (projection.Drift, error) {
+	if cfg.SpiceDBEndpoint == "" {
+		return projection.Drift{}, errors.New("reconcile compares the database with a SpiceDB given by --spicedb-endpoint; the embedded SpiceDB is rebuilt at every start")
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	store, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return projection.Drift{}, err
+	}
+	defer store.Client.Close()
+	conn, err := authz.Dial(cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure)
+	if err != nil {
+		return projection.Drift{}, err
+	}
+	defer conn.Close()
+	spice, err := authz.NewClient(conn, nil)
+	if err != nil {
+		return projection.Drift{}, err
+	}
+	if !fix {
+		return projection.Reconcile(ctx, store.Client, spice, false)
+	}
+	var drift projection.Drift
+	err = outbox.NewRelay(store.Client, spice, cfg.Log, store.postgres).Exclusive(ctx, func(ctx context.Context) error {
+		drift, err = projection.Reconcile(ctx, store.Client, spice, true)
+		return err
+	})
+	return drift, err
 }

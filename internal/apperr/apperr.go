@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/authz"
 )
@@ -75,7 +77,17 @@ func Classify(err error) *Error {
 		return Wrap(NotFound, err, "not found")
 	case ent.IsConstraintError(err):
 		return Wrap(Conflict, err, "conflicts with existing data")
+	case concurrentConflict(err):
+		return Wrap(Conflict, err, "the change collided with a concurrent change; try again")
 	default:
 		return Wrap(Internal, err, "internal error")
 	}
+}
+
+// concurrentConflict reports whether PostgreSQL aborted the transaction
+// because it collided with a concurrent one (a deadlock or a serialization
+// failure): the client may simply retry.
+func concurrentConflict(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
 }

@@ -12,6 +12,7 @@ import (
 // goes out in one CheckBulkPermissions call. Answers are memoised for the
 // batcher's life, one request; failures are not, and they deny.
 type Batcher struct {
+	reads   context.Context // carries the request's revision, never cancelled
 	client  *Client
 	subject Object
 	wait    time.Duration
@@ -31,9 +32,10 @@ type answer struct {
 }
 
 // NewBatcher returns a batcher of subject's checks, waiting wait for more
-// checks before it sends a batch.
-func NewBatcher(client *Client, subject Object, wait time.Duration) *Batcher {
-	return &Batcher{client: client, subject: subject, wait: wait, memo: map[Check]*answer{}}
+// checks before it sends a batch. Its reads are as fresh as ctx's revision
+// (WithRevision).
+func NewBatcher(ctx context.Context, client *Client, subject Object, wait time.Duration) *Batcher {
+	return &Batcher{reads: context.WithoutCancel(ctx), client: client, subject: subject, wait: wait, memo: map[Check]*answer{}}
 }
 
 // Check reports whether the subject has permission on resource.
@@ -117,7 +119,7 @@ func (b *Batcher) flush() {
 	if len(batch) == 0 {
 		return
 	}
-	res, err := b.client.CheckBulk(context.Background(), b.subject, batch)
+	res, err := b.client.CheckBulk(b.reads, b.subject, batch)
 	if err != nil {
 		b.mu.Lock()
 		for _, ch := range batch {

@@ -12,14 +12,17 @@ import (
 	"google.golang.org/grpc"
 )
 
-// maxBatch is the most items one CheckBulkPermissions or WriteRelationships
-// call carries.
+// maxBatch is the most items one CheckBulkPermissions call carries.
 const maxBatch = 10000
+
+// maxUpdatesPerWrite is the most updates one WriteRelationships call carries:
+// SpiceDB's default limit (MaximumUpdatesPerWrite).
+const maxUpdatesPerWrite = 1000
 
 // Client wraps SpiceDB's v1 API. Every API call counts in
 // pbxportal_spicedb_requests_total{method}. It remembers the newest ZedToken
-// it has written and reads at_least_as_fresh as that token, so that a write,
-// a revocation above all, is seen by the very next read (SPEC §3.15).
+// it has written; a read is at least as fresh as the revision its context
+// carries (WithRevision), or else as that token.
 type Client struct {
 	perms    v1.PermissionsServiceClient
 	schema   v1.SchemaServiceClient
@@ -66,17 +69,6 @@ func (c *Client) wrote(t *v1.ZedToken) {
 	c.mu.Unlock()
 }
 
-// consistency is at_least_as_fresh the newest written token, or full
-// consistency before the first write.
-func (c *Client) consistency() *v1.Consistency {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.newest == nil {
-		return &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
-	}
-	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: c.newest}}
-}
-
 // WriteSchema writes the authorization model.
 func (c *Client) WriteSchema(ctx context.Context, schema string) error {
 	res, err := c.schema.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema})
@@ -98,7 +90,7 @@ func (c *Client) WriteRelationships(ctx context.Context, touches, deletes []Rela
 		updates = append(updates, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: toProto(r)})
 	}
 	for len(updates) > 0 {
-		n := min(len(updates), maxBatch)
+		n := min(len(updates), maxUpdatesPerWrite)
 		res, err := c.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates[:n]})
 		if err := c.called("WriteRelationships", err); err != nil {
 			return err
@@ -122,8 +114,12 @@ func (c *Client) CheckBulk(ctx context.Context, subject Object, checks []Check) 
 				Subject:    &v1.SubjectReference{Object: toRef(subject)},
 			}
 		}
+		consistency, err := c.consistency(ctx)
+		if err != nil {
+			return nil, err
+		}
 		res, err := c.perms.CheckBulkPermissions(ctx, &v1.CheckBulkPermissionsRequest{
-			Consistency: c.consistency(), Items: items,
+			Consistency: consistency, Items: items,
 		})
 		if err := c.called("CheckBulkPermissions", err); err != nil {
 			return nil, err
@@ -142,8 +138,12 @@ func (c *Client) CheckBulk(ctx context.Context, subject Object, checks []Check) 
 // LookupResources returns the ids of the resourceType objects on which the
 // subject has permission.
 func (c *Client) LookupResources(ctx context.Context, resourceType, permission string, subject Object) ([]string, error) {
+	consistency, err := c.consistency(ctx)
+	if err != nil {
+		return nil, err
+	}
 	stream, err := c.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
-		Consistency:        c.consistency(),
+		Consistency:        consistency,
 		ResourceObjectType: resourceType,
 		Permission:         permission,
 		Subject:            &v1.SubjectReference{Object: toRef(subject)},
@@ -166,8 +166,12 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 
 // ReadRelationships returns every relationship whose resource is of resourceType.
 func (c *Client) ReadRelationships(ctx context.Context, resourceType string) ([]Relationship, error) {
+	consistency, err := c.consistency(ctx)
+	if err != nil {
+		return nil, err
+	}
 	stream, err := c.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency:        c.consistency(),
+		Consistency:        consistency,
 		RelationshipFilter: &v1.RelationshipFilter{ResourceType: resourceType},
 	})
 	if err := c.called("ReadRelationships", err); err != nil {

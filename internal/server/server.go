@@ -50,6 +50,10 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Media serves recordings' audio behind signed URLs.
 	Media http.Handler
+	// Settle brings SpiceDB up to date with every change committed to the
+	// database, by any replica, and returns the revision (a ZedToken) that
+	// the request's reads must be at least as fresh as.
+	Settle func(context.Context) (string, error)
 }
 
 // Handler returns the HTTP handler of the whole server.
@@ -57,7 +61,7 @@ func Handler(d Deps) http.Handler {
 	m := newMetrics(d.Registry)
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", playground.Handler("pbxportal", "/graphql"))
-	gql := auth.Middleware(d.Signer, loadViewer(d.Client), withBatcher(d.Spice, graphQL(d)))
+	gql := auth.Middleware(d.Signer, loadViewer(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
 	mux.Handle("/graphql", m.instrument(gql))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -70,7 +74,7 @@ func Handler(d Deps) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET "+media.Path+"{id}", d.Media)
+	mux.Handle("GET "+media.Path+"{id}", withReadRevision(d.Settle, d.Log, d.Media))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	return mux
 }
@@ -156,13 +160,38 @@ func loadViewer(c *ent.Client) auth.ViewerLoader[*ent.User] {
 }
 
 // withBatcher gives each authenticated request its own batcher of permission
-// checks, so that results are memoised for exactly one request.
-func withBatcher(spice *authz.Client, next http.Handler) http.Handler {
+// checks, so that results are memoised for exactly one request, reading at
+// the revision withReadRevision settled.
+func withBatcher(spice *authz.Client, settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
+	batched := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := auth.ViewerFrom[*ent.User](r.Context())
+		b := authz.NewBatcher(r.Context(), spice, projection.Obj(projection.TypeUser, u.ID), batchWindow)
+		next.ServeHTTP(w, r.WithContext(authz.WithBatcher(r.Context(), b)))
+	})
+	settled := withReadRevision(settle, log, batched)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, ok := auth.ViewerFrom[*ent.User](r.Context()); ok {
-			b := authz.NewBatcher(spice, projection.Obj(projection.TypeUser, u.ID), batchWindow)
-			r = r.WithContext(authz.WithBatcher(r.Context(), b))
+		if _, ok := auth.ViewerFrom[*ent.User](r.Context()); ok {
+			settled.ServeHTTP(w, r)
+			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// withReadRevision makes every SpiceDB read of the request at least as fresh
+// as the newest change committed to the database by any replica: a
+// revocation made through one replica holds on the very next request to
+// every other. If the changes cannot be brought to SpiceDB (it is down), the
+// request's checks deny.
+func withReadRevision(settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if token, err := settle(ctx); err != nil {
+			log.WarnContext(ctx, "authorization changes are not yet in SpiceDB; this request's checks deny", "error", err)
+			ctx = authz.WithUnsettled(ctx, err)
+		} else {
+			ctx = authz.WithRevision(ctx, token)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

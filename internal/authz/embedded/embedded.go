@@ -1,23 +1,44 @@
-// Package embedded runs SpiceDB in-process, on a memory datastore, for the
-// embedded default and for tests. It is the only package that links the
-// SpiceDB server.
+// Package embedded runs SpiceDB in-process: on a memory datastore for the
+// embedded default and for tests, or on a PostgreSQL datastore, which
+// persists and can be shared. It is the only package that links the SpiceDB
+// server.
 package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/authzed/grpcutil"
 	"github.com/authzed/spicedb/pkg/cmd/datastore"
 	"github.com/authzed/spicedb/pkg/cmd/server"
 	"github.com/authzed/spicedb/pkg/cmd/util"
+	spicedatastore "github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/migration"
+	"github.com/authzed/spicedb/pkg/migrate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
-// Server is an in-process SpiceDB on a memory datastore, reached over a
-// buffered, in-memory gRPC connection.
+// Options say how to run the embedded SpiceDB. The zero Options are the
+// embedded default: a memory datastore reached over an in-memory connection.
+type Options struct {
+	// DatastoreURL, when set, is a postgres:// URL of SpiceDB's own
+	// datastore, migrated to the newest version at start-up. SpiceDB's
+	// relationships then persist, and several servers can share them.
+	DatastoreURL string
+	// ListenAddr, when set, also serves SpiceDB's gRPC API on this TCP
+	// address (for other processes), guarded by PresharedKey.
+	ListenAddr string
+	// PresharedKey is the key that clients on ListenAddr must present.
+	PresharedKey string
+}
+
+// Server is an in-process SpiceDB.
 type Server struct {
+	ds      spicedatastore.Datastore
 	conn    *grpc.ClientConn
 	cancel  context.CancelFunc
 	done    chan error
@@ -25,16 +46,35 @@ type Server struct {
 }
 
 // Start starts an embedded SpiceDB; it runs until Close.
-func Start(ctx context.Context) (*Server, error) {
-	ds, err := datastore.NewDatastore(ctx, datastore.DefaultDatastoreConfig().ToOption(),
-		datastore.WithEngine(datastore.MemoryEngine))
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	dsOpts := []datastore.ConfigOption{datastore.DefaultDatastoreConfig().ToOption(), datastore.WithEngine(datastore.MemoryEngine)}
+	if opts.DatastoreURL != "" {
+		if err := migration.Run(ctx, &migration.Config{
+			DatastoreEngine: datastore.PostgresEngine, DatastoreURI: opts.DatastoreURL,
+			Timeout: time.Hour, BatchSize: 1000,
+		}, migrate.Head); err != nil {
+			return nil, fmt.Errorf("embedded: migrate spicedb's postgres datastore: %w", err)
+		}
+		dsOpts = append(dsOpts, datastore.WithEngine(datastore.PostgresEngine), datastore.WithURI(opts.DatastoreURL))
+	}
+	ds, err := datastore.NewDatastore(ctx, dsOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("embedded: memory datastore: %w", err)
+		return nil, fmt.Errorf("embedded: spicedb datastore: %w", err)
+	}
+	grpcConfig := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
+	auth := server.WithGRPCAuthFunc(func(ctx context.Context) (context.Context, error) { return ctx, nil })
+	if opts.ListenAddr != "" {
+		if opts.PresharedKey == "" {
+			_ = ds.Close()
+			return nil, errors.New("embedded: a listening spicedb needs a preshared key")
+		}
+		grpcConfig = util.GRPCServerConfig{Network: "tcp", Address: opts.ListenAddr, Enabled: true}
+		auth = server.WithPresharedSecureKey(opts.PresharedKey)
 	}
 	srv, err := server.NewConfigWithOptionsAndDefaults(
 		server.WithDatastore(ds),
-		server.WithGRPCServer(util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}),
-		server.WithGRPCAuthFunc(func(ctx context.Context) (context.Context, error) { return ctx, nil }),
+		server.WithGRPCServer(grpcConfig),
+		auth,
 		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
 		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
 		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
@@ -48,9 +88,13 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, fmt.Errorf("embedded: configure embedded spicedb: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Server{cancel: cancel, done: make(chan error, 1)}
+	e := &Server{cancel: cancel, done: make(chan error, 1), ds: ds}
 	go func() { e.done <- srv.Run(runCtx) }()
-	e.conn, err = srv.NewClient(grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if opts.ListenAddr != "" {
+		dial = append(dial, grpcutil.WithInsecureBearerToken(opts.PresharedKey))
+	}
+	e.conn, err = srv.NewClient(dial...)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("embedded: connect to embedded spicedb: %w", err)
@@ -68,6 +112,7 @@ func (e *Server) Close() error {
 		err = e.conn.Close()
 		e.cancel()
 		<-e.done
+		err = errors.Join(err, e.ds.Close())
 	})
 	return err
 }

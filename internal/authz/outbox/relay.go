@@ -7,18 +7,19 @@ import (
 	"sync"
 	"time"
 
-	entsql "entgo.io/ent/dialect/sql"
-
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/authzrevision"
 	"github.com/pbxportal/pbxportal/ent/outboxentry"
 	"github.com/pbxportal/pbxportal/internal/authz"
 )
 
-// batchSize is how many outbox rows one SpiceDB write carries.
-const batchSize = 500
+// batchSize is how many outbox rows the relay takes at a time.
+const batchSize = 1000
 
-// Relay applies the outbox to SpiceDB. Replicas may run one each: on
-// PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED.
+// Relay applies the outbox to SpiceDB and records, in the database, the
+// newest revision it wrote. Replicas may run one each: they apply the outbox
+// one at a time (on PostgreSQL, each holds the revision row locked while it
+// applies), so rows are applied in the order they were committed.
 type Relay struct {
 	db       *ent.Client
 	spice    *authz.Client
@@ -27,32 +28,24 @@ type Relay struct {
 	mu       sync.Mutex
 }
 
-// NewRelay returns a relay from db's outbox to spice. lockRows takes rows with
-// FOR UPDATE SKIP LOCKED; SQLite, which has one writer, does not support it.
+// NewRelay returns a relay from db's outbox to spice. lockRows locks the
+// revision row FOR UPDATE while applying; SQLite, whose transactions here
+// begin IMMEDIATE and so exclude each other, needs no row lock.
 func NewRelay(db *ent.Client, spice *authz.Client, log *slog.Logger, lockRows bool) *Relay {
 	return &Relay{db: db, spice: spice, log: log, lockRows: lockRows}
 }
 
-// Revoke applies deletions to SpiceDB at once. It is called before the
-// commit of the change that caused them: a revocation never waits, and a
-// change that then fails to commit grants too little until the relay or a
-// reconcile puts the relationship back, never too much. A failure is logged;
-// the rows stay in the outbox.
-func (r *Relay) Revoke(ctx context.Context, deletes []authz.Relationship) {
-	if err := r.spice.WriteRelationships(ctx, nil, deletes); err != nil {
-		r.log.WarnContext(ctx, "outbox: early revocation failed; it stays in the outbox", "error", err)
-	}
-}
-
-// Flush applies the outbox and logs a failure; the background loop retries.
+// Flush applies the outbox and logs a failure; the background loop retries,
+// and until it succeeds every request's checks deny (Settle).
 func (r *Relay) Flush(ctx context.Context) {
 	if err := r.Apply(ctx); err != nil {
 		r.log.WarnContext(ctx, "outbox: apply failed; will retry", "error", err)
 	}
 }
 
-// Apply sends every outbox row to SpiceDB, oldest first, and deletes the rows
-// that were applied. TOUCH and DELETE are idempotent, so a retry is harmless.
+// Apply sends every outbox row to SpiceDB, oldest first, records the
+// revision written, and deletes the rows that were applied. TOUCH and DELETE
+// are idempotent, so a retry is harmless.
 func (r *Relay) Apply(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -64,17 +57,103 @@ func (r *Relay) Apply(ctx context.Context) error {
 	}
 }
 
+// Settle brings SpiceDB up to date with every change committed to the
+// database, by this replica or any other, and returns the revision that a
+// read must be at least as fresh as to see them all. It costs one query when
+// the outbox is empty. It fails when there are changes it cannot apply
+// (SpiceDB is down): the caller must then deny, since SpiceDB may still grant
+// what was revoked.
+func (r *Relay) Settle(ctx context.Context) (string, error) {
+	pending, err := r.db.OutboxEntry.Query().Exist(ctx)
+	if err != nil {
+		return "", fmt.Errorf("outbox: pending: %w", err)
+	}
+	if pending {
+		if err := r.Apply(ctx); err != nil {
+			return "", err
+		}
+	}
+	rev, err := r.db.AuthzRevision.Query().Order(ent.Asc(authzrevision.FieldID)).First(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("outbox: read revision: %w", err)
+	}
+	return rev.ZedToken, nil
+}
+
+// Exclusive runs fn, which writes to SpiceDB outside the outbox (the
+// start-up rebuild, reconcile --fix), while no replica applies the outbox,
+// and then records the revision it wrote for every replica to read at least
+// as fresh as. Changes committed meanwhile wait in the outbox and are applied
+// after fn, on top of what it wrote.
+func (r *Relay) Exclusive(ctx context.Context, fn func(context.Context) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tx, err := r.db.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("outbox: begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := r.lockRevision(ctx, tx); err != nil {
+		return err
+	}
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	if err := r.recordRevision(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("outbox: commit: %w", err)
+	}
+	return nil
+}
+
+// lockRevision returns the revision row, creating it if there is none, and
+// locks it for the transaction where rows can be locked.
+func (r *Relay) lockRevision(ctx context.Context, tx *ent.Tx) (*ent.AuthzRevision, error) {
+	q := tx.AuthzRevision.Query().Order(ent.Asc(authzrevision.FieldID))
+	if r.lockRows {
+		q = q.ForUpdate()
+	}
+	rev, err := q.First(ctx)
+	if ent.IsNotFound(err) {
+		rev, err = tx.AuthzRevision.Create().Save(ctx)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outbox: lock revision: %w", err)
+	}
+	return rev, nil
+}
+
+// recordRevision stores the client's newest token in the revision row.
+func (r *Relay) recordRevision(ctx context.Context, tx *ent.Tx) error {
+	rev, err := r.lockRevision(ctx, tx)
+	if err != nil {
+		return err
+	}
+	token := r.spice.Newest()
+	if token == "" || token == rev.ZedToken {
+		return nil
+	}
+	if err := tx.AuthzRevision.UpdateOne(rev).SetZedToken(token).Exec(ctx); err != nil {
+		return fmt.Errorf("outbox: record revision: %w", err)
+	}
+	return nil
+}
+
 func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 	tx, err := r.db.Tx(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	q := tx.OutboxEntry.Query().Order(ent.Asc(outboxentry.FieldID)).Limit(batchSize)
-	if r.lockRows {
-		q = q.ForUpdate(entsql.WithLockAction(entsql.SkipLocked))
+	if _, err := r.lockRevision(ctx, tx); err != nil {
+		return 0, err
 	}
-	rows, err := q.All(ctx)
+	rows, err := tx.OutboxEntry.Query().Order(ent.Asc(outboxentry.FieldID)).Limit(batchSize).All(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: read: %w", err)
 	}
@@ -87,6 +166,9 @@ func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 	}
 	if err := r.spice.WriteRelationships(ctx, touches, deletes); err != nil {
 		return 0, fmt.Errorf("outbox: apply: %w", err)
+	}
+	if err := r.recordRevision(ctx, tx); err != nil {
+		return 0, err
 	}
 	ids := make([]int, len(rows))
 	for i, row := range rows {

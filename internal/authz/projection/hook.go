@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/queueagent"
+	"github.com/pbxportal/pbxportal/ent/recording"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
+	"github.com/pbxportal/pbxportal/internal/rowlock"
 )
 
 // ErrNoTransaction is returned for an authorization-relevant change made
@@ -19,13 +22,11 @@ import (
 var ErrNoTransaction = errors.New("projection: authorization-relevant change outside a transaction")
 
 // Committed is what the hook tells when a transaction with projected changes
-// commits: the deletions, just before the commit, and that the outbox has new
-// rows, just after it. The outbox relay implements it.
+// commits. The outbox relay implements it.
 type Committed interface {
-	// Revoke applies deletions at once, before the commit, so that a
-	// revocation never waits behind anything (DESIGN.md, "Writes").
-	Revoke(ctx context.Context, deletes []authz.Relationship)
-	// Flush applies the outbox to SpiceDB.
+	// Flush applies the outbox to SpiceDB. The hook calls it just after the
+	// commit, so that the mutation answers only once SpiceDB has its change
+	// (or the change waits, safely, in the outbox).
 	Flush(ctx context.Context)
 }
 
@@ -72,9 +73,18 @@ type idsMutation interface {
 }
 
 // Hook projects every authorization-relevant mutation into the outbox, in the
-// mutation's transaction, and arranges for the relay to apply it when the
-// transaction commits.
-func Hook(relay Committed) ent.Hook {
+// mutation's transaction, and has the relay apply it when the transaction
+// commits.
+//
+// The relationship diff is computed from reads that no concurrent
+// transaction can make stale: before reading, the hook locks the rows of
+// every entity whose relationships the mutation may change (the mutated
+// entities first, then the users on the other side of their memberships).
+// Any other transaction that changes one of those entities locks the same
+// rows, so the two run one after the other, and the second one's diff starts
+// from what the first committed. Its outbox rows are then also written after
+// the first one's, and the relay applies them in that order.
+func Hook(relay Committed, locker rowlock.Locker) ent.Hook {
 	return func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			if objectType(m.Type()) == "" && m.Type() != ent.TypeQueueAgent {
@@ -89,7 +99,7 @@ func Hook(relay Committed) ent.Hook {
 				return nil, fmt.Errorf("%w: %s", ErrNoTransaction, m.Type())
 			}
 			c := im.Client()
-			objs, err := affected(ctx, c, m, im)
+			objs, err := lockAffected(ctx, c, locker, m, im)
 			if err != nil {
 				return nil, err
 			}
@@ -121,7 +131,6 @@ func Hook(relay Committed) ent.Hook {
 			}
 			tx.OnCommit(func(next ent.Committer) ent.Committer {
 				return ent.CommitFunc(func(ctx context.Context, tx *ent.Tx) error {
-					relay.Revoke(ctx, deletes)
 					if err := next.Commit(ctx, tx); err != nil {
 						return err
 					}
@@ -134,9 +143,65 @@ func Hook(relay Committed) ent.Hook {
 	}
 }
 
+// lockAffected locks the rows of the mutated entities, then names every
+// entity whose relationships the mutation may change and locks those rows
+// too. The names are read only once the mutated rows are locked, so that no
+// concurrent transaction can change them in between.
+func lockAffected(ctx context.Context, c *ent.Client, locker rowlock.Locker, m ent.Mutation, im idsMutation) ([]authz.Object, error) {
+	forDelete := m.Op().Is(ent.OpDelete | ent.OpDeleteOne)
+	if !m.Op().Is(ent.OpCreate) {
+		ids, err := im.IDs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("projection: ids of %s mutation: %w", m.Type(), err)
+		}
+		if err := locker.Lock(ctx, c, m.Type(), ids, forDelete); err != nil {
+			return nil, err
+		}
+	}
+	objs, err := affected(ctx, c, m, im)
+	if err != nil {
+		return nil, err
+	}
+	byType := map[string][]int{}
+	for _, o := range objs {
+		if id, err := strconv.Atoi(o.ID); err == nil {
+			byType[o.Type] = append(byType[o.Type], id)
+		}
+	}
+	// Users last, in one go and in id order, whatever the mutated type.
+	for _, typ := range []string{TypeRecording, TypeQueue, TypeGroup, TypeUser} {
+		entType := entTypeOf(typ)
+		if entType == m.Type() {
+			continue // locked above
+		}
+		if err := locker.Lock(ctx, c, entType, byType[typ], false); err != nil {
+			return nil, err
+		}
+	}
+	return objs, nil
+}
+
+// entTypeOf is the ent type of a SpiceDB object type.
+func entTypeOf(objectType string) string {
+	switch objectType {
+	case TypeUser:
+		return ent.TypeUser
+	case TypeQueue:
+		return ent.TypeCallQueue
+	case TypeGroup:
+		return ent.TypeGroup
+	case TypeRecording:
+		return ent.TypeRecording
+	}
+	return ""
+}
+
 // affected names the entities whose emitted relationships the mutation may
-// change: the mutated entities themselves, and the users on the other side of
-// the group and queue memberships it touches (users emit their memberships).
+// change: the mutated entities themselves; the users on the other side of
+// the group and queue memberships it touches (users emit their memberships);
+// and, for a deletion, the entities whose references to the deleted one the
+// database clears (recordings of a user, group or queue; queues and groups of
+// a site).
 func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation) ([]authz.Object, error) {
 	var ids []int
 	if m.Op().Is(ent.OpCreate) {
@@ -150,12 +215,12 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 		}
 	}
 	var objs []authz.Object
-	users := func(q interface {
+	collect := func(typ string, q interface {
 		IDs(context.Context) ([]int, error)
 	}) error {
-		uids, err := q.IDs(ctx)
-		for _, id := range uids {
-			objs = append(objs, Obj(TypeUser, id))
+		found, err := q.IDs(ctx)
+		for _, id := range found {
+			objs = append(objs, Obj(typ, id))
 		}
 		return err
 	}
@@ -176,18 +241,32 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 	var err error
 	switch m.Type() {
 	case ent.TypeGroup:
-		err = users(c.User.Query().Where(user.Or(
+		err = collect(TypeUser, c.User.Query().Where(user.Or(
 			user.HasGroupsWith(group.IDIn(ids...)),
 			user.HasReplayGroupsWith(group.IDIn(ids...)))))
 	case ent.TypeCallQueue:
-		err = users(c.User.Query().Where(user.Or(
+		err = collect(TypeUser, c.User.Query().Where(user.Or(
 			user.HasSupervisedQueuesWith(callqueue.IDIn(ids...)),
 			user.HasAgentMembershipsWith(queueagent.QueueIDIn(ids...)))))
 	case ent.TypeQueueAgent:
-		err = users(c.User.Query().Where(user.HasAgentMembershipsWith(queueagent.IDIn(ids...))))
+		err = collect(TypeUser, c.User.Query().Where(user.HasAgentMembershipsWith(queueagent.IDIn(ids...))))
+	}
+	if err == nil && m.Op().Is(ent.OpDelete|ent.OpDeleteOne) {
+		switch m.Type() {
+		case ent.TypeUser:
+			err = collect(TypeRecording, c.Recording.Query().Where(recording.OwnerIDIn(ids...)))
+		case ent.TypeGroup:
+			err = collect(TypeRecording, c.Recording.Query().Where(recording.GroupIDIn(ids...)))
+		case ent.TypeCallQueue:
+			err = collect(TypeRecording, c.Recording.Query().Where(recording.QueueIDIn(ids...)))
+		case ent.TypeSite:
+			if err = collect(TypeQueue, c.CallQueue.Query().Where(callqueue.SiteIDIn(ids...))); err == nil {
+				err = collect(TypeGroup, c.Group.Query().Where(group.SiteIDIn(ids...)))
+			}
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("projection: users affected by %s: %w", m.Type(), err)
+		return nil, fmt.Errorf("projection: entities affected by %s: %w", m.Type(), err)
 	}
 	return objs, nil
 }
