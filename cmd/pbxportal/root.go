@@ -36,7 +36,7 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&cfg.SpiceDBEndpoint, "spicedb-endpoint", "", "host:port of a SpiceDB to use instead of the embedded one")
 	f.StringVar(&cfg.SpiceDBToken, "spicedb-token", "", "preshared key of that SpiceDB")
 	f.BoolVar(&cfg.SpiceDBInsecure, "spicedb-insecure", false, "connect to that SpiceDB without TLS")
-	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg))
+	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg))
 	return root
 }
 
