@@ -181,6 +181,18 @@ func TestCheck(t *testing.T) {
 			}(),
 		},
 		{
+			// A newer release migrated the database; this one still runs.
+			name: "ahead: a later, unknown version applied",
+			setup: func(t *testing.T, db *sql.DB) {
+				apply(t, db, dir, migration.Options{})
+				if _, err := db.Exec(`INSERT INTO ` + migration.RevisionsTable + `
+					(version, description, type, applied, total, executed_at, execution_time, hash)
+					VALUES ('99991231235959', 'future', 2, 1, 1, now(), 0, 'x')`); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
 			name: "tables but no history",
 			setup: func(t *testing.T, db *sql.DB) {
 				if _, err := db.Exec(`CREATE TABLE domains (id bigint PRIMARY KEY)`); err != nil {
