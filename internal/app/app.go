@@ -48,6 +48,7 @@ type Config struct {
 	// DataDir holds the SQLite database and the token signing key.
 	DataDir string
 	// DatabaseURL, when set, is a postgres:// URL used instead of SQLite.
+	// Its schema is changed only by Migrate, never at start-up.
 	DatabaseURL string
 	// SpiceDBEndpoint, when set, is a remote SpiceDB used instead of the embedded one.
 	SpiceDBEndpoint string
