@@ -23,7 +23,7 @@ func main() {
 		log.Fatalf("creating entgql extension: %v", err)
 	}
 	err = entc.Generate("./schema", &gen.Config{
-		Features: []gen.Feature{gen.FeatureGlobalID, gen.FeatureLock, gen.FeatureExecQuery},
+		Features: []gen.Feature{gen.FeatureGlobalID, gen.FeatureLock, gen.FeatureExecQuery, gen.FeatureVersionedMigration},
 	}, entc.Extensions(ex))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)

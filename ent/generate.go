@@ -1,5 +1,6 @@
 // Package ent holds the generated ent client of pbxportal. Only schema/ and
-// entc.go are written by hand.
+// entc.go are written by hand; migrate/migrations holds the versioned
+// migrations that cmd/migrategen writes from schema/.
 package ent
 
 //go:generate go run -mod=mod entc.go

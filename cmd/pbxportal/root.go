@@ -37,7 +37,7 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&cfg.SpiceDBToken, "spicedb-token", "", "preshared key of that SpiceDB")
 	f.BoolVar(&cfg.SpiceDBInsecure, "spicedb-insecure", false, "connect to that SpiceDB without TLS")
 	f.StringVar(&cfg.SpiceDBDatastoreURL, "spicedb-datastore-url", "", "PostgreSQL URL of the embedded SpiceDB's own datastore, to keep its relationships there instead of in memory")
-	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg))
+	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg))
 	return root
 }
 

@@ -26,6 +26,7 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/migrate/migrations"
 	"github.com/pbxportal/pbxportal/graph"
 	"github.com/pbxportal/pbxportal/internal/audit"
 	"github.com/pbxportal/pbxportal/internal/auth"
@@ -36,6 +37,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/demo"
 	"github.com/pbxportal/pbxportal/internal/media"
+	"github.com/pbxportal/pbxportal/internal/migration"
 	"github.com/pbxportal/pbxportal/internal/rowlock"
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
@@ -47,6 +49,7 @@ type Config struct {
 	// DataDir holds the SQLite database and the token signing key.
 	DataDir string
 	// DatabaseURL, when set, is a postgres:// URL used instead of SQLite.
+	// Its schema is changed only by Migrate, never at start-up.
 	DatabaseURL string
 	// SpiceDBEndpoint, when set, is a remote SpiceDB used instead of the embedded one.
 	SpiceDBEndpoint string
@@ -85,7 +88,7 @@ type App struct {
 	stop     context.CancelFunc
 }
 
-// Open starts pbxportal: it opens and migrates the database, starts or dials
+// Open starts pbxportal: it opens the database (see OpenStore), starts or dials
 // SpiceDB, writes schema.zed, loads the demo if asked and the database is
 // empty, rebuilds SpiceDB's projection from the database, and starts the
 // outbox relay.
@@ -171,8 +174,10 @@ type Store struct {
 	postgres bool
 }
 
-// OpenStore opens and migrates the database and loads (or creates) the
-// token signing key in the data dir.
+// OpenStore opens the database and loads (or creates) the token signing key
+// in the data dir. SQLite is migrated in place; PostgreSQL must already have
+// every versioned migration applied (see Migrate), or OpenStore refuses it
+// with an error that says to run `pbxportal migrate`.
 func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.TokenTTL == 0 {
 		cfg.TokenTTL = 12 * time.Hour
@@ -185,9 +190,9 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	client := ent.NewClient(ent.Driver(drv))
-	if err := client.Schema.Create(ctx); err != nil {
+	if err := prepareSchema(ctx, client, drv, postgres); err != nil {
 		_ = client.Close()
-		return nil, fmt.Errorf("migrate database: %w", err)
+		return nil, err
 	}
 	key, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
 	if err != nil {
@@ -200,6 +205,48 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{Client: client, Signer: signer, key: key, db: drv.DB(), postgres: postgres}, nil
+}
+
+// prepareSchema migrates SQLite in place, and refuses a PostgreSQL database
+// that is behind the versioned migrations.
+func prepareSchema(ctx context.Context, client *ent.Client, drv *entsql.Driver, postgres bool) error {
+	if !postgres {
+		if err := client.Schema.Create(ctx); err != nil {
+			return fmt.Errorf("migrate database: %w", err)
+		}
+		return nil
+	}
+	dir, err := migrations.Dir()
+	if err != nil {
+		return err
+	}
+	var behind *migration.BehindError
+	switch err := migration.Check(ctx, drv.DB(), dir); {
+	case errors.As(err, &behind):
+		return err
+	case err != nil:
+		return fmt.Errorf("check the database schema: %w", err)
+	}
+	return nil
+}
+
+// Migrate applies the pending versioned migrations to the PostgreSQL
+// database of cfg.DatabaseURL and returns the versions it applied; none when
+// the database is up to date.
+func Migrate(ctx context.Context, cfg Config, opts migration.Options) ([]string, error) {
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("migrate applies the versioned migrations to PostgreSQL and needs --database-url; the embedded SQLite database is migrated at start-up")
+	}
+	drv, _, err := openDB(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer drv.Close()
+	dir, err := migrations.Dir()
+	if err != nil {
+		return nil, err
+	}
+	return migration.Apply(ctx, drv.DB(), dir, opts)
 }
 
 // openDB opens SQLite in the data dir, or PostgreSQL when a URL is given.

@@ -2,51 +2,84 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pbxportal/pbxportal/internal/app"
+	"github.com/pbxportal/pbxportal/internal/migration"
+	"github.com/pbxportal/pbxportal/internal/pgtest"
 )
 
 // postgresURL returns a URL to a fresh schema of the test database named by
-// PBXPORTAL_TEST_DATABASE_URL, dropped when the test ends; it skips the test
-// without one.
+// PBXPORTAL_TEST_DATABASE_URL, with every migration applied as `pbxportal
+// migrate` does, dropped when the test ends; it skips the test without one.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("PBXPORTAL_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("PBXPORTAL_TEST_DATABASE_URL is not set; skipping the PostgreSQL test")
+	dbURL := pgtest.URL(t)
+	if _, err := app.Migrate(context.Background(), app.Config{DatabaseURL: dbURL}, migration.Options{}); err != nil {
+		t.Fatalf("migrate: %v", err)
 	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "pbxportal_test_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
+	return dbURL
+}
+
+// TestPostgresRefusesBehindDatabase shows that the server, and the commands
+// that open only the store, refuse a database that has not been migrated,
+// and start once it has.
+func TestPostgresRefusesBehindDatabase(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tests := []struct {
+		name string
+		open func(ctx context.Context, cfg app.Config) (func(), error)
+	}{
+		{"Open", func(ctx context.Context, cfg app.Config) (func(), error) {
+			a, err := app.Open(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return a.Close, nil
+		}},
+		{"OpenStore", func(ctx context.Context, cfg app.Config) (func(), error) {
+			s, err := app.OpenStore(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return func() { _ = s.Client.Close() }, nil
+		}},
 	}
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = db.Close()
-	})
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := app.Config{DataDir: t.TempDir(), DatabaseURL: pgtest.URL(t), Log: quiet}
+			_, err := tt.open(ctx, cfg)
+			var behind *migration.BehindError
+			if !errors.As(err, &behind) || !strings.Contains(err.Error(), "run `pbxportal migrate`") {
+				t.Fatalf("open on an unmigrated database: %v, want a *BehindError that says to run pbxportal migrate", err)
+			}
+			applied, err := app.Migrate(ctx, cfg, migration.Options{})
+			if err != nil || len(applied) == 0 {
+				t.Fatalf("migrate applied %v (err %v), want every version", applied, err)
+			}
+			closeIt, err := tt.open(ctx, cfg)
+			if err != nil {
+				t.Fatalf("open after migrate: %v", err)
+			}
+			closeIt()
+		})
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestMigrateNeedsPostgres shows that migrate refuses the SQLite default,
+// which migrates itself at start-up.
+func TestMigrateNeedsPostgres(t *testing.T) {
+	_, err := app.Migrate(context.Background(), app.Config{DataDir: t.TempDir()}, migration.Options{})
+	if err == nil || !strings.Contains(err.Error(), "--database-url") {
+		t.Errorf("migrate without a database url: %v, want an error asking for --database-url", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // TestPostgres runs the spine on PostgreSQL: the demo is loaded only when

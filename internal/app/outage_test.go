@@ -1,0 +1,82 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestSpiceDBOutageMidStorm stops the SpiceDB server for 10 s in the middle
+// of a mutation storm. Meanwhile protected reads answer AUTHZ_UNAVAILABLE
+// and never a value; afterwards the outbox drains by itself and SpiceDB
+// holds exactly the database's projection.
+func TestSpiceDBOutageMidStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the outage takes a while; skipped in -short")
+	}
+	spice := startSpiceDBServer(t)
+	p := openPortal(t, spice.config(t, postgresURL(t), true))
+	w := loadStormWorld(t, p.app.Client)
+	support, olivia := p.tokenFor("support@provider.example"), p.tokenFor("olivia@acme.example")
+
+	ctx, stopStorm := context.WithCancel(context.Background())
+	defer stopStorm()
+	results := make(chan stormResult, 1)
+	go func() { results <- storm(ctx, []string{p.srv.URL}, support, w, 8, 1_000_000, 13) }()
+
+	time.Sleep(3 * time.Second)
+	spice.stop()
+	down := time.Now()
+	unavailable := 0
+	for time.Since(down) < 10*time.Second {
+		r, err := post(context.Background(), p.srv.URL, olivia, `{ users(first: 50) { edges { node { email } } } }`, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Users *struct{ Edges []struct{ Node struct{ Email *string } } }
+		}
+		if len(r.Data) > 0 {
+			decode(t, r, &out)
+		}
+		if out.Users != nil {
+			for _, e := range out.Users.Edges {
+				if e.Node.Email != nil {
+					t.Fatalf("an email was served while SpiceDB was down: %q", *e.Node.Email)
+				}
+			}
+		}
+		for _, e := range r.Errors {
+			if e.code() != "AUTHZ_UNAVAILABLE" {
+				t.Fatalf("a protected read during the outage failed with %q, want AUTHZ_UNAVAILABLE", e.code())
+			}
+		}
+		if len(r.Errors) > 0 {
+			unavailable++
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if unavailable == 0 {
+		t.Fatal("no protected read answered AUTHZ_UNAVAILABLE during the outage")
+	}
+	spice.start()
+	time.Sleep(5 * time.Second)
+	stopStorm()
+	result := <-results
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		n, err := p.app.Client.OutboxEntry.Query().Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outbox rows still waiting two minutes after SpiceDB came back", n)
+		}
+		time.Sleep(time.Second)
+	}
+	checkStormOutcome(t, p.app, result, 50, "AUTHZ_UNAVAILABLE")
+}
