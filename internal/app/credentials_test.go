@@ -190,7 +190,9 @@ func (p *portal) mediaURLs(token, callID string) (replay, download string) {
 		map[string]any{"c": callID})
 	var d struct {
 		Recordings struct {
-			Edges []struct{ Node struct{ ReplayURL, DownloadURL *string } }
+			Edges []struct {
+				Node struct{ ReplayURL, DownloadURL *string }
+			}
 		}
 	}
 	if err := json.Unmarshal(r.Data, &d); err != nil || len(d.Recordings.Edges) != 1 {
@@ -222,7 +224,7 @@ func TestMediaURLsFollowRights(t *testing.T) {
 	bob, ava := id.user("bob@acme.example"), id.user("ava@acme.example")
 	olivia := p.tokenFor("olivia@acme.example")
 	bobTok := p.login("bob@acme.example", demo.Password)
-	bobReplay, _ := p.mediaURLs(bobTok, "acme-0001") // his own recording: replayOwn
+	bobReplay, _ := p.mediaURLs(bobTok, "acme-0001")                                     // his own recording: replayOwn
 	avaReplay, _ := p.mediaURLs(p.login("ava@acme.example", demo.Password), "acme-0001") // replayAll
 	if bobReplay == "" || avaReplay == "" {
 		t.Fatalf("no replay URLs: bob %q, ava %q", bobReplay, avaReplay)
