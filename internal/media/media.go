@@ -97,8 +97,8 @@ var errForbidden = errors.New("media: forbidden")
 
 // authorize checks a request's URL: its form, expiry and signature, that its
 // session is alive, and that its user holds the action's permission on the
-// recording in SpiceDB now. It returns the action, errForbidden, or an
-// error wrapping authz.ErrUnavailable.
+// recording in SpiceDB now. It returns the action; errForbidden; or, when
+// the database or SpiceDB cannot answer, that error (the caller refuses).
 func (s *Signer) authorize(ctx context.Context, db *ent.Client, spice *authz.Client, id int, q url.Values, now time.Time) (string, error) {
 	g := Grant{Recording: id, Action: q.Get("action"), Session: q.Get("sid")}
 	exp, err := strconv.ParseInt(q.Get("exp"), 10, 64)
