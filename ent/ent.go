@@ -24,6 +24,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/personaldirectoryentry"
 	"github.com/pbxportal/pbxportal/ent/queueagent"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/revokedtoken"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 )
@@ -98,6 +99,7 @@ func checkColumn(t, c string) error {
 			personaldirectoryentry.Table: personaldirectoryentry.ValidColumn,
 			queueagent.Table:             queueagent.ValidColumn,
 			recording.Table:              recording.ValidColumn,
+			revokedtoken.Table:           revokedtoken.ValidColumn,
 			site.Table:                   site.ValidColumn,
 			user.Table:                   user.ValidColumn,
 		})

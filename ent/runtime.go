@@ -17,6 +17,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/personaldirectoryentry"
 	"github.com/pbxportal/pbxportal/ent/queueagent"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/revokedtoken"
 	"github.com/pbxportal/pbxportal/ent/schema"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
@@ -176,6 +177,12 @@ func init() {
 	recordingDescMediaFile := recordingFields[10].Descriptor()
 	// recording.DefaultMediaFile holds the default value on creation for the media_file field.
 	recording.DefaultMediaFile = recordingDescMediaFile.Default.(string)
+	revokedtokenFields := schema.RevokedToken{}.Fields()
+	_ = revokedtokenFields
+	// revokedtokenDescTokenID is the schema descriptor for token_id field.
+	revokedtokenDescTokenID := revokedtokenFields[0].Descriptor()
+	// revokedtoken.TokenIDValidator is a validator for the "token_id" field. It is called by the builders before save.
+	revokedtoken.TokenIDValidator = revokedtokenDescTokenID.Validators[0].(func(string) error)
 	siteFields := schema.Site{}.Fields()
 	_ = siteFields
 	// siteDescName is the schema descriptor for name field.
@@ -204,38 +211,42 @@ func init() {
 	userDescVoicePortalAccess := userFields[10].Descriptor()
 	// user.DefaultVoicePortalAccess holds the default value on creation for the voice_portal_access field.
 	user.DefaultVoicePortalAccess = userDescVoicePortalAccess.Default.(bool)
+	// userDescCredentialStamp is the schema descriptor for credential_stamp field.
+	userDescCredentialStamp := userFields[14].Descriptor()
+	// user.DefaultCredentialStamp holds the default value on creation for the credential_stamp field.
+	user.DefaultCredentialStamp = userDescCredentialStamp.Default.(func() int64)
 	// userDescRunEndUserWizard is the schema descriptor for run_end_user_wizard field.
-	userDescRunEndUserWizard := userFields[19].Descriptor()
+	userDescRunEndUserWizard := userFields[20].Descriptor()
 	// user.DefaultRunEndUserWizard holds the default value on creation for the run_end_user_wizard field.
 	user.DefaultRunEndUserWizard = userDescRunEndUserWizard.Default.(bool)
 	// userDescDoNotDisturb is the schema descriptor for do_not_disturb field.
-	userDescDoNotDisturb := userFields[22].Descriptor()
+	userDescDoNotDisturb := userFields[23].Descriptor()
 	// user.DefaultDoNotDisturb holds the default value on creation for the do_not_disturb field.
 	user.DefaultDoNotDisturb = userDescDoNotDisturb.Default.(bool)
 	// userDescHistoricalCallReporting is the schema descriptor for historical_call_reporting field.
-	userDescHistoricalCallReporting := userFields[24].Descriptor()
+	userDescHistoricalCallReporting := userFields[25].Descriptor()
 	// user.DefaultHistoricalCallReporting holds the default value on creation for the historical_call_reporting field.
 	user.DefaultHistoricalCallReporting = userDescHistoricalCallReporting.Default.(bool)
 	// userDescMediaManagerReplay is the schema descriptor for media_manager_replay field.
-	userDescMediaManagerReplay := userFields[25].Descriptor()
+	userDescMediaManagerReplay := userFields[26].Descriptor()
 	// user.DefaultMediaManagerReplay holds the default value on creation for the media_manager_replay field.
 	user.DefaultMediaManagerReplay = userDescMediaManagerReplay.Default.(bool)
 	// userDescReplayAll is the schema descriptor for replay_all field.
-	userDescReplayAll := userFields[26].Descriptor()
+	userDescReplayAll := userFields[27].Descriptor()
 	// user.DefaultReplayAll holds the default value on creation for the replay_all field.
 	user.DefaultReplayAll = userDescReplayAll.Default.(bool)
 	// userDescReplayOwn is the schema descriptor for replay_own field.
-	userDescReplayOwn := userFields[27].Descriptor()
+	userDescReplayOwn := userFields[28].Descriptor()
 	// user.DefaultReplayOwn holds the default value on creation for the replay_own field.
 	user.DefaultReplayOwn = userDescReplayOwn.Default.(bool)
 	// userDescReplayOthers is the schema descriptor for replay_others field.
-	userDescReplayOthers := userFields[28].Descriptor()
+	userDescReplayOthers := userFields[29].Descriptor()
 	// user.DefaultReplayOthers holds the default value on creation for the replay_others field.
 	user.DefaultReplayOthers = userDescReplayOthers.Default.(string)
 	// user.ReplayOthersValidator is a validator for the "replay_others" field. It is called by the builders before save.
 	user.ReplayOthersValidator = userDescReplayOthers.Validators[0].(func(string) error)
 	// userDescDownloadRecordings is the schema descriptor for download_recordings field.
-	userDescDownloadRecordings := userFields[29].Descriptor()
+	userDescDownloadRecordings := userFields[30].Descriptor()
 	// user.DefaultDownloadRecordings holds the default value on creation for the download_recordings field.
 	user.DefaultDownloadRecordings = userDescDownloadRecordings.Default.(bool)
 }

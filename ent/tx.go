@@ -38,6 +38,8 @@ type Tx struct {
 	QueueAgent *QueueAgentClient
 	// Recording is the client for interacting with the Recording builders.
 	Recording *RecordingClient
+	// RevokedToken is the client for interacting with the RevokedToken builders.
+	RevokedToken *RevokedTokenClient
 	// Site is the client for interacting with the Site builders.
 	Site *SiteClient
 	// User is the client for interacting with the User builders.
@@ -185,6 +187,7 @@ func (tx *Tx) init() {
 	tx.PersonalDirectoryEntry = NewPersonalDirectoryEntryClient(tx.config)
 	tx.QueueAgent = NewQueueAgentClient(tx.config)
 	tx.Recording = NewRecordingClient(tx.config)
+	tx.RevokedToken = NewRevokedTokenClient(tx.config)
 	tx.Site = NewSiteClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }

@@ -46,6 +46,8 @@ type User struct {
 	PasswordHash string `json:"-"`
 	// VoicemailPinHash holds the value of the "voicemail_pin_hash" field.
 	VoicemailPinHash string `json:"-"`
+	// Carried in every token and media URL; a new random value ends them all (internal/session). Rows that predate it read 0, which no token carries.
+	CredentialStamp int64 `json:"credential_stamp,omitempty"`
 	// ProfileAccess holds the value of the "profile_access" field.
 	ProfileAccess user.ProfileAccess `json:"profile_access,omitempty"`
 	// CallHandlingAccess holds the value of the "call_handling_access" field.
@@ -223,7 +225,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case user.FieldVoicePortalAccess, user.FieldRunEndUserWizard, user.FieldDoNotDisturb, user.FieldHistoricalCallReporting, user.FieldMediaManagerReplay, user.FieldReplayAll, user.FieldReplayOwn, user.FieldDownloadRecordings:
 			values[i] = new(sql.NullBool)
-		case user.FieldID, user.FieldDomainID, user.FieldSiteID:
+		case user.FieldID, user.FieldDomainID, user.FieldSiteID, user.FieldCredentialStamp:
 			values[i] = new(sql.NullInt64)
 		case user.FieldUsername, user.FieldDisplayName, user.FieldExtension, user.FieldEmail, user.FieldDepartment, user.FieldScope, user.FieldServiceType, user.FieldFeaturePlan, user.FieldEndUserRole, user.FieldPasswordHash, user.FieldVoicemailPinHash, user.FieldProfileAccess, user.FieldCallHandlingAccess, user.FieldPersonalDirectoryAccess, user.FieldButtonProgrammingAccess, user.FieldDownloadApplicationsAccess, user.FieldAllowedCallOperations, user.FieldForwardTo, user.FieldTwinningNumber, user.FieldReplayOthers:
 			values[i] = new(sql.NullString)
@@ -333,6 +335,12 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field voicemail_pin_hash", values[i])
 			} else if value.Valid {
 				_m.VoicemailPinHash = value.String
+			}
+		case user.FieldCredentialStamp:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field credential_stamp", values[i])
+			} else if value.Valid {
+				_m.CredentialStamp = value.Int64
 			}
 		case user.FieldProfileAccess:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -561,6 +569,9 @@ func (_m *User) String() string {
 	builder.WriteString("password_hash=<sensitive>")
 	builder.WriteString(", ")
 	builder.WriteString("voicemail_pin_hash=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("credential_stamp=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CredentialStamp))
 	builder.WriteString(", ")
 	builder.WriteString("profile_access=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ProfileAccess))

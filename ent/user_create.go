@@ -184,6 +184,20 @@ func (_c *UserCreate) SetNillableVoicemailPinHash(v *string) *UserCreate {
 	return _c
 }
 
+// SetCredentialStamp sets the "credential_stamp" field.
+func (_c *UserCreate) SetCredentialStamp(v int64) *UserCreate {
+	_c.mutation.SetCredentialStamp(v)
+	return _c
+}
+
+// SetNillableCredentialStamp sets the "credential_stamp" field if the given value is not nil.
+func (_c *UserCreate) SetNillableCredentialStamp(v *int64) *UserCreate {
+	if v != nil {
+		_c.SetCredentialStamp(*v)
+	}
+	return _c
+}
+
 // SetProfileAccess sets the "profile_access" field.
 func (_c *UserCreate) SetProfileAccess(v user.ProfileAccess) *UserCreate {
 	_c.mutation.SetProfileAccess(v)
@@ -593,6 +607,10 @@ func (_c *UserCreate) defaults() {
 		v := user.DefaultVoicePortalAccess
 		_c.mutation.SetVoicePortalAccess(v)
 	}
+	if _, ok := _c.mutation.CredentialStamp(); !ok {
+		v := user.DefaultCredentialStamp()
+		_c.mutation.SetCredentialStamp(v)
+	}
 	if _, ok := _c.mutation.ProfileAccess(); !ok {
 		v := user.DefaultProfileAccess
 		_c.mutation.SetProfileAccess(v)
@@ -712,6 +730,9 @@ func (_c *UserCreate) check() error {
 	}
 	if _, ok := _c.mutation.PasswordHash(); !ok {
 		return &ValidationError{Name: "password_hash", err: errors.New(`ent: missing required field "User.password_hash"`)}
+	}
+	if _, ok := _c.mutation.CredentialStamp(); !ok {
+		return &ValidationError{Name: "credential_stamp", err: errors.New(`ent: missing required field "User.credential_stamp"`)}
 	}
 	if _, ok := _c.mutation.ProfileAccess(); !ok {
 		return &ValidationError{Name: "profile_access", err: errors.New(`ent: missing required field "User.profile_access"`)}
@@ -866,6 +887,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.VoicemailPinHash(); ok {
 		_spec.SetField(user.FieldVoicemailPinHash, field.TypeString, value)
 		_node.VoicemailPinHash = value
+	}
+	if value, ok := _c.mutation.CredentialStamp(); ok {
+		_spec.SetField(user.FieldCredentialStamp, field.TypeInt64, value)
+		_node.CredentialStamp = value
 	}
 	if value, ok := _c.mutation.ProfileAccess(); ok {
 		_spec.SetField(user.FieldProfileAccess, field.TypeEnum, value)

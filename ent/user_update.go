@@ -241,6 +241,27 @@ func (_u *UserUpdate) ClearVoicemailPinHash() *UserUpdate {
 	return _u
 }
 
+// SetCredentialStamp sets the "credential_stamp" field.
+func (_u *UserUpdate) SetCredentialStamp(v int64) *UserUpdate {
+	_u.mutation.ResetCredentialStamp()
+	_u.mutation.SetCredentialStamp(v)
+	return _u
+}
+
+// SetNillableCredentialStamp sets the "credential_stamp" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableCredentialStamp(v *int64) *UserUpdate {
+	if v != nil {
+		_u.SetCredentialStamp(*v)
+	}
+	return _u
+}
+
+// AddCredentialStamp adds value to the "credential_stamp" field.
+func (_u *UserUpdate) AddCredentialStamp(v int64) *UserUpdate {
+	_u.mutation.AddCredentialStamp(v)
+	return _u
+}
+
 // SetProfileAccess sets the "profile_access" field.
 func (_u *UserUpdate) SetProfileAccess(v user.ProfileAccess) *UserUpdate {
 	_u.mutation.SetProfileAccess(v)
@@ -938,6 +959,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.VoicemailPinHashCleared() {
 		_spec.ClearField(user.FieldVoicemailPinHash, field.TypeString)
 	}
+	if value, ok := _u.mutation.CredentialStamp(); ok {
+		_spec.SetField(user.FieldCredentialStamp, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCredentialStamp(); ok {
+		_spec.AddField(user.FieldCredentialStamp, field.TypeInt64, value)
+	}
 	if value, ok := _u.mutation.ProfileAccess(); ok {
 		_spec.SetField(user.FieldProfileAccess, field.TypeEnum, value)
 	}
@@ -1604,6 +1631,27 @@ func (_u *UserUpdateOne) SetNillableVoicemailPinHash(v *string) *UserUpdateOne {
 // ClearVoicemailPinHash clears the value of the "voicemail_pin_hash" field.
 func (_u *UserUpdateOne) ClearVoicemailPinHash() *UserUpdateOne {
 	_u.mutation.ClearVoicemailPinHash()
+	return _u
+}
+
+// SetCredentialStamp sets the "credential_stamp" field.
+func (_u *UserUpdateOne) SetCredentialStamp(v int64) *UserUpdateOne {
+	_u.mutation.ResetCredentialStamp()
+	_u.mutation.SetCredentialStamp(v)
+	return _u
+}
+
+// SetNillableCredentialStamp sets the "credential_stamp" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableCredentialStamp(v *int64) *UserUpdateOne {
+	if v != nil {
+		_u.SetCredentialStamp(*v)
+	}
+	return _u
+}
+
+// AddCredentialStamp adds value to the "credential_stamp" field.
+func (_u *UserUpdateOne) AddCredentialStamp(v int64) *UserUpdateOne {
+	_u.mutation.AddCredentialStamp(v)
 	return _u
 }
 
@@ -2333,6 +2381,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if _u.mutation.VoicemailPinHashCleared() {
 		_spec.ClearField(user.FieldVoicemailPinHash, field.TypeString)
+	}
+	if value, ok := _u.mutation.CredentialStamp(); ok {
+		_spec.SetField(user.FieldCredentialStamp, field.TypeInt64, value)
+	}
+	if value, ok := _u.mutation.AddedCredentialStamp(); ok {
+		_spec.AddField(user.FieldCredentialStamp, field.TypeInt64, value)
 	}
 	if value, ok := _u.mutation.ProfileAccess(); ok {
 		_spec.SetField(user.FieldProfileAccess, field.TypeEnum, value)

@@ -9,6 +9,8 @@ import (
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/apperr"
 	"github.com/pbxportal/pbxportal/internal/auth"
+	"github.com/pbxportal/pbxportal/internal/media"
+	"github.com/pbxportal/pbxportal/internal/session"
 )
 
 // login checks a username and password and mints a token (SPEC §3.1, §4).
@@ -34,13 +36,46 @@ func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.Lo
 	case !passwordOK:
 		return nil, errBadCredentials()
 	}
-	token, expiresAt, err := r.signer.Mint(u.ID, r.now())
+	token, claims, err := r.signer.Mint(u.ID, u.CredentialStamp, r.now())
 	if err != nil {
 		return nil, err
 	}
-	return &model.LoginPayload{Token: token, ExpiresAt: expiresAt, MustRunWizard: u.RunEndUserWizard, User: u}, nil
+	return &model.LoginPayload{Token: token, ExpiresAt: claims.ExpiresAt, MustRunWizard: u.RunEndUserWizard, User: u}, nil
 }
 
 func errBadCredentials() error {
 	return apperr.New(apperr.Unauthenticated, "wrong username or password")
+}
+
+// logout ends the token the request carries (SPEC §4): the middleware
+// refuses it from the next request on, while the viewer's other tokens keep
+// working. An anonymous request has nothing to end: UNAUTHENTICATED.
+func (r *Resolver) logout(ctx context.Context) (bool, error) {
+	if _, err := r.viewer(ctx); err != nil {
+		return false, err
+	}
+	claims, ok := auth.ClaimsFrom(ctx)
+	if !ok {
+		return false, apperr.New(apperr.Unauthenticated, "log in first: send Authorization: Bearer <token>")
+	}
+	if err := session.Revoke(ctx, tx(ctx), claims, r.now()); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// mediaURL mints a signed URL of a recording for the viewer: it names the
+// viewer and its session, so that it stops working as soon as the viewer
+// loses the right, changes credentials or logs out.
+func (r *Resolver) mediaURL(ctx context.Context, rec *ent.Recording, action string) (*string, error) {
+	v, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	claims, _ := auth.ClaimsFrom(ctx)
+	u := r.media.URL(media.Grant{
+		Recording: rec.ID, Action: action,
+		User: v.User.ID, Stamp: v.User.CredentialStamp, Session: claims.ID,
+	}, r.now())
+	return &u, nil
 }

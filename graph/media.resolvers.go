@@ -14,12 +14,10 @@ import (
 
 // ReplayURL is the resolver for the replayUrl field.
 func (r *recordingResolver) ReplayURL(ctx context.Context, obj *ent.Recording) (*string, error) {
-	u := r.media.URL(obj.ID, media.Replay, r.now())
-	return &u, nil
+	return r.mediaURL(ctx, obj, media.Replay)
 }
 
 // DownloadURL is the resolver for the downloadUrl field.
 func (r *recordingResolver) DownloadURL(ctx context.Context, obj *ent.Recording) (*string, error) {
-	u := r.media.URL(obj.ID, media.Download, r.now())
-	return &u, nil
+	return r.mediaURL(ctx, obj, media.Download)
 }

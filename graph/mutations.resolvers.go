@@ -22,6 +22,11 @@ import (
 	pbxscope "github.com/pbxportal/pbxportal/internal/scope"
 )
 
+// Logout is the resolver for the logout field.
+func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
+	return r.logout(ctx)
+}
+
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input ent.CreateUserInput, password string) (*ent.User, error) {
 	if err := r.mayCreateIn(ctx, input.DomainID, input.SiteID); err != nil {

@@ -37,7 +37,7 @@ func newTokenCommand(cfg *app.Config) *cobra.Command {
 			if !access.MayUsePortal(u) {
 				return fmt.Errorf("user %q may not use the portal (NO_PORTAL or Voice Portal Access off)", username)
 			}
-			token, _, err := store.Signer.Mint(u.ID, time.Now())
+			token, _, err := store.Signer.Mint(u.ID, u.CredentialStamp, time.Now())
 			if err != nil {
 				return err
 			}

@@ -316,6 +316,26 @@ var (
 			},
 		},
 	}
+	// RevokedTokensColumns holds the columns for the "revoked_tokens" table.
+	RevokedTokensColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "token_id", Type: field.TypeString, Unique: true},
+		{Name: "user_id", Type: field.TypeInt},
+		{Name: "expires_at", Type: field.TypeTime},
+	}
+	// RevokedTokensTable holds the schema information for the "revoked_tokens" table.
+	RevokedTokensTable = &schema.Table{
+		Name:       "revoked_tokens",
+		Columns:    RevokedTokensColumns,
+		PrimaryKey: []*schema.Column{RevokedTokensColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "revokedtoken_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{RevokedTokensColumns[3]},
+			},
+		},
+	}
 	// SitesColumns holds the columns for the "sites" table.
 	SitesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -351,6 +371,7 @@ var (
 		{Name: "end_user_role", Type: field.TypeString, Nullable: true},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "voicemail_pin_hash", Type: field.TypeString, Nullable: true},
+		{Name: "credential_stamp", Type: field.TypeInt64, Default: "0"},
 		{Name: "profile_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
 		{Name: "call_handling_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
 		{Name: "personal_directory_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
@@ -378,13 +399,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "users_domains_domain",
-				Columns:    []*schema.Column{UsersColumns[29]},
+				Columns:    []*schema.Column{UsersColumns[30]},
 				RefColumns: []*schema.Column{DomainsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "users_sites_site",
-				Columns:    []*schema.Column{UsersColumns[30]},
+				Columns:    []*schema.Column{UsersColumns[31]},
 				RefColumns: []*schema.Column{SitesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -479,6 +500,7 @@ var (
 		PersonalDirectoryEntriesTable,
 		QueueAgentsTable,
 		RecordingsTable,
+		RevokedTokensTable,
 		SitesTable,
 		UsersTable,
 		CallQueueSupervisorsTable,
@@ -492,7 +514,7 @@ func init() {
 		IncrementStart: func(i int) *int { return &i }(0),
 	}
 	AuthzRevisionsTable.Annotation = &entsql.Annotation{
-		IncrementStart: func(i int) *int { return &i }(55834574848),
+		IncrementStart: func(i int) *int { return &i }(60129542144),
 	}
 	ButtonsTable.ForeignKeys[0].RefTable = UsersTable
 	ButtonsTable.Annotation = &entsql.Annotation{
@@ -539,6 +561,9 @@ func init() {
 	RecordingsTable.ForeignKeys[3].RefTable = CallQueuesTable
 	RecordingsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
+	}
+	RevokedTokensTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	SitesTable.ForeignKeys[0].RefTable = DomainsTable
 	SitesTable.Annotation = &entsql.Annotation{

@@ -42,6 +42,9 @@ type QueueAgent func(*sql.Selector)
 // Recording is the predicate function for recording builders.
 type Recording func(*sql.Selector)
 
+// RevokedToken is the predicate function for revokedtoken builders.
+type RevokedToken func(*sql.Selector)
+
 // Site is the predicate function for site builders.
 type Site func(*sql.Selector)
 

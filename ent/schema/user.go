@@ -3,10 +3,12 @@ package schema
 import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 
+	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/scope"
 )
 
@@ -42,6 +44,10 @@ func (User) Fields() []ent.Field {
 		field.String("end_user_role").Optional().Nillable().Annotations(private()),
 		field.String("password_hash").Sensitive().Annotations(entgql.Skip()),
 		field.String("voicemail_pin_hash").Optional().Sensitive().Annotations(entgql.Skip()),
+		field.Int64("credential_stamp").DefaultFunc(auth.NewStamp).
+			Comment("Carried in every token and media URL; a new random value ends them all (internal/session). "+
+				"Rows that predate it read 0, which no token carries.").
+			Annotations(entgql.Skip(), entsql.Default("0")),
 
 		// Self-administration menus (SPEC §3.9).
 		menuAccess("profile_access", "WRITE"),

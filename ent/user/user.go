@@ -44,6 +44,8 @@ const (
 	FieldPasswordHash = "password_hash"
 	// FieldVoicemailPinHash holds the string denoting the voicemail_pin_hash field in the database.
 	FieldVoicemailPinHash = "voicemail_pin_hash"
+	// FieldCredentialStamp holds the string denoting the credential_stamp field in the database.
+	FieldCredentialStamp = "credential_stamp"
 	// FieldProfileAccess holds the string denoting the profile_access field in the database.
 	FieldProfileAccess = "profile_access"
 	// FieldCallHandlingAccess holds the string denoting the call_handling_access field in the database.
@@ -181,6 +183,7 @@ var Columns = []string{
 	FieldEndUserRole,
 	FieldPasswordHash,
 	FieldVoicemailPinHash,
+	FieldCredentialStamp,
 	FieldProfileAccess,
 	FieldCallHandlingAccess,
 	FieldPersonalDirectoryAccess,
@@ -232,6 +235,8 @@ var (
 	DefaultDepartment string
 	// DefaultVoicePortalAccess holds the default value on creation for the "voice_portal_access" field.
 	DefaultVoicePortalAccess bool
+	// DefaultCredentialStamp holds the default value on creation for the "credential_stamp" field.
+	DefaultCredentialStamp func() int64
 	// DefaultRunEndUserWizard holds the default value on creation for the "run_end_user_wizard" field.
 	DefaultRunEndUserWizard bool
 	// DefaultDoNotDisturb holds the default value on creation for the "do_not_disturb" field.
@@ -576,6 +581,11 @@ func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 // ByVoicemailPinHash orders the results by the voicemail_pin_hash field.
 func ByVoicemailPinHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldVoicemailPinHash, opts...).ToFunc()
+}
+
+// ByCredentialStamp orders the results by the credential_stamp field.
+func ByCredentialStamp(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCredentialStamp, opts...).ToFunc()
 }
 
 // ByProfileAccess orders the results by the profile_access field.

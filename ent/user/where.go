@@ -108,6 +108,11 @@ func VoicemailPinHash(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldVoicemailPinHash, v))
 }
 
+// CredentialStamp applies equality check predicate on the "credential_stamp" field. It's identical to CredentialStampEQ.
+func CredentialStamp(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldCredentialStamp, v))
+}
+
 // RunEndUserWizard applies equality check predicate on the "run_end_user_wizard" field. It's identical to RunEndUserWizardEQ.
 func RunEndUserWizard(v bool) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldRunEndUserWizard, v))
@@ -826,6 +831,46 @@ func VoicemailPinHashEqualFold(v string) predicate.User {
 // VoicemailPinHashContainsFold applies the ContainsFold predicate on the "voicemail_pin_hash" field.
 func VoicemailPinHashContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldVoicemailPinHash, v))
+}
+
+// CredentialStampEQ applies the EQ predicate on the "credential_stamp" field.
+func CredentialStampEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldCredentialStamp, v))
+}
+
+// CredentialStampNEQ applies the NEQ predicate on the "credential_stamp" field.
+func CredentialStampNEQ(v int64) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldCredentialStamp, v))
+}
+
+// CredentialStampIn applies the In predicate on the "credential_stamp" field.
+func CredentialStampIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldIn(FieldCredentialStamp, vs...))
+}
+
+// CredentialStampNotIn applies the NotIn predicate on the "credential_stamp" field.
+func CredentialStampNotIn(vs ...int64) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldCredentialStamp, vs...))
+}
+
+// CredentialStampGT applies the GT predicate on the "credential_stamp" field.
+func CredentialStampGT(v int64) predicate.User {
+	return predicate.User(sql.FieldGT(FieldCredentialStamp, v))
+}
+
+// CredentialStampGTE applies the GTE predicate on the "credential_stamp" field.
+func CredentialStampGTE(v int64) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldCredentialStamp, v))
+}
+
+// CredentialStampLT applies the LT predicate on the "credential_stamp" field.
+func CredentialStampLT(v int64) predicate.User {
+	return predicate.User(sql.FieldLT(FieldCredentialStamp, v))
+}
+
+// CredentialStampLTE applies the LTE predicate on the "credential_stamp" field.
+func CredentialStampLTE(v int64) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldCredentialStamp, v))
 }
 
 // ProfileAccessEQ applies the EQ predicate on the "profile_access" field.

@@ -270,6 +270,7 @@ type ComplexityRoot struct {
 		DeleteSite                   func(childComplexity int, id int) int
 		DeleteUser                   func(childComplexity int, id int) int
 		Login                        func(childComplexity int, input model.LoginInput) int
+		Logout                       func(childComplexity int) int
 		RemoveQueueAgent             func(childComplexity int, queueID int, userID int) int
 		RemoveQueueSupervisor        func(childComplexity int, queueID int, userID int) int
 		ResetPassword                func(childComplexity int, userID int, newPassword string) int
@@ -492,6 +493,7 @@ type GroupResolver interface {
 }
 type MutationResolver interface {
 	Login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error)
+	Logout(ctx context.Context) (bool, error)
 	CreateUser(ctx context.Context, input ent.CreateUserInput, password string) (*ent.User, error)
 	UpdateUser(ctx context.Context, id int, input ent.UpdateUserInput) (*ent.User, error)
 	DeleteUser(ctx context.Context, id int) (int, error)
@@ -1520,6 +1522,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Login(childComplexity, args["input"].(model.LoginInput)), true
+	case "Mutation.logout":
+		if e.ComplexityRoot.Mutation.Logout == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Mutation.Logout(childComplexity), true
 	case "Mutation.removeQueueAgent":
 		if e.ComplexityRoot.Mutation.RemoveQueueAgent == nil {
 			break
@@ -5094,6 +5102,12 @@ input ButtonInput {
 }
 
 extend type Mutation {
+  """
+  End the token this request carries: it is refused from the next request on.
+  The viewer's other tokens (other sessions) keep working. Returns true.
+  """
+  logout: Boolean!
+
   "Create a user in a domain (or a site) within reach. The password is hashed, never stored."
   createUser(input: CreateUserInput!, password: String!): User!
   updateUser(id: ID!, input: UpdateUserInput!): User!
@@ -10716,6 +10730,29 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logout(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Mutation().Logout(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logout(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Mutation", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _Mutation_createUser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -26182,6 +26219,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "login":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_login(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "logout":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logout(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++

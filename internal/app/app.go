@@ -41,6 +41,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/rowlock"
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
+	"github.com/pbxportal/pbxportal/internal/session"
 )
 
 // Config is how pbxportal runs. The zero values (but DataDir) are the
@@ -120,7 +121,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.Relay = outbox.NewRelay(a.Client, a.Spice, cfg.Log, store.postgres)
 	// Rules first: a refused change is refused before anything else runs.
-	a.Client.User.Use(rules.Hook())
+	// Then session: a change that must end the user's tokens gives it a new
+	// credential stamp.
+	a.Client.User.Use(rules.Hook(), session.Hook())
 	locker := rowlock.Locker{Enabled: store.postgres}
 	a.Client.Use(audit.Hook(), projection.Hook(a.Relay, locker))
 	a.Client.Use(rules.MembershipHooks(locker)...)
@@ -159,7 +162,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Registry: a.Registry,
 		Log:      cfg.Log,
 		Ready:    a.ready,
-		Media:    a.Media.Handler(a.Client, cfg.MediaDir()),
+		Media:    a.Media.Handler(a.Client, a.Spice, cfg.MediaDir()),
 		Settle:   a.Relay.Settle,
 	})
 	return a, nil

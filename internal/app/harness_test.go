@@ -57,7 +57,7 @@ func (p *portal) tokenFor(username string) string {
 	if err != nil {
 		p.t.Fatalf("user %s: %v", username, err)
 	}
-	tok, _, err := p.app.Signer.Mint(u.ID, time.Now())
+	tok, _, err := p.app.Signer.Mint(u.ID, u.CredentialStamp, time.Now())
 	if err != nil {
 		p.t.Fatal(err)
 	}

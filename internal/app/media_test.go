@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/media"
 )
 
@@ -58,11 +59,13 @@ func TestRecordingMedia(t *testing.T) {
 		t.Errorf("download Content-Disposition = %q", cd)
 	}
 	id := p.app.Client.Recording.Query().Where(recording.CallID("acme-0004")).OnlyIDX(t.Context())
+	aliceUser := p.app.Client.User.Query().Where(user.Username("alice@acme.example")).OnlyX(t.Context())
+	expired := media.Grant{Recording: id, Action: media.Replay, User: aliceUser.ID, Stamp: aliceUser.CredentialStamp, Session: "s"}
 	bad := map[string]string{
 		"tampered signature": strings.Replace(*node.ReplayURL, "sig=", "sig=x", 1),
 		"another action":     strings.Replace(*node.ReplayURL, "action=replay", "action=download", 1),
 		"another recording":  strings.Replace(*node.ReplayURL, media.Path+"", media.Path+"1", 1),
-		"expired":            p.app.Media.URL(id, media.Replay, time.Now().Add(-time.Hour)),
+		"expired":            p.app.Media.URL(expired, time.Now().Add(-time.Hour)),
 		"no signature":       media.Path + "1",
 	}
 	for name, u := range bad {

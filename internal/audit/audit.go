@@ -86,11 +86,14 @@ func Hook() ent.Hook {
 }
 
 // changed names the fields and edges a mutation changes. Secret fields are
-// named for what they are, never shown.
+// named for what they are, never shown. The credential stamp is left out: it
+// changes only as a consequence of a change already named (internal/session).
 func changed(m ent.Mutation) []string {
 	var names []string
 	for _, f := range append(m.Fields(), m.ClearedFields()...) {
 		switch f {
+		case "credential_stamp":
+			continue
 		case "password_hash":
 			f = "password"
 		case "voicemail_pin_hash":

@@ -2,7 +2,11 @@ package auth_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -43,44 +47,70 @@ func TestTokens(t *testing.T) {
 	}
 	other, _ := auth.NewSigner([]byte(strings.Repeat("o", 32)), time.Hour)
 	now := time.Now()
-	token, exp, err := s.Mint(42, now)
-	if err != nil || !exp.After(now) {
-		t.Fatalf("mint: %v, expires %v", err, exp)
+	token, minted, err := s.Mint(42, 7, now)
+	if err != nil || !minted.ExpiresAt.After(now) || minted.ID == "" {
+		t.Fatalf("mint: %v, %+v", err, minted)
+	}
+	second, again, _ := s.Mint(42, 7, now)
+	if again.ID == minted.ID || second == token {
+		t.Fatal("two tokens minted at once share an id")
 	}
 	payload, sig, _ := strings.Cut(token, ".")
-	otherToken, _, _ := other.Mint(42, now)
+	otherToken, _, _ := other.Mint(42, 7, now)
+	forge := func(claims string) string { // correctly signed, with these claims
+		p := base64.RawURLEncoding.EncodeToString([]byte(claims))
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(p))
+		return p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	}
+	exp := now.Add(time.Hour).Unix()
 	tests := []struct {
 		name, token string
 		at          time.Time
-		wantID      int
+		want        auth.Claims
 	}{
-		{"valid", token, now, 42},
-		{"expired", token, now.Add(2 * time.Hour), 0},
-		{"tampered payload", "x" + payload + "." + sig, now, 0},
-		{"tampered signature", payload + "." + sig[:len(sig)-2] + "AA", now, 0},
-		{"another key", otherToken, now, 0},
-		{"garbage", "garbage", now, 0},
-		{"empty", "", now, 0},
+		{"valid", token, now, minted},
+		{"expired", token, now.Add(2 * time.Hour), auth.Claims{}},
+		{"tampered payload", "x" + payload + "." + sig, now, auth.Claims{}},
+		{"tampered signature", payload + "." + sig[:len(sig)-2] + "AA", now, auth.Claims{}},
+		{"another key", otherToken, now, auth.Claims{}},
+		{"garbage", "garbage", now, auth.Claims{}},
+		{"empty", "", now, auth.Claims{}},
+		{"no stamp (an old token)", forge(fmt.Sprintf(`{"sub":42,"jti":"x","exp":%d}`, exp)), now, auth.Claims{}},
+		{"no id (an old token)", forge(fmt.Sprintf(`{"sub":42,"stp":7,"exp":%d}`, exp)), now, auth.Claims{}},
+		{"all claims", forge(fmt.Sprintf(`{"sub":42,"stp":7,"jti":"x","exp":%d}`, exp)), now,
+			auth.Claims{UserID: 42, Stamp: 7, ID: "x", ExpiresAt: time.Unix(exp, 0)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, err := s.Verify(tt.token, tt.at)
-			if tt.wantID != 0 {
-				if err != nil || id != tt.wantID {
-					t.Fatalf("Verify = %d, %v", id, err)
+			got, err := s.Verify(tt.token, tt.at)
+			if tt.want.UserID != 0 {
+				if err != nil || got != tt.want {
+					t.Fatalf("Verify = %+v, %v; want %+v", got, err, tt.want)
 				}
 				return
 			}
 			if !errors.Is(err, auth.ErrInvalidToken) {
-				t.Fatalf("Verify = %d, %v; want ErrInvalidToken", id, err)
+				t.Fatalf("Verify = %+v, %v; want ErrInvalidToken", got, err)
 			}
-			if strings.Contains(err.Error(), string(key)) {
-				t.Fatal("the error shows the key")
+			if strings.Contains(err.Error(), string(key)) || strings.Contains(err.Error(), tt.token) && tt.token != "" {
+				t.Fatal("the error shows the key or the token")
 			}
 		})
 	}
 	if _, err := auth.NewSigner([]byte("short"), time.Hour); err == nil {
 		t.Error("a short key was accepted")
+	}
+}
+
+func TestNewStamp(t *testing.T) {
+	seen := map[int64]bool{}
+	for range 1000 {
+		s := auth.NewStamp()
+		if s <= 0 || seen[s] {
+			t.Fatalf("stamp %d: not positive, or repeated", s)
+		}
+		seen[s] = true
 	}
 }
 
@@ -106,26 +136,30 @@ func TestLoadOrCreateKey(t *testing.T) {
 
 func TestMiddleware(t *testing.T) {
 	s, _ := auth.NewSigner([]byte(strings.Repeat("k", 32)), time.Hour)
-	token, _, _ := s.Mint(7, time.Now())
-	load := func(_ context.Context, id int) (string, error) {
-		if id == 7 {
+	token, minted, _ := s.Mint(7, 1, time.Now())
+	load := func(_ context.Context, c auth.Claims) (string, error) {
+		if c.UserID == 7 && c.Stamp == 1 {
 			return "user-7", nil
 		}
-		return "", errors.New("no such user")
+		return "", errors.New("no such user, or not alive")
 	}
-	unknown, _, _ := s.Mint(8, time.Now())
+	unknown, _, _ := s.Mint(8, 1, time.Now())
+	restamped, _, _ := s.Mint(7, 2, time.Now())
 	tests := []struct{ name, header, want string }{
 		{"no header", "", ""},
 		{"bad token", "Bearer nope", ""},
 		{"not bearer", "Basic " + token, ""},
 		{"unknown user", "Bearer " + unknown, ""},
+		{"refused by the loader", "Bearer " + restamped, ""},
 		{"valid", "Bearer " + token, "user-7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
+			var claims auth.Claims
 			h := auth.Middleware(s, load, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 				got, _ = auth.ViewerFrom[string](r.Context())
+				claims, _ = auth.ClaimsFrom(r.Context())
 			}))
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
 			if tt.header != "" {
@@ -134,6 +168,9 @@ func TestMiddleware(t *testing.T) {
 			h.ServeHTTP(httptest.NewRecorder(), req)
 			if got != tt.want {
 				t.Errorf("viewer = %q, want %q", got, tt.want)
+			}
+			if (got != "") != (claims == minted) {
+				t.Errorf("claims = %+v with viewer %q; want the token's claims exactly when there is a viewer", claims, got)
 			}
 		})
 	}

@@ -7,11 +7,21 @@ import (
 	"time"
 )
 
-// ViewerLoader loads the viewer a valid token names. An error makes the
-// request anonymous.
-type ViewerLoader[V any] func(ctx context.Context, userID int) (V, error)
+// ViewerLoader loads the viewer whose validly signed token has claims c. It
+// also decides whether the token is still alive: an error (no such user, a
+// changed credential stamp, a logged-out token) makes the request anonymous.
+type ViewerLoader[V any] func(ctx context.Context, c Claims) (V, error)
 
 type viewerKey[V any] struct{}
+
+type claimsKey struct{}
+
+// ClaimsFrom returns the claims of the token that authenticated the request,
+// if one did. Logout uses them to end that token alone.
+func ClaimsFrom(ctx context.Context) (Claims, bool) {
+	c, ok := ctx.Value(claimsKey{}).(Claims)
+	return c, ok
+}
 
 // WithViewer returns ctx carrying the viewer.
 func WithViewer[V any](ctx context.Context, v V) context.Context {
@@ -24,17 +34,19 @@ func ViewerFrom[V any](ctx context.Context) (V, bool) {
 	return v, ok
 }
 
-// Middleware verifies "Authorization: Bearer <token>" and puts the viewer in
-// the request context. A missing, bad or expired token, or a viewer that no
-// longer loads, leaves the request anonymous; the GraphQL layer answers
-// UNAUTHENTICATED for anything that needs a viewer.
+// Middleware verifies "Authorization: Bearer <token>" and puts the viewer and
+// the token's claims in the request context. A missing, bad or expired token,
+// or one the loader refuses, leaves the request anonymous; the GraphQL layer
+// answers UNAUTHENTICATED for anything that needs a viewer. The loader runs
+// on every request, so that a revocation holds from the very next one.
 func Middleware[V any](s *Signer, load ViewerLoader[V], next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if ok && token != "" {
-			if id, err := s.Verify(strings.TrimSpace(token), time.Now()); err == nil {
-				if v, err := load(r.Context(), id); err == nil {
-					r = r.WithContext(WithViewer(r.Context(), v))
+			if c, err := s.Verify(strings.TrimSpace(token), time.Now()); err == nil {
+				if v, err := load(r.Context(), c); err == nil {
+					ctx := context.WithValue(WithViewer(r.Context(), v), claimsKey{}, c)
+					r = r.WithContext(ctx)
 				}
 			}
 		}

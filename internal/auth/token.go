@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,10 +28,27 @@ type Signer struct {
 	ttl time.Duration
 }
 
+// Claims are what a verified token says: whose it is, which of the user's
+// credential stamps it was issued under, its own id and its expiry. The
+// signature proves only that the server issued it; whether it is still
+// alive (stamp unchanged, not logged out) is for the viewer loader to say.
+type Claims struct {
+	// UserID is the user the token was issued to.
+	UserID int
+	// Stamp is the user's credential stamp when the token was issued.
+	Stamp int64
+	// ID (jti) names this token, so that logout can end it alone.
+	ID string
+	// ExpiresAt is when the token stops working on its own.
+	ExpiresAt time.Time
+}
+
 type claims struct {
-	Sub int   `json:"sub"`
-	Iat int64 `json:"iat"`
-	Exp int64 `json:"exp"`
+	Sub int    `json:"sub"`
+	Stp int64  `json:"stp"`
+	Jti string `json:"jti"`
+	Iat int64  `json:"iat"`
+	Exp int64  `json:"exp"`
 }
 
 // NewSigner returns a signer with key, whose tokens live for ttl.
@@ -44,39 +62,57 @@ func NewSigner(key []byte, ttl time.Duration) (*Signer, error) {
 	return &Signer{key: key, ttl: ttl}, nil
 }
 
-// Mint returns a token for the user, valid from now for the signer's lifetime.
-func (s *Signer) Mint(userID int, now time.Time) (string, time.Time, error) {
-	exp := now.Add(s.ttl).Truncate(time.Second)
-	payload, err := json.Marshal(claims{Sub: userID, Iat: now.Unix(), Exp: exp.Unix()})
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("auth: mint: %w", err)
-	}
-	p := base64.RawURLEncoding.EncodeToString(payload)
-	return p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p)), exp, nil
+// NewStamp returns a fresh random credential stamp (never 0, the stamp of
+// rows that predate stamps). A user's tokens carry its stamp; giving the user
+// a new one ends them all at once. A random value rather than a counter means
+// a stamp cannot come back: not after a restore, nor on a reused id.
+func NewStamp() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return int64(binary.BigEndian.Uint64(b[:])>>2) + 1
 }
 
-// Verify checks a token's signature and expiry and returns its user id.
-func (s *Signer) Verify(token string, now time.Time) (int, error) {
+// Mint returns a token for the user under its current credential stamp,
+// valid from now for the signer's lifetime, with a fresh random id.
+func (s *Signer) Mint(userID int, stamp int64, now time.Time) (string, Claims, error) {
+	exp := now.Add(s.ttl).Truncate(time.Second)
+	c := claims{Sub: userID, Stp: stamp, Jti: rand.Text(), Iat: now.Unix(), Exp: exp.Unix()}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("auth: mint: %w", err)
+	}
+	p := base64.RawURLEncoding.EncodeToString(payload)
+	return p + "." + base64.RawURLEncoding.EncodeToString(s.mac(p)), c.public(), nil
+}
+
+// Verify checks a token's signature and expiry and returns its claims. A
+// token without a stamp or an id (one minted before either existed) is
+// invalid.
+func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok {
-		return 0, fmt.Errorf("auth: malformed: %w", ErrInvalidToken)
+		return Claims{}, fmt.Errorf("auth: malformed: %w", ErrInvalidToken)
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil || !hmac.Equal(got, s.mac(p)) {
-		return 0, fmt.Errorf("auth: bad signature: %w", ErrInvalidToken)
+		return Claims{}, fmt.Errorf("auth: bad signature: %w", ErrInvalidToken)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(p)
 	if err != nil {
-		return 0, fmt.Errorf("auth: malformed payload: %w", ErrInvalidToken)
+		return Claims{}, fmt.Errorf("auth: malformed payload: %w", ErrInvalidToken)
 	}
 	var c claims
-	if err := json.Unmarshal(raw, &c); err != nil || c.Sub <= 0 {
-		return 0, fmt.Errorf("auth: malformed claims: %w", ErrInvalidToken)
+	if err := json.Unmarshal(raw, &c); err != nil || c.Sub <= 0 || c.Stp == 0 || c.Jti == "" {
+		return Claims{}, fmt.Errorf("auth: malformed claims: %w", ErrInvalidToken)
 	}
 	if now.Unix() >= c.Exp {
-		return 0, fmt.Errorf("auth: expired: %w", ErrInvalidToken)
+		return Claims{}, fmt.Errorf("auth: expired: %w", ErrInvalidToken)
 	}
-	return c.Sub, nil
+	return c.public(), nil
+}
+
+func (c claims) public() Claims {
+	return Claims{UserID: c.Sub, Stamp: c.Stp, ID: c.Jti, ExpiresAt: time.Unix(c.Exp, 0)}
 }
 
 func (s *Signer) mac(payload string) []byte {

@@ -22,13 +22,13 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/pbxportal/pbxportal/ent"
-	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/apperr"
 	"github.com/pbxportal/pbxportal/internal/audit"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/media"
+	"github.com/pbxportal/pbxportal/internal/session"
 )
 
 // batchWindow is how long the per-request batcher waits for more checks of
@@ -61,7 +61,7 @@ func Handler(d Deps) http.Handler {
 	m := newMetrics(d.Registry)
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", playground.Handler("pbxportal", "/graphql"))
-	gql := auth.Middleware(d.Signer, loadViewer(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
+	gql := auth.Middleware(d.Signer, session.Loader(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
 	mux.Handle("/graphql", m.instrument(gql))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -141,21 +141,6 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			out.Extensions["field"] = e.Field
 		}
 		return out
-	}
-}
-
-// loadViewer loads the user a token names. A user who may no longer use the
-// portal is anonymous from its very next request on (SPEC §3.15).
-func loadViewer(c *ent.Client) auth.ViewerLoader[*ent.User] {
-	return func(ctx context.Context, id int) (*ent.User, error) {
-		u, err := c.User.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if !access.MayUsePortal(u) {
-			return nil, errors.New("portal access disabled")
-		}
-		return u, nil
 	}
 }
 
