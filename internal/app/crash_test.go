@@ -113,7 +113,8 @@ func TestServerKilledMidStorm(t *testing.T) {
 		t.Skip("builds the binary and storms it; skipped in -short")
 	}
 	spice := startSpiceDBServer(t)
-	cfg := spice.config(t, postgresURL(t), true)
+	dir := t.TempDir()
+	cfg := spice.config(dir, postgresURL(t), true)
 	bin := buildPbxportal(t)
 	addr := freeAddr(t)
 	url := "http://" + addr

@@ -43,8 +43,9 @@ func queueNames(t *testing.T, p *portal, token string) []string {
 func TestReplicasHonourChangesAtOnce(t *testing.T) {
 	spice := startSpiceDBServer(t)
 	dbURL := postgresURL(t)
-	a := openPortal(t, spice.config(t, dbURL, true))
-	b := openPortal(t, spice.config(t, dbURL, false))
+	dir := t.TempDir()
+	a := openPortal(t, spice.config(dir, dbURL, true))
+	b := openPortal(t, spice.config(dir, dbURL, false))
 	ctx := context.Background()
 
 	sales := a.app.Client.CallQueue.Query().Where(callqueue.Name("Sales")).OnlyIDX(ctx)
@@ -80,7 +81,7 @@ func TestReplicasHonourChangesAtOnce(t *testing.T) {
 	if !seesSales(b) {
 		t.Fatal("the unprojected change already reached SpiceDB; the test proves nothing")
 	}
-	drift, err := app.Reconcile(ctx, spice.config(t, dbURL, false), true)
+	drift, err := app.Reconcile(ctx, spice.config(dir, dbURL, false), true)
 	if err != nil {
 		t.Fatalf("reconcile --fix: %v", err)
 	}

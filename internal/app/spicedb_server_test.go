@@ -82,10 +82,12 @@ func (s *spiceDBServer) stop() {
 	}
 }
 
-// config is a pbxportal configuration on the database dbURL and this SpiceDB.
-func (s *spiceDBServer) config(t *testing.T, dbURL string, demo bool) app.Config {
+// config is a pbxportal configuration on the database dbURL and this SpiceDB,
+// keeping its signing key in dataDir. Replicas share one dataDir: a token
+// minted by one must be good on every other.
+func (s *spiceDBServer) config(dataDir, dbURL string, demo bool) app.Config {
 	return app.Config{
-		DataDir: t.TempDir(), DatabaseURL: dbURL, Demo: demo,
+		DataDir: dataDir, DatabaseURL: dbURL, Demo: demo,
 		SpiceDBEndpoint: s.addr, SpiceDBToken: s.key, SpiceDBInsecure: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
