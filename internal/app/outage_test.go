@@ -36,7 +36,9 @@ func TestSpiceDBOutageMidStorm(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out struct {
-			Users *struct{ Edges []struct{ Node struct{ Email *string } } }
+			Users *struct {
+				Edges []struct{ Node struct{ Email *string } }
+			}
 		}
 		if len(r.Data) > 0 {
 			if err := json.Unmarshal(r.Data, &out); err != nil {

@@ -26,7 +26,9 @@ func queueNames(t *testing.T, p *portal, token string) []string {
 		t.Fatalf("callQueues: %+v", r.Errors)
 	}
 	var out struct {
-		CallQueues struct{ Edges []struct{ Node struct{ Name string } } }
+		CallQueues struct {
+			Edges []struct{ Node struct{ Name string } }
+		}
 	}
 	decode(t, r, &out)
 	var names []string
