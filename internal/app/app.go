@@ -127,7 +127,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := a.Relay.Apply(ctx); err != nil {
 		return nil, err
 	}
-	if _, err := projection.Reconcile(ctx, a.Client, a.Spice, true); err != nil {
+	if err := a.rebuild(ctx); err != nil {
 		return nil, fmt.Errorf("rebuild the projection: %w", err)
 	}
 
@@ -226,6 +226,19 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 	}
 	a.embedded = e
 	return e.Conn(), nil
+}
+
+// rebuild brings SpiceDB in line with the database: the embedded SpiceDB,
+// which only this process writes, is filled through the bulk import; a
+// remote one, which may hold data and have other writers, is reconciled in
+// idempotent writes.
+func (a *App) rebuild(ctx context.Context) error {
+	if a.embedded != nil {
+		_, err := projection.Rebuild(ctx, a.Client, a.Spice)
+		return err
+	}
+	_, err := projection.Reconcile(ctx, a.Client, a.Spice, true)
+	return err
 }
 
 // ready reports whether the database and SpiceDB answer.
