@@ -12,12 +12,29 @@ import (
 	"google.golang.org/grpc"
 )
 
-// maxBatch is the most items one CheckBulkPermissions call carries.
-const maxBatch = 10000
-
-// maxUpdatesPerWrite is the most updates one WriteRelationships call carries:
-// SpiceDB's default limit (MaximumUpdatesPerWrite).
-const maxUpdatesPerWrite = 1000
+// SpiceDB's per-call limits, at its server defaults; a remote SpiceDB must
+// not be configured below them.
+const (
+	// maxBatch is the most items one CheckBulkPermissions call carries
+	// (SpiceDB answers at most 10,000).
+	maxBatch = 10000
+	// maxUpdatesPerWrite is the most updates one WriteRelationships call
+	// carries (SpiceDB's --write-relationships-max-updates-per-call, 1,000).
+	maxUpdatesPerWrite = 1000
+	// importMessageSize is how many relationships one ImportBulkRelationships
+	// message carries: a few hundred kilobytes, far below gRPC's 4 MB.
+	importMessageSize = 1000
+	// importStreamSize is how many relationships one ImportBulkRelationships
+	// stream carries; each stream is one SpiceDB transaction. Small
+	// transactions are the fast ones on SpiceDB's memory datastore: past
+	// about 8,000 modified index nodes (a few thousand relationships) its
+	// radix tree notifies a commit by walking the whole tree, so a
+	// transaction's cost grows with everything already loaded. Measured at
+	// 200,000 relationships: 1,000 per stream loads in about half the time of
+	// 10,000 and a third of 100,000. Short streams also stay far inside
+	// SpiceDB's streaming timeout (30 s without a message from the server).
+	importStreamSize = 1_000
+)
 
 // Client wraps SpiceDB's v1 API. Every API call counts in
 // pbxportal_spicedb_requests_total{method}. It remembers the newest ZedToken
@@ -27,6 +44,8 @@ type Client struct {
 	perms    v1.PermissionsServiceClient
 	schema   v1.SchemaServiceClient
 	requests *prometheus.CounterVec
+	// importStreamSize is importStreamSize but in tests.
+	importStreamSize int
 
 	mu     sync.Mutex
 	newest *v1.ZedToken
@@ -36,8 +55,9 @@ type Client struct {
 // (nil: not registered).
 func NewClient(conn grpc.ClientConnInterface, reg prometheus.Registerer) (*Client, error) {
 	c := &Client{
-		perms:  v1.NewPermissionsServiceClient(conn),
-		schema: v1.NewSchemaServiceClient(conn),
+		perms:            v1.NewPermissionsServiceClient(conn),
+		schema:           v1.NewSchemaServiceClient(conn),
+		importStreamSize: importStreamSize,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pbxportal_spicedb_requests_total",
 			Help: "SpiceDB API calls, by method.",
@@ -80,25 +100,99 @@ func (c *Client) WriteSchema(ctx context.Context, schema string) error {
 }
 
 // WriteRelationships deletes and touches relationships, deletions first, in
-// as few calls as the batch limit allows; none when there is nothing to do.
+// calls of at most maxUpdatesPerWrite updates; none when there is nothing to
+// do. Each call is atomic, a large write as a whole is not: TOUCH and DELETE
+// are idempotent, so a failed write is retried whole. No relationship may be
+// both touched and deleted.
 func (c *Client) WriteRelationships(ctx context.Context, touches, deletes []Relationship) error {
-	updates := make([]*v1.RelationshipUpdate, 0, len(touches)+len(deletes))
-	for _, r := range deletes {
-		updates = append(updates, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_DELETE, Relationship: toProto(r)})
-	}
-	for _, r := range touches {
-		updates = append(updates, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_TOUCH, Relationship: toProto(r)})
-	}
-	for len(updates) > 0 {
-		n := min(len(updates), maxUpdatesPerWrite)
-		res, err := c.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates[:n]})
+	updates := make([]*v1.RelationshipUpdate, 0, min(len(touches)+len(deletes), maxUpdatesPerWrite))
+	flush := func() error {
+		res, err := c.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates})
 		if err := c.called("WriteRelationships", err); err != nil {
 			return err
 		}
 		c.wrote(res.GetWrittenAt())
-		updates = updates[n:]
+		updates = updates[:0]
+		return nil
+	}
+	for _, ops := range []struct {
+		op   v1.RelationshipUpdate_Operation
+		rels []Relationship
+	}{
+		{v1.RelationshipUpdate_OPERATION_DELETE, deletes},
+		{v1.RelationshipUpdate_OPERATION_TOUCH, touches},
+	} {
+		for _, r := range ops.rels {
+			updates = append(updates, &v1.RelationshipUpdate{Operation: ops.op, Relationship: toProto(r)})
+			if len(updates) == maxUpdatesPerWrite {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(updates) > 0 {
+		return flush()
 	}
 	return nil
+}
+
+// ImportRelationships creates relationships through SpiceDB's bulk import, in
+// streams of importStreamSize relationships sent importMessageSize at a time.
+// It is the fast path to fill a SpiceDB that holds none of them: a
+// relationship that already exists fails its stream, whose transaction then
+// writes nothing. It returns how many relationships SpiceDB loaded.
+//
+// An import answers with no ZedToken, so ImportRelationships ends with an
+// empty WriteRelationships, whose token is newer than the import: the next
+// read sees the imported relationships.
+func (c *Client) ImportRelationships(ctx context.Context, rels []Relationship) (int, error) {
+	loaded := 0
+	for len(rels) > 0 {
+		n := min(len(rels), c.importStreamSize)
+		k, err := c.importStream(ctx, rels[:n])
+		loaded += k
+		if err != nil {
+			return loaded, err
+		}
+		rels = rels[n:]
+	}
+	res, err := c.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{})
+	if err := c.called("WriteRelationships", err); err != nil {
+		return loaded, err
+	}
+	c.wrote(res.GetWrittenAt())
+	return loaded, nil
+}
+
+// importStream imports rels in one ImportBulkRelationships stream.
+func (c *Client) importStream(ctx context.Context, rels []Relationship) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if a send fails
+	stream, err := c.perms.ImportBulkRelationships(ctx)
+	if err := c.called("ImportBulkRelationships", err); err != nil {
+		return 0, err
+	}
+	msg := make([]*v1.Relationship, 0, min(len(rels), importMessageSize))
+	for len(rels) > 0 {
+		n := min(len(rels), importMessageSize)
+		msg = msg[:0]
+		for _, r := range rels[:n] {
+			msg = append(msg, toProto(r))
+		}
+		if err := stream.Send(&v1.ImportBulkRelationshipsRequest{Relationships: msg}); err != nil {
+			if errors.Is(err, io.EOF) {
+				break // the server ended the stream; CloseAndRecv tells why
+			}
+			return 0, fmt.Errorf("spicedb ImportBulkRelationships: %w", errors.Join(ErrUnavailable, err))
+		}
+		rels = rels[n:]
+	}
+	res, err := stream.CloseAndRecv()
+	if err != nil {
+		return 0, fmt.Errorf("spicedb ImportBulkRelationships: %w", errors.Join(ErrUnavailable, err))
+	}
+	return int(res.GetNumLoaded()), nil
 }
 
 // CheckBulk answers every check for one subject: result[i] answers checks[i].
@@ -187,6 +281,36 @@ func (c *Client) ReadRelationships(ctx context.Context, resourceType string) ([]
 			return nil, fmt.Errorf("spicedb ReadRelationships: %w", errors.Join(ErrUnavailable, err))
 		}
 		rels = append(rels, fromProto(res.GetRelationship()))
+	}
+}
+
+// ExportRelationships streams every relationship SpiceDB holds, at its
+// newest revision, through ExportBulkRelationships, handing them to fn a
+// batch at a time (the batch is fn's to keep).
+func (c *Client) ExportRelationships(ctx context.Context, fn func([]Relationship) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the stream if fn fails
+	stream, err := c.perms.ExportBulkRelationships(ctx, &v1.ExportBulkRelationshipsRequest{
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+	})
+	if err := c.called("ExportBulkRelationships", err); err != nil {
+		return err
+	}
+	for {
+		res, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("spicedb ExportBulkRelationships: %w", errors.Join(ErrUnavailable, err))
+		}
+		batch := make([]Relationship, len(res.GetRelationships()))
+		for i, r := range res.GetRelationships() {
+			batch[i] = fromProto(r)
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
 	}
 }
 

@@ -6,15 +6,12 @@
 package projection
 
 import (
-	"context"
-	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/pbxportal/pbxportal/ent"
-	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/domain"
-	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/scope"
@@ -45,60 +42,6 @@ func rel(resource authz.Object, relation string, subject authz.Object) authz.Rel
 	return authz.Relationship{Resource: resource, Relation: relation, Subject: subject}
 }
 
-// Emit returns the relationships that the entity named by obj is responsible
-// for, as the database (through c) holds it now. An entity that does not
-// exist emits nothing.
-func Emit(ctx context.Context, c *ent.Client, obj authz.Object) ([]authz.Relationship, error) {
-	id, err := strconv.Atoi(obj.ID)
-	if err != nil && obj.Type != TypePlatform {
-		return nil, fmt.Errorf("projection: object %s: %w", obj, err)
-	}
-	var rels []authz.Relationship
-	switch obj.Type {
-	case TypeUser:
-		rels, err = emitUser(ctx, c, id)
-	case TypeDomain:
-		var d *ent.Domain
-		if d, err = c.Domain.Get(ctx, id); err == nil {
-			rels = emitDomain(obj, d)
-		}
-	case TypeSite:
-		var s *ent.Site
-		if s, err = c.Site.Get(ctx, id); err == nil {
-			rels = []authz.Relationship{rel(obj, "domain", Obj(TypeDomain, s.DomainID))}
-		}
-	case TypeQueue:
-		var q *ent.CallQueue
-		if q, err = c.CallQueue.Get(ctx, id); err == nil {
-			rels = placed(obj, q.DomainID, q.SiteID)
-		}
-	case TypeGroup:
-		var g *ent.Group
-		if g, err = c.Group.Get(ctx, id); err == nil {
-			rels = placed(obj, g.DomainID, g.SiteID)
-		}
-	case TypeRecording:
-		var r *ent.Recording
-		if r, err = c.Recording.Get(ctx, id); err == nil {
-			rels = emitRecording(obj, r)
-		}
-	case TypeContact:
-		var ct *ent.Contact
-		if ct, err = c.Contact.Get(ctx, id); err == nil {
-			rels = []authz.Relationship{rel(obj, "domain", Obj(TypeDomain, ct.DomainID))}
-		}
-	default:
-		return nil, nil
-	}
-	if ent.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("projection: emit %s: %w", obj, err)
-	}
-	return rels, nil
-}
-
 // placed is the domain and optional site of a queue or group.
 func placed(obj authz.Object, domainID, siteID int) []authz.Relationship {
 	rels := []authz.Relationship{rel(obj, "domain", Obj(TypeDomain, domainID))}
@@ -109,7 +52,8 @@ func placed(obj authz.Object, domainID, siteID int) []authz.Relationship {
 }
 
 // emitDomain emits a domain's platform and its domain-wide switches.
-func emitDomain(obj authz.Object, d *ent.Domain) []authz.Relationship {
+func emitDomain(d *ent.Domain) []authz.Relationship {
+	obj := Obj(TypeDomain, d.ID)
 	rels := []authz.Relationship{rel(obj, "platform", Platform())}
 	if d.ScopeManagement == domain.ScopeManagementOFFICE_MANAGERS {
 		rels = append(rels, rel(obj, "scope_delegation", obj))
@@ -122,17 +66,9 @@ func emitDomain(obj authz.Object, d *ent.Domain) []authz.Relationship {
 
 // emitUser emits everything that follows from one user row: its own
 // relations, its scope, its settings, and its memberships of groups and
-// queues.
-func emitUser(ctx context.Context, c *ent.Client, id int) ([]authz.Relationship, error) {
-	u, err := c.User.Query().Where(user.ID(id)).
-		WithGroups(func(q *ent.GroupQuery) { q.Select(group.FieldID) }).
-		WithReplayGroups(func(q *ent.GroupQuery) { q.Select(group.FieldID) }).
-		WithSupervisedQueues(func(q *ent.CallQueueQuery) { q.Select(callqueue.FieldID) }).
-		WithAgentMemberships().
-		Only(ctx)
-	if err != nil {
-		return nil, err
-	}
+// queues. u's groups, replay groups, supervised queues and agent memberships
+// must be loaded (userQuery loads them).
+func emitUser(u *ent.User) []authz.Relationship {
 	me := Obj(TypeUser, u.ID)
 	dom := Obj(TypeDomain, u.DomainID)
 	rels := []authz.Relationship{rel(me, "self", me), rel(me, "domain", dom)}
@@ -178,7 +114,7 @@ func emitUser(ctx context.Context, c *ent.Client, id int) ([]authz.Relationship,
 	if u.HistoricalCallReporting {
 		rels = append(rels, rel(dom, "historical_reporter", me))
 	}
-	return append(rels, mediaRights(me, dom, u)...), nil
+	return append(rels, mediaRights(me, dom, u)...)
 }
 
 // menus emits the self-administration menu levels (SPEC §3.9).
@@ -227,7 +163,7 @@ func mediaRights(me, dom authz.Object, u *ent.User) []authz.Relationship {
 	}
 	for _, n := range strings.Split(u.ReplayOthers, ";") {
 		if num, ok := Number(u.DomainID, n); ok {
-			rels = append(rels, rel(num, "replayer", me))
+			rels = appendOnce(rels, rel(num, "replayer", me))
 		}
 	}
 	return rels
@@ -250,8 +186,9 @@ func Number(domainID int, n string) (authz.Object, bool) {
 	return authz.Object{Type: TypeNumber, ID: strconv.Itoa(domainID) + "_" + b.String()}, true
 }
 
-// emitRecording emits a recording's domain, owner, group and queue.
-func emitRecording(obj authz.Object, r *ent.Recording) []authz.Relationship {
+// emitRecording emits a recording's domain, owner, group, queue and numbers.
+func emitRecording(r *ent.Recording) []authz.Relationship {
+	obj := Obj(TypeRecording, r.ID)
 	rels := []authz.Relationship{rel(obj, "domain", Obj(TypeDomain, r.DomainID))}
 	if r.OwnerID != 0 {
 		rels = append(rels, rel(obj, "owner", Obj(TypeUser, r.OwnerID)))
@@ -264,44 +201,40 @@ func emitRecording(obj authz.Object, r *ent.Recording) []authz.Relationship {
 	}
 	for _, n := range []string{r.Caller, r.Callee, r.AccountCode} {
 		if num, ok := Number(r.DomainID, n); ok {
-			rels = append(rels, rel(obj, "number", num))
+			rels = appendOnce(rels, rel(obj, "number", num))
 		}
 	}
 	return rels
 }
 
-// All emits the whole projection of the database: the relationships of every
-// entity. It is what SpiceDB should hold.
-func All(ctx context.Context, c *ent.Client) ([]authz.Relationship, error) {
-	var objs []authz.Object
-	add := func(typ string, ids []int, err error) error {
-		for _, id := range ids {
-			objs = append(objs, Obj(typ, id))
-		}
-		return err
+// emitSite emits a site's domain.
+func emitSite(s *ent.Site) []authz.Relationship {
+	return []authz.Relationship{rel(Obj(TypeSite, s.ID), "domain", Obj(TypeDomain, s.DomainID))}
+}
+
+// emitQueue emits a queue's domain and site.
+func emitQueue(q *ent.CallQueue) []authz.Relationship {
+	return placed(Obj(TypeQueue, q.ID), q.DomainID, q.SiteID)
+}
+
+// emitGroup emits a group's domain and site.
+func emitGroup(g *ent.Group) []authz.Relationship {
+	return placed(Obj(TypeGroup, g.ID), g.DomainID, g.SiteID)
+}
+
+// emitContact emits a contact's domain.
+func emitContact(ct *ent.Contact) []authz.Relationship {
+	return []authz.Relationship{rel(Obj(TypeContact, ct.ID), "domain", Obj(TypeDomain, ct.DomainID))}
+}
+
+// appendOnce appends r unless rels holds it already: an entity emits each of
+// its relationships once, even when two of its fields name the same number,
+// since a bulk import refuses a duplicate.
+func appendOnce(rels []authz.Relationship, r authz.Relationship) []authz.Relationship {
+	if slices.Contains(rels, r) {
+		return rels
 	}
-	for _, load := range []func() error{
-		func() error { ids, err := c.Domain.Query().IDs(ctx); return add(TypeDomain, ids, err) },
-		func() error { ids, err := c.Site.Query().IDs(ctx); return add(TypeSite, ids, err) },
-		func() error { ids, err := c.User.Query().IDs(ctx); return add(TypeUser, ids, err) },
-		func() error { ids, err := c.CallQueue.Query().IDs(ctx); return add(TypeQueue, ids, err) },
-		func() error { ids, err := c.Group.Query().IDs(ctx); return add(TypeGroup, ids, err) },
-		func() error { ids, err := c.Recording.Query().IDs(ctx); return add(TypeRecording, ids, err) },
-		func() error { ids, err := c.Contact.Query().IDs(ctx); return add(TypeContact, ids, err) },
-	} {
-		if err := load(); err != nil {
-			return nil, fmt.Errorf("projection: list entities: %w", err)
-		}
-	}
-	var all []authz.Relationship
-	for _, o := range objs {
-		rels, err := Emit(ctx, c, o)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, rels...)
-	}
-	return all, nil
+	return append(rels, r)
 }
 
 // Diff returns what turns the relationships before into the relationships

@@ -1,0 +1,119 @@
+package projection_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/demo"
+)
+
+// entities names every projected entity of the database, one query per table.
+func entities(t *testing.T, c *ent.Client) []authz.Object {
+	t.Helper()
+	ctx := context.Background()
+	var objs []authz.Object
+	for _, tt := range []struct {
+		typ string
+		ids func() ([]int, error)
+	}{
+		{projection.TypeDomain, func() ([]int, error) { return c.Domain.Query().IDs(ctx) }},
+		{projection.TypeSite, func() ([]int, error) { return c.Site.Query().IDs(ctx) }},
+		{projection.TypeUser, func() ([]int, error) { return c.User.Query().IDs(ctx) }},
+		{projection.TypeQueue, func() ([]int, error) { return c.CallQueue.Query().IDs(ctx) }},
+		{projection.TypeGroup, func() ([]int, error) { return c.Group.Query().IDs(ctx) }},
+		{projection.TypeRecording, func() ([]int, error) { return c.Recording.Query().IDs(ctx) }},
+		{projection.TypeContact, func() ([]int, error) { return c.Contact.Query().IDs(ctx) }},
+	} {
+		ids, err := tt.ids()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			objs = append(objs, projection.Obj(tt.typ, id))
+		}
+	}
+	return objs
+}
+
+// TestAllIsTheUnionOfEmit: the paged, eager-loading All emits exactly what
+// Emit, the mutation hook's per-entity path, emits for each entity, and no
+// relationship has two owners (the hook's diffs rely on it), whatever the
+// page size.
+func TestAllIsTheUnionOfEmit(t *testing.T) {
+	tests := []struct {
+		name string
+		fill func(t *testing.T, c *ent.Client)
+	}{
+		{"demo", func(t *testing.T, c *ent.Client) {
+			if err := demo.Load(context.Background(), c, t.TempDir()); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"generated", func(t *testing.T, c *ent.Client) {
+			generate(t, c, dataset{domains: 3, sites: 3, users: 120, groups: 4, queues: 3, recordings: 300, contacts: 5, seed: 7})
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := openSQLite(t, t.TempDir())
+			tt.fill(t, c)
+			owner := map[authz.Relationship]authz.Object{}
+			var union []authz.Relationship
+			objs := entities(t, c)
+			for _, o := range objs {
+				rels, err := projection.Emit(ctx, c, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rels) == 0 {
+					t.Errorf("%s emits nothing", o)
+				}
+				for _, r := range rels {
+					if prev, ok := owner[r]; ok {
+						t.Errorf("%s is emitted by %s and by %s", r, prev, o)
+					}
+					owner[r] = o
+				}
+				union = append(union, rels...)
+			}
+			all, err := projection.All(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sort := func(rels []authz.Relationship) []string {
+				out := make([]string, len(rels))
+				for i, r := range rels {
+					out[i] = r.String()
+				}
+				slices.Sort(out)
+				return out
+			}
+			want := sort(union)
+			if got := sort(all); !slices.Equal(got, want) {
+				t.Errorf("All has %d relationships, the union of Emit over %d entities %d; they differ", len(got), len(objs), len(want))
+			}
+			for _, size := range []int{1, 7, 100} {
+				var paged []authz.Relationship
+				pages := 0
+				if err := projection.Walk(ctx, c, size, func(rels []authz.Relationship) error {
+					pages++
+					paged = append(paged, rels...)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if got := sort(paged); !slices.Equal(got, want) {
+					t.Errorf("Walk in pages of %d rows differs from the union of Emit", size)
+				}
+				if size == 1 && pages < len(objs) {
+					t.Errorf("Walk in pages of 1 row made %d pages for %d entities", pages, len(objs))
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,86 @@
+package projection_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
+)
+
+// benchRelationships sizes BenchmarkRebuild: about how many relationships
+// its database projects to. PBXPORTAL_BENCH_RELATIONSHIPS overrides the
+// small default; docs/performance.md measures 1,000,000.
+func benchRelationships(b *testing.B) int {
+	b.Helper()
+	n := 20_000
+	if s := os.Getenv("PBXPORTAL_BENCH_RELATIONSHIPS"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n <= 0 {
+			b.Fatalf("PBXPORTAL_BENCH_RELATIONSHIPS=%q: want a positive number", s)
+		}
+	}
+	return n
+}
+
+// peakRSS is the process's peak resident set (VmHWM), in MiB; 0 where
+// /proc/self/status does not tell.
+func peakRSS() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkRebuild measures the start-up rebuild of the embedded default:
+// SQLite, one domain of users (about 16 relationships each) and recordings
+// (about 4 each), into a fresh in-memory SpiceDB. "all" is reading the
+// database into relationships; "rebuild" is that and the bulk import, as
+// app.Open does it. Run it one iteration at a time:
+//
+//	PBXPORTAL_BENCH_RELATIONSHIPS=1000000 go test -bench Rebuild -benchtime 1x -run '^$' ./internal/authz/projection
+func BenchmarkRebuild(b *testing.B) {
+	ctx := context.Background()
+	n := benchRelationships(b)
+	db := openSQLite(b, b.TempDir())
+	generate(b, db, dataset{domains: 1, sites: 20, users: n / 25, groups: 100, queues: 40, recordings: n / 12, contacts: 100, seed: 1})
+	want, err := projection.All(ctx, db)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rels := float64(len(want))
+	want = nil
+	b.Run("all", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := projection.All(ctx, db); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(rels, "relationships")
+		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+	})
+	b.Run("rebuild", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			spice := newSpiceDB(b)
+			b.StartTimer()
+			if _, err := projection.Rebuild(ctx, db, spice); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(rels, "relationships")
+		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
+	})
+}
