@@ -17,7 +17,7 @@ import (
 func newEmbeddedClient(t *testing.T) (*Client, *prometheus.Registry) {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx)
+	srv, err := embedded.Start(ctx, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

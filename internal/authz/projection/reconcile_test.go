@@ -15,7 +15,7 @@ import (
 func newSpiceDB(tb testing.TB) *authz.Client {
 	tb.Helper()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx)
+	srv, err := embedded.Start(ctx, embedded.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
