@@ -140,7 +140,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := a.Relay.Apply(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.rebuild(ctx, a.embedded != nil && cfg.SpiceDBDatastoreURL == ""); err != nil {
+	if err := a.rebuild(ctx); err != nil {
 		return nil, fmt.Errorf("rebuild the projection: %w", err)
 	}
 
@@ -286,19 +286,14 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 	return e.Conn(), nil
 }
 
-// rebuild brings SpiceDB in line with the database while no replica applies
-// the outbox: the in-memory embedded SpiceDB, which only this process writes,
-// is filled through the bulk import; one that keeps its relationships (a
-// remote cluster, or the embedded one on PostgreSQL), which may have other
-// writers, is reconciled in idempotent writes.
-func (a *App) rebuild(ctx context.Context, inMemory bool) error {
+// rebuild brings SpiceDB in line with the database while no replica writes
+// to it (the relay and every other rebuild or reconcile wait): what is
+// missing goes in through SpiceDB's bulk import, in one stream straight from
+// the database when SpiceDB is empty (the in-memory embedded one at every
+// start), and what is extra is deleted.
+func (a *App) rebuild(ctx context.Context) error {
 	return a.Relay.Exclusive(ctx, func(ctx context.Context) error {
-		var err error
-		if inMemory {
-			_, err = projection.Rebuild(ctx, a.Client, a.Spice)
-		} else {
-			_, err = projection.Reconcile(ctx, a.Client, a.Spice, true)
-		}
+		_, err := projection.Rebuild(ctx, a.Client, a.Spice)
 		return err
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/group"
@@ -156,6 +158,19 @@ func lockAffected(ctx context.Context, c *ent.Client, locker rowlock.Locker, m e
 		}
 		if err := locker.Lock(ctx, c, m.Type(), ids, forDelete); err != nil {
 			return nil, err
+		}
+		// A bulk update or delete selects its rows by predicate again when it
+		// runs; pin it to the rows locked and projected here, so that a row a
+		// concurrent transaction made match meanwhile is neither changed nor
+		// left unprojected.
+		if m.Op().Is(ent.OpUpdate | ent.OpDelete) {
+			pm, ok := m.(interface {
+				WhereP(...func(*entsql.Selector))
+			})
+			if !ok {
+				return nil, fmt.Errorf("projection: cannot pin %s mutation to its rows", m.Type())
+			}
+			pm.WhereP(entsql.FieldIn("id", ids...))
 		}
 	}
 	objs, err := affected(ctx, c, m, im)

@@ -63,8 +63,8 @@ func Reconcile(ctx context.Context, db *ent.Client, spice *authz.Client, fix boo
 	return d, nil
 }
 
-// Rebuild writes the projection into a SpiceDB that nobody else writes to:
-// the embedded one, at start-up. It creates the missing relationships
+// Rebuild writes the projection into a SpiceDB that nobody else writes to
+// meanwhile (the caller holds the relay's exclusivity). It creates the missing relationships
 // through SpiceDB's bulk import, which refuses one that exists, and deletes
 // the extra ones. Into a SpiceDB that holds none of the projection (a fresh
 // embedded one) it streams the database, a page at a time, straight into

@@ -14,8 +14,14 @@ import (
 // newSpiceDB returns a client of a fresh embedded SpiceDB holding schema.zed.
 func newSpiceDB(tb testing.TB) *authz.Client {
 	tb.Helper()
+	return newSpiceDBWith(tb, embedded.Options{})
+}
+
+// newSpiceDBWith starts an embedded SpiceDB with opts and writes the model.
+func newSpiceDBWith(tb testing.TB, opts embedded.Options) *authz.Client {
+	tb.Helper()
 	ctx := context.Background()
-	srv, err := embedded.Start(ctx, embedded.Options{})
+	srv, err := embedded.Start(ctx, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
