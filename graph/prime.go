@@ -3,20 +3,26 @@ package graph
 import (
 	"context"
 	"reflect"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
 
 // PrimeChecks is a field middleware that, when a field resolves to a list of
-// objects (a connection, or a list edge), queues at once every permission
-// check their selected fields will make: each @authz field and viewerCan.
-// The items' resolvers then find their answers pending in the batcher, so a
-// page costs one CheckBulkPermissions call however its goroutines are
-// scheduled (DESIGN.md, "Requests, reads").
+// objects (a connection, or a list edge), queues every permission check their
+// selected fields will make: each @authz field and viewerCan, and, for each
+// single-object edge selected on the items (a recording's owner, a user's
+// site), the target's visibility and its @authz fields, found from the
+// item's foreign key without loading the target. The items' resolvers then
+// find their answers pending in the batcher, so a page costs one
+// CheckBulkPermissions call however its goroutines are scheduled. A root
+// page is sent at once, without the batcher's wait; nested lists (one per
+// parent item) are left to gather in one batch.
 func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	if err != nil || res == nil {
@@ -28,7 +34,8 @@ func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any,
 		return res, nil
 	}
 	items, sel := listed(res, fc.Field.Selections)
-	if len(items) < 2 {
+	root := fc.Object == "Query"
+	if len(items) < 2 && !root {
 		return res, nil
 	}
 	oc := graphql.GetOperationContext(ctx)
@@ -44,18 +51,76 @@ func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any,
 					checks = append(checks, authz.Check{Resource: o, Permission: p})
 				}
 			}
-			if f.Definition == nil {
-				continue
-			}
-			if d := f.Definition.Directives.ForName("authz"); d != nil {
-				if arg := d.Arguments.ForName("permission"); arg != nil {
-					checks = append(checks, authz.Check{Resource: o, Permission: arg.Value.Raw})
+			checks = append(checks, fieldChecks(o, f)...)
+			if target, ok := edgeTarget(item, f); ok {
+				checks = append(checks, authz.Check{Resource: target, Permission: access.Visibility(target)})
+				for _, tf := range graphql.CollectFields(oc, f.Selections, []string{f.Definition.Type.Name()}) {
+					checks = append(checks, fieldChecks(target, tf)...)
 				}
 			}
 		}
 	}
-	b.Prime(checks)
+	if root {
+		b.PrimeNow(checks)
+	} else {
+		b.Prime(checks)
+	}
 	return res, nil
+}
+
+// fieldChecks is the check an @authz field f of o makes, if it is one.
+func fieldChecks(o authz.Object, f graphql.CollectedField) []authz.Check {
+	if f.Definition == nil {
+		return nil
+	}
+	if d := f.Definition.Directives.ForName("authz"); d != nil {
+		if arg := d.Arguments.ForName("permission"); arg != nil {
+			return []authz.Check{{Resource: o, Permission: arg.Value.Raw}}
+		}
+	}
+	return nil
+}
+
+// objectType is the SpiceDB object type of a GraphQL type, if it has one.
+func objectType(graphqlType string) (string, bool) {
+	switch graphqlType {
+	case "User":
+		return projection.TypeUser, true
+	case "Site":
+		return projection.TypeSite, true
+	case "CallQueue":
+		return projection.TypeQueue, true
+	case "Group":
+		return projection.TypeGroup, true
+	case "Domain":
+		return projection.TypeDomain, true
+	case "Recording":
+		return projection.TypeRecording, true
+	case "Contact":
+		return projection.TypeContact, true
+	}
+	return "", false
+}
+
+// edgeTarget is the object a single-object edge f of item leads to, read
+// from the item's foreign key (owner → OwnerID), without loading it.
+func edgeTarget(item any, f graphql.CollectedField) (authz.Object, bool) {
+	if f.Definition == nil || f.Definition.Type.Elem != nil || len(f.Selections) == 0 {
+		return authz.Object{}, false
+	}
+	typ, ok := objectType(f.Definition.Type.Name())
+	if !ok {
+		return authz.Object{}, false
+	}
+	v := reflect.ValueOf(item)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return authz.Object{}, false
+	}
+	fk := v.Elem().FieldByName(strings.ToUpper(f.Name[:1]) + f.Name[1:] + "ID")
+	if !fk.IsValid() || fk.Kind() != reflect.Int || fk.Int() == 0 {
+		return authz.Object{}, false
+	}
+	return projection.Obj(typ, int(fk.Int())), true
 }
 
 // listed returns the objects of a list result and the selection made on each:

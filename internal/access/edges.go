@@ -13,6 +13,9 @@ import (
 // invisible entity becomes nil, and a list loses its invisible entries. Every
 // check of the edge is one batched call. Values of other types pass through.
 func (v Viewer) Visible(ctx context.Context, res any) (any, error) {
+	if rv := reflect.ValueOf(res); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return res, nil // an optional edge that leads nowhere (a recording without an owner)
+	}
 	if _, ok := ObjectOf(res); ok {
 		seen, err := v.SeeEach(ctx, []any{res})
 		if err != nil || !seen[0] {

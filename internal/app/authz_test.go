@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/callqueue"
@@ -156,5 +157,55 @@ func TestRevocationIsImmediate(t *testing.T) {
 	if errs := p.as("bea@acme.example", `{ recordings { totalCount } }`, nil, &d); len(errs) > 0 ||
 		fmt.Sprint(d["recordings"]) != "map[totalCount:1]" {
 		t.Errorf("bea after replayOwn: %v %+v", d, errs)
+	}
+}
+
+// TestSpiceDBCallsAreFlatThroughSingleEdges: a page of recordings with each
+// owner's private fields costs the same number of SpiceDB calls for 2
+// recordings as for 200: the owners' checks are primed from the recordings'
+// owner ids with the page, not left to each item's timing.
+func TestSpiceDBCallsAreFlatThroughSingleEdges(t *testing.T) {
+	p := startPortal(t)
+	p.inTx(func(c *ent.Client) error {
+		ctx := context.Background()
+		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(ctx)
+		owners := c.User.Query().Where(user.HasDomainWith(domain.ID(acme.ID))).IDsX(ctx)
+		builders := make([]*ent.RecordingCreate, 200)
+		for i := range builders {
+			builders[i] = c.Recording.Create().SetDomain(acme).SetOwnerID(owners[i%len(owners)]).
+				SetCallID(fmt.Sprintf("load-%03d", i)).SetStartedAt(time.Now()).SetDurationSeconds(i)
+		}
+		return c.Recording.CreateBulk(builders...).Exec(ctx)
+	})
+	const q = `query($n: Int) { recordings(first: $n) { edges { node { callID
+		owner { displayName email username } } } } }`
+	for _, persona := range []string{"olivia@acme.example", "support@provider.example"} {
+		t.Run(persona, func(t *testing.T) {
+			token := p.tokenFor(persona)
+			cost := func(n int) (float64, int) {
+				before := p.spiceCalls()
+				r := p.do(token, q, map[string]any{"n": n})
+				var d struct {
+					Recordings struct {
+						Edges []struct {
+							Node struct{ Owner *struct{ Email *string } }
+						}
+					}
+				}
+				_ = json.Unmarshal(r.Data, &d)
+				if len(r.Errors) > 0 { // a denied owner field would be one
+					t.Fatalf("%s: %v", persona, r.Errors)
+				}
+				return p.spiceCalls() - before, len(d.Recordings.Edges)
+			}
+			small, got2 := cost(2)
+			large, got200 := cost(200)
+			if got2 != 2 || got200 != 200 {
+				t.Fatalf("pages of %d and %d recordings, want 2 and 200", got2, got200)
+			}
+			if large != small {
+				t.Errorf("SpiceDB calls: %v for 2 recordings, %v for 200; want the same", small, large)
+			}
+		})
 	}
 }

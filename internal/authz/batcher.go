@@ -52,6 +52,14 @@ func (b *Batcher) Check(ctx context.Context, resource Object, permission string)
 // out in one call however the items' resolvers are scheduled.
 func (b *Batcher) Prime(checks []Check) { b.enqueue(checks) }
 
+// PrimeNow is Prime, but sends the checks (with whatever else is pending) at
+// once rather than after the batcher's wait: for a page whose checks are all
+// known, such as a root connection's.
+func (b *Batcher) PrimeNow(checks []Check) {
+	b.enqueue(checks)
+	go b.flush()
+}
+
 // CheckMany answers many checks at once, through the same batches and memo.
 func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error) {
 	answers := b.enqueue(checks)

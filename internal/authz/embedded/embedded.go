@@ -78,8 +78,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
 		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
 		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
-		server.WithDispatchCacheConfig(server.CacheConfig{Enabled: false, Metrics: false}),
-		server.WithNamespaceCacheConfig(server.CacheConfig{Enabled: false, Metrics: false}),
+		// SpiceDB's production defaults have these caches on; their entries are
+		// keyed by revision, so a read at least as fresh as a write never sees
+		// a cached answer from before it. Sizes are fixed rather than a share
+		// of the machine, since SpiceDB shares this process. Their metrics
+		// stay off: the process may run several embedded servers (tests).
+		server.WithDispatchCacheConfig(server.CacheConfig{Name: "dispatch", Enabled: true, MaxCost: "64MiB"}),
+		server.WithNamespaceCacheConfig(server.CacheConfig{Name: "namespace", Enabled: true, MaxCost: "16MiB"}),
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Enabled: false, Metrics: false}),
 		server.WithEnableMemoryProtectionMiddleware(false),
 	).Complete(ctx)
