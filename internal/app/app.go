@@ -116,6 +116,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if a.Spice, err = authz.NewClient(conn, a.Registry); err != nil {
 		return nil, err
 	}
+	if a.embedded == nil || cfg.SpiceDBDatastoreURL != "" {
+		a.Spice.SetImportStreamSize(authz.PersistentImportStreamSize)
+	}
 	if err := a.Spice.WriteSchema(ctx, model.Schema); err != nil {
 		return nil, fmt.Errorf("write schema.zed: %w", err)
 	}

@@ -34,6 +34,10 @@ const (
 	// 10,000 and a third of 100,000. Short streams also stay far inside
 	// SpiceDB's streaming timeout (30 s without a message from the server).
 	importStreamSize = 1_000
+	// PersistentImportStreamSize is the import stream size for a SpiceDB on a
+	// persistent datastore (PostgreSQL), which loads a stream with COPY:
+	// there, longer streams mean fewer transactions and are faster.
+	PersistentImportStreamSize = 20_000
 )
 
 // Client wraps SpiceDB's v1 API. Every API call counts in
@@ -44,11 +48,19 @@ type Client struct {
 	perms    v1.PermissionsServiceClient
 	schema   v1.SchemaServiceClient
 	requests *prometheus.CounterVec
-	// importStreamSize is importStreamSize but in tests.
+	// importStreamSize is how many relationships one import stream carries.
 	importStreamSize int
 
 	mu     sync.Mutex
 	newest *v1.ZedToken
+}
+
+// SetImportStreamSize sets how many relationships one bulk import stream
+// (one SpiceDB transaction) carries; the default suits the memory datastore.
+func (c *Client) SetImportStreamSize(n int) {
+	if n > 0 {
+		c.importStreamSize = n
+	}
 }
 
 // NewClient returns a client over conn, registering its metric on reg

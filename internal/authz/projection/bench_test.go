@@ -14,6 +14,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 
+	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/embedded"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
@@ -100,6 +101,7 @@ func BenchmarkRebuild(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
 			spice := newSpiceDBWith(b, embedded.Options{DatastoreURL: scratchDatabase(b, base)})
+			spice.SetImportStreamSize(authz.PersistentImportStreamSize)
 			b.StartTimer()
 			if _, err := projection.Rebuild(ctx, db, spice); err != nil {
 				b.Fatal(err)
