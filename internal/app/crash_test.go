@@ -183,20 +183,7 @@ func TestServerKilledMidStorm(t *testing.T) {
 	if found != len(acked) {
 		t.Errorf("%d acknowledged contacts lost in the crash", len(acked)-found)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		n, err := store.Client.OutboxEntry.Query().Count(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d outbox rows still waiting a minute after the restart", n)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitForDrainedOutbox(t, store.Client, time.Minute)
 	drift, err := app.Reconcile(context.Background(), cfg, false)
 	if err != nil {
 		t.Fatal(err)

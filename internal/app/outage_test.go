@@ -70,19 +70,6 @@ func TestSpiceDBOutageMidStorm(t *testing.T) {
 	stopStorm()
 	result := <-results
 
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		n, err := p.app.Client.OutboxEntry.Query().Count(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d outbox rows still waiting two minutes after SpiceDB came back", n)
-		}
-		time.Sleep(time.Second)
-	}
+	waitForDrainedOutbox(t, p.app.Client, 2*time.Minute)
 	checkStormOutcome(t, p.app, result, 50, "AUTHZ_UNAVAILABLE")
 }

@@ -3,18 +3,18 @@ package app_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"testing"
+	"time"
 
+	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/app"
 	"github.com/pbxportal/pbxportal/internal/authz/embedded"
+	"github.com/pbxportal/pbxportal/internal/pgtest"
 )
 
 // spiceDBServer is a real SpiceDB server on its own PostgreSQL datastore,
@@ -34,30 +34,8 @@ type spiceDBServer struct {
 // PBXPORTAL_TEST_DATABASE_URL.
 func startSpiceDBServer(t *testing.T) *spiceDBServer {
 	t.Helper()
-	base := os.Getenv("PBXPORTAL_TEST_DATABASE_URL")
-	if base == "" {
-		t.Skip("PBXPORTAL_TEST_DATABASE_URL is not set; skipping the test against a SpiceDB server on PostgreSQL")
-	}
-	name := "spicedb_test_" + randomHex(6)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("create spicedb's database: %v", err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	u.RawQuery = "sslmode=disable"
-	s := &spiceDBServer{t: t, addr: freeAddr(t), key: randomHex(16), datastore: u.String()}
-	t.Cleanup(func() {
-		s.stop()
-		_, _ = admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-		_ = admin.Close()
-	})
+	s := &spiceDBServer{t: t, addr: freeAddr(t), key: randomHex(16), datastore: pgtest.Database(t)}
+	t.Cleanup(s.stop) // before the database is dropped
 	s.start()
 	return s
 }
@@ -121,4 +99,24 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// waitForDrainedOutbox waits until the outbox is empty: every committed
+// change has reached SpiceDB. It fails the test after within.
+func waitForDrainedOutbox(t *testing.T, c *ent.Client, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		n, err := c.OutboxEntry.Query().Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outbox rows still waiting after %v", n, within)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -59,3 +59,35 @@ func Open(t testing.TB, url string) *sql.DB {
 	t.Cleanup(func() { _ = db.Close() })
 	return db
 }
+
+// Database creates an empty database on the server of the test database and
+// returns its URL; it is dropped when the test ends. It is for what needs a
+// database of its own, such as SpiceDB's datastore. Without
+// PBXPORTAL_TEST_DATABASE_URL it skips the test.
+func Database(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvURL)
+	if base == "" {
+		t.Skip(EnvURL + " is not set; skipping the PostgreSQL test")
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "pbxportal_test_db_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		_ = admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path, u.RawQuery = "/"+name, "sslmode=disable"
+	return u.String()
+}

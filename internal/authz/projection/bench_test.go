@@ -3,20 +3,15 @@ package projection_test
 import (
 	"bufio"
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/embedded"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/pgtest"
 )
 
 // benchRelationships sizes BenchmarkRebuild: about how many relationships
@@ -94,13 +89,9 @@ func BenchmarkRebuild(b *testing.B) {
 	// The production set-up: SpiceDB on its PostgreSQL datastore, each
 	// iteration into a fresh, empty database.
 	b.Run("rebuild-spicedb-on-postgres", func(b *testing.B) {
-		base := os.Getenv("PBXPORTAL_TEST_DATABASE_URL")
-		if base == "" {
-			b.Skip("PBXPORTAL_TEST_DATABASE_URL is not set")
-		}
 		for range b.N {
 			b.StopTimer()
-			spice := newSpiceDBWith(b, embedded.Options{DatastoreURL: scratchDatabase(b, base)})
+			spice := newSpiceDBWith(b, embedded.Options{DatastoreURL: pgtest.Database(b)})
 			spice.SetImportStreamSize(authz.PersistentImportStreamSize)
 			b.StartTimer()
 			if _, err := projection.Rebuild(ctx, db, spice); err != nil {
@@ -110,28 +101,4 @@ func BenchmarkRebuild(b *testing.B) {
 		b.ReportMetric(rels, "relationships")
 		b.ReportMetric(peakRSS(), "peak-RSS-MiB")
 	})
-}
-
-// scratchDatabase creates an empty PostgreSQL database on base's server,
-// dropped when the benchmark ends, and returns its URL.
-func scratchDatabase(tb testing.TB, base string) string {
-	tb.Helper()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	name := fmt.Sprintf("spicedb_bench_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_, _ = admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
-		_ = admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u.Path, u.RawQuery = "/"+name, "sslmode=disable"
-	return u.String()
 }
