@@ -18,9 +18,10 @@ import (
 
 // This file is the SQL reading of the emitters above: for each relation they
 // write, which rows of which table hold it. It sits next to them so that a
-// change to one is a change to the other; TestColumnsMatchEmitters checks
-// that every relation the projection writes has a column, and that the
-// columns select exactly the rows that emit it.
+// change to one is a change to the other. TestColumnsCoverTheModel checks
+// that every relation of the model has one column; the differential test of
+// internal/app checks that the columns select exactly the rows that SpiceDB
+// says hold the relations.
 
 // Tables names the table of each projected type whose rows a list filter
 // may read directly (a "through" type: its population grows with a domain,
