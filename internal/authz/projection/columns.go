@@ -98,7 +98,7 @@ func replaying(c func(string) string) *sql.Predicate {
 // it. ent is the database the number and platform relations resolve
 // against.
 func Columns(c *ent.Client) []sqlfilter.Column {
-	portal := neq(user.FieldScope, user.ScopeNO_PORTAL)
+	portal := neq(user.FieldScope, string(user.ScopeNO_PORTAL))
 	var belowSiteManager []string
 	for _, s := range scope.Ordered() {
 		if scope.Below(s, string(user.ScopeSITE_MANAGER)) {
@@ -118,12 +118,12 @@ func Columns(c *ent.Client) []sqlfilter.Column {
 		fk(TypeUser, "site_editable", user.FieldSiteID, in(user.FieldScope, belowSiteManager...)),
 		fk(TypeUser, "directory", user.FieldDomainID, portal),
 		self(TypeUser, "portal_access", portal, eq(user.FieldVoicePortalAccess, true)),
-		fk(TypeUser, "credentials_domain", user.FieldDomainID, neq(user.FieldScope, user.ScopeOFFICE_MANAGER)),
+		fk(TypeUser, "credentials_domain", user.FieldDomainID, neq(user.FieldScope, string(user.ScopeOFFICE_MANAGER))),
 		self(TypeUser, "replays_own", mm, eq(user.FieldReplayOwn, true)),
 		// emitUser: relations of other objects that a user row writes
-		via(TypeSite, "site_manager", user.Table, user.FieldSiteID, user.FieldID, eq(user.FieldScope, user.ScopeSITE_MANAGER)),
+		via(TypeSite, "site_manager", user.Table, user.FieldSiteID, user.FieldID, eq(user.FieldScope, string(user.ScopeSITE_MANAGER))),
 		via(TypeDomain, "member", user.Table, user.FieldDomainID, user.FieldID, portal),
-		via(TypeDomain, "office_manager", user.Table, user.FieldDomainID, user.FieldID, eq(user.FieldScope, user.ScopeOFFICE_MANAGER)),
+		via(TypeDomain, "office_manager", user.Table, user.FieldDomainID, user.FieldID, eq(user.FieldScope, string(user.ScopeOFFICE_MANAGER))),
 		via(TypeDomain, "historical_reporter", user.Table, user.FieldDomainID, user.FieldID, eq(user.FieldHistoricalCallReporting, true)),
 		via(TypeDomain, "replays_all", user.Table, user.FieldDomainID, user.FieldID, mm, eq(user.FieldReplayAll, true)),
 		via(TypeDomain, "downloader", user.Table, user.FieldDomainID, user.FieldID, mm, eq(user.FieldDownloadRecordings, true)),
@@ -133,7 +133,7 @@ func Columns(c *ent.Client) []sqlfilter.Column {
 		{Resource: TypeUser, Relation: "agent_in", // only while the user is an agent
 			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
 				queues := via(TypeUser, "agent_in", user.AgentMembershipsTable, user.AgentMembershipsColumn, "queue_id").Match(s, in)
-				return sql.And(sql.EQ(s.C(user.FieldScope), user.ScopeCALL_CENTER_AGENT), queues)
+				return sql.And(sql.EQ(s.C(user.FieldScope), string(user.ScopeCALL_CENTER_AGENT)), queues)
 			}},
 		{Resource: TypeGroup, Relation: "replayer",
 			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
