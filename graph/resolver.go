@@ -24,12 +24,19 @@ type Resolver struct {
 	spice  *authz.Client
 	signer *auth.Signer
 	media  *media.Signer
+	lists  *access.Lists
 	now    func() time.Time
 }
 
-// NewResolver returns the root resolver over the services it needs.
+// NewResolver returns the root resolver over the services it needs. It
+// compiles the list filters from the embedded schema.zed, and panics if they
+// do not compile: that is a defect of the build, which the tests catch.
 func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, mediaURLs *media.Signer) *Resolver {
-	return &Resolver{client: client, spice: spice, signer: signer, media: mediaURLs, now: time.Now}
+	lists, err := access.NewLists(client)
+	if err != nil {
+		panic(err)
+	}
+	return &Resolver{client: client, spice: spice, signer: signer, media: mediaURLs, lists: lists, now: time.Now}
 }
 
 // Schema returns the executable schema.
@@ -48,7 +55,7 @@ func (r *Resolver) viewer(ctx context.Context) (access.Viewer, error) {
 	if !ok || !hasBatcher {
 		return access.Viewer{}, apperr.New(apperr.Unauthenticated, "log in first: send Authorization: Bearer <token>")
 	}
-	return access.Viewer{User: u, Checks: b, Lookups: r.spice}, nil
+	return access.Viewer{User: u, Checks: b, Lookups: r.spice, Lists: r.lists}, nil
 }
 
 // authzDirective implements @authz(permission:). It asks the request's

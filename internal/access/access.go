@@ -1,31 +1,18 @@
 // Package access answers "what may the viewer reach?" as ent predicates, for
 // the root connections, and "may the viewer see this object?", for node and
-// nodes. It asks SpiceDB through internal/authz and picks the cheapest correct
-// strategy per case (DESIGN.md, "Requests, reads"):
-//   - a domain-wide grant (support, an office manager) becomes a domain_id
-//     predicate, or no predicate at all for support: no lookup is needed;
-//   - otherwise the viewer's set is small (its own site, queues, groups), and
-//     comes from one LookupResources.
+// nodes. It asks SpiceDB through internal/authz. A list's filter is
+// compiled from schema.zed (lists.go, package sqlfilter): SpiceDB answers
+// which containers grant the list's permission, SQL selects the rows that
+// hang from them (docs/authorization-lists.md).
 package access
 
 import (
 	"context"
 
-	"entgo.io/ent/dialect/sql"
-
 	"fmt"
-	"strconv"
 
 	"github.com/pbxportal/pbxportal/ent"
-	"github.com/pbxportal/pbxportal/ent/auditevent"
-	"github.com/pbxportal/pbxportal/ent/callqueue"
-	"github.com/pbxportal/pbxportal/ent/callrecord"
-	"github.com/pbxportal/pbxportal/ent/contact"
-	"github.com/pbxportal/pbxportal/ent/domain"
-	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/predicate"
-	"github.com/pbxportal/pbxportal/ent/recording"
-	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
@@ -37,164 +24,65 @@ type Viewer struct {
 	User    *ent.User
 	Checks  *authz.Batcher
 	Lookups *authz.Client
+	// Lists are the compiled filters of the root connections.
+	Lists *Lists
 }
 
 // Object is the viewer as a SpiceDB subject.
 func (v Viewer) Object() authz.Object { return projection.Obj(projection.TypeUser, v.User.ID) }
 
-// reach is the viewer's widest grant.
-type reach int
+// The root connections. Each filter is compiled from the list's permission
+// in schema.zed (see Lists and package sqlfilter): SpiceDB is asked which
+// containers (domains, sites, queues, groups, numbers) grant the permission,
+// and the rows are selected in SQL by the columns that hold those relations.
 
-const (
-	reachOwn     reach = iota // no domain-wide grant
-	reachDomain               // manages its whole domain (office manager)
-	reachSupport              // every domain (support)
-)
-
-// widest asks, in one batched check, whether the viewer is support or manages
-// its domain.
-func (v Viewer) widest(ctx context.Context) (reach, error) {
-	res, err := v.Checks.CheckMany(ctx, []authz.Check{
-		{Resource: projection.Platform(), Permission: "support"},
-		{Resource: projection.Obj(projection.TypeDomain, v.User.DomainID), Permission: "manage"},
-	})
-	switch {
-	case err != nil:
-		return reachOwn, fmt.Errorf("access: widest grant: %w", err)
-	case res[0]:
-		return reachSupport, nil
-	case res[1]:
-		return reachDomain, nil
-	}
-	return reachOwn, nil
-}
-
-// lookup returns the ids of the objects of typ on which the viewer has
-// permission.
-func (v Viewer) lookup(ctx context.Context, typ, permission string) ([]int, error) {
-	raw, err := v.Lookups.LookupResources(ctx, typ, permission, v.Object())
-	if err != nil {
-		return nil, fmt.Errorf("access: lookup %s#%s: %w", typ, permission, err)
-	}
-	ids := make([]int, 0, len(raw))
-	for _, s := range raw {
-		id, err := strconv.Atoi(s)
-		if err != nil {
-			return nil, fmt.Errorf("access: lookup %s returned id %q: %w", typ, s, err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, nil
-}
-
-// scoped builds the predicate of a domain-owned type: none for support, the
-// viewer's domain for an office manager, the looked-up ids otherwise.
-func scoped[P ~func(*sql.Selector)](ctx context.Context, v Viewer, typ, permission string,
-	inDomain func(int) P, in func(...int) P) (P, error) {
-	r, err := v.widest(ctx)
-	if err != nil {
-		return nil, err
-	}
-	switch r {
-	case reachSupport:
-		return func(*sql.Selector) {}, nil
-	case reachDomain:
-		return inDomain(v.User.DomainID), nil
-	}
-	ids, err := v.lookup(ctx, typ, permission)
-	if err != nil {
-		return nil, err
-	}
-	return in(ids...), nil
-}
-
-// Users is what the users connection may show: the directory of the viewer's
-// domain, less the NO_PORTAL users it cannot reach (SPEC §3.2).
+// Users is what the users connection may show: user#view.
 func (v Viewer) Users(ctx context.Context) (predicate.User, error) {
-	return scoped(ctx, v, projection.TypeUser, "view", user.DomainID, user.IDIn)
+	return v.filter(ctx, projection.TypeUser, "view")
 }
 
-// Sites is what the sites connection may show.
+// Sites is what the sites connection may show: site#view.
 func (v Viewer) Sites(ctx context.Context) (predicate.Site, error) {
-	return scoped(ctx, v, projection.TypeSite, "view", site.DomainID, site.IDIn)
+	return v.filter(ctx, projection.TypeSite, "view")
 }
 
-// CallQueues is what the callQueues connection may show.
+// CallQueues is what the callQueues connection may show: queue#view.
 func (v Viewer) CallQueues(ctx context.Context) (predicate.CallQueue, error) {
-	return scoped(ctx, v, projection.TypeQueue, "view", callqueue.DomainID, callqueue.IDIn)
+	return v.filter(ctx, projection.TypeQueue, "view")
 }
 
-// Groups is what the groups connection may show.
+// Groups is what the groups connection may show: group#view.
 func (v Viewer) Groups(ctx context.Context) (predicate.Group, error) {
-	return scoped(ctx, v, projection.TypeGroup, "view", group.DomainID, group.IDIn)
+	return v.filter(ctx, projection.TypeGroup, "view")
 }
 
-// Recordings is what the recordings connection may show: what the viewer may replay.
+// Recordings is what the recordings connection may show: what the viewer
+// may replay (recording#replay).
 func (v Viewer) Recordings(ctx context.Context) (predicate.Recording, error) {
-	return scoped(ctx, v, projection.TypeRecording, "replay", recording.DomainID, recording.IDIn)
+	return v.filter(ctx, projection.TypeRecording, "replay")
 }
 
-// Domains is what the domains connection may show.
+// Domains is what the domains connection may show: domain#view.
 func (v Viewer) Domains(ctx context.Context) (predicate.Domain, error) {
-	return scoped(ctx, v, projection.TypeDomain, "view", domain.ID, domain.IDIn)
+	return v.filter(ctx, projection.TypeDomain, "view")
 }
 
-// Contacts is what the contacts connection may show: the viewer's domain's
-// shared contacts (SPEC §3.2, §3.13).
+// Contacts is what the contacts connection may show: contact#view, the
+// domain's shared contacts to its portal users (SPEC §3.2, §3.13).
 func (v Viewer) Contacts(ctx context.Context) (predicate.Contact, error) {
-	r, err := v.widest(ctx)
-	switch {
-	case err != nil:
-		return nil, err
-	case r == reachSupport:
-		return func(*sql.Selector) {}, nil
-	}
-	return contact.DomainID(v.User.DomainID), nil
+	return v.filter(ctx, projection.TypeContact, "view")
 }
 
-// CallRecords is what the callRecords connection may show (SPEC §3.12): the
-// domain's for an office manager; otherwise the calls of the users whose call
-// history the viewer sees (itself, and a site manager's site) and the calls
-// through the queues whose reports it sees (a supervisor's). Two lookups.
+// CallRecords is what the callRecords connection may show (SPEC §3.12):
+// call_record#view of the list-only definitions (listSchema).
 func (v Viewer) CallRecords(ctx context.Context) (predicate.CallRecord, error) {
-	r, err := v.widest(ctx)
-	switch {
-	case err != nil:
-		return nil, err
-	case r == reachSupport:
-		return func(*sql.Selector) {}, nil
-	case r == reachDomain:
-		return callrecord.DomainID(v.User.DomainID), nil
-	}
-	users, err := v.lookup(ctx, projection.TypeUser, "view_call_history")
-	if err != nil {
-		return nil, err
-	}
-	queues, err := v.lookup(ctx, projection.TypeQueue, "view_reports")
-	if err != nil {
-		return nil, err
-	}
-	return callrecord.Or(callrecord.UserIDIn(users...), callrecord.QueueIDIn(queues...)), nil
+	return v.filter(ctx, typeCallRecord, "view")
 }
 
-// AuditEvents is what the auditEvents connection may show (SPEC §3.14): all
-// to support, the domain's to an office manager, its sites' to a site
-// manager, nothing to anyone else.
+// AuditEvents is what the auditEvents connection may show (SPEC §3.14):
+// audit_event#view of the list-only definitions (listSchema).
 func (v Viewer) AuditEvents(ctx context.Context) (predicate.AuditEvent, error) {
-	r, err := v.widest(ctx)
-	switch {
-	case err != nil:
-		return nil, err
-	case r == reachSupport:
-		return func(*sql.Selector) {}, nil
-	case r == reachDomain:
-		return auditevent.DomainID(v.User.DomainID), nil
-	}
-	sites, err := v.lookup(ctx, projection.TypeSite, "read_audit")
-	if err != nil {
-		return nil, err
-	}
-	return auditevent.SiteIDIn(sites...), nil
+	return v.filter(ctx, typeAuditEvent, "view")
 }
 
 // ObjectOf names the SpiceDB object of an ent entity that has one.

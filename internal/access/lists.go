@@ -1,0 +1,170 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/auditevent"
+	"github.com/pbxportal/pbxportal/ent/callrecord"
+	"github.com/pbxportal/pbxportal/internal/authz/model"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
+)
+
+// Types of the list-only definitions: call records and audit events have no
+// SpiceDB objects (they are never checked one by one), but their lists are
+// written in the same language as the model, next to it, and compiled with
+// it.
+const (
+	typeCallRecord = "call_record"
+	typeAuditEvent = "audit_event"
+)
+
+// listSchema defines who sees call records (SPEC §3.12: the domain's to its
+// managers, a user's to whoever sees its call history, a queue's to whoever
+// sees its reports) and audit events (SPEC §3.14: all to support, a
+// domain's to its managers, a site's to whoever reads its audit).
+const listSchema = `
+definition call_record {
+    relation domain: domain
+    relation user: user
+    relation queue: queue
+    permission view = domain->manage + user->view_call_history + queue->view_reports
+}
+
+definition audit_event {
+    relation platform: platform
+    relation domain: domain
+    relation site: site
+    permission view = platform->support + domain->manage + site->read_audit
+}
+`
+
+// listColumns are the columns of the list-only definitions.
+func listColumns() []sqlfilter.Column {
+	fk := func(typ, rel, col string) sqlfilter.Column {
+		return sqlfilter.Column{Resource: typ, Relation: rel,
+			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate { return in(s.C(col)) }}
+	}
+	return []sqlfilter.Column{
+		fk(typeCallRecord, "domain", callrecord.FieldDomainID),
+		fk(typeCallRecord, "user", callrecord.FieldUserID),
+		fk(typeCallRecord, "queue", callrecord.FieldQueueID),
+		{Resource: typeAuditEvent, Relation: "platform", Resolve: func(_ context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
+			for _, id := range ids {
+				if id == projection.Platform().ID {
+					return func(*sql.Selector) *sql.Predicate { return sql.P(func(b *sql.Builder) { b.WriteString("1 = 1") }) }, nil
+				}
+			}
+			return func(*sql.Selector) *sql.Predicate { return sql.False() }, nil
+		}},
+		fk(typeAuditEvent, "domain", auditevent.FieldDomainID),
+		fk(typeAuditEvent, "site", auditevent.FieldSiteID),
+	}
+}
+
+// list is one root connection: the type and permission that make an object
+// of it visible.
+type list struct{ typ, permission string }
+
+// rootLists are the root connections filtered by a compiled permission.
+func rootLists() []list {
+	return []list{
+		{projection.TypeUser, "view"},
+		{projection.TypeSite, "view"},
+		{projection.TypeQueue, "view"},
+		{projection.TypeGroup, "view"},
+		{projection.TypeRecording, "replay"},
+		{projection.TypeDomain, "view"},
+		{projection.TypeContact, "view"},
+		{typeCallRecord, "view"},
+		{typeAuditEvent, "view"},
+	}
+}
+
+// Lists holds the compiled filter of every root connection. It is built
+// once, from schema.zed and the projection's columns, and shared by every
+// request.
+type Lists struct {
+	schema *sqlfilter.Schema
+	plans  map[list]*sqlfilter.Plan
+}
+
+// NewLists compiles the filter of every root connection; client is the
+// database that number relations resolve against.
+func NewLists(client *ent.Client) (*Lists, error) {
+	s, err := sqlfilter.New(sqlfilter.Config{
+		Schema:  model.Schema + listSchema,
+		Columns: append(projection.Columns(client), listColumns()...),
+		Tables:  projection.Tables(),
+		Viewer:  projection.TypeUser,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	l := &Lists{schema: s, plans: map[list]*sqlfilter.Plan{}}
+	for _, rl := range rootLists() {
+		p, err := s.Compile(rl.typ, rl.permission)
+		if err != nil {
+			return nil, fmt.Errorf("access: %w", err)
+		}
+		l.plans[rl] = p
+	}
+	return l, nil
+}
+
+// Plans returns the compiled plan of every root connection, for tests and
+// documentation.
+func (l *Lists) Plans() []*sqlfilter.Plan {
+	out := make([]*sqlfilter.Plan, 0, len(rootLists()))
+	for _, rl := range rootLists() {
+		out = append(out, l.plans[rl])
+	}
+	return out
+}
+
+// filter returns the SQL filter of a root connection for the viewer: the
+// compiled plan when the permission compiles, else every visible id looked
+// up on the type itself (sent as one JSON parameter when it is long).
+func (v Viewer) filter(ctx context.Context, typ, permission string) (func(*sql.Selector), error) {
+	p := v.Lists.plans[list{typ, permission}]
+	if p == nil {
+		return nil, fmt.Errorf("access: no list of %s#%s", typ, permission)
+	}
+	if p.Fallback == "" {
+		f, err := p.Filter(ctx, v.Lists.schema, v.User.ID, func(ctx context.Context, typ, perm string) ([]string, error) {
+			return v.Lookups.LookupResources(ctx, typ, perm, v.Object())
+		})
+		if err != nil {
+			return nil, fmt.Errorf("access: %w", err)
+		}
+		return f, nil
+	}
+	ids, err := v.lookup(ctx, typ, permission)
+	if err != nil {
+		return nil, err
+	}
+	return func(s *sql.Selector) { s.Where(sqlfilter.InInts(s.C("id"), ids)) }, nil
+}
+
+// lookup returns the ids of the objects of typ on which the viewer has
+// permission.
+func (v Viewer) lookup(ctx context.Context, typ, permission string) ([]int, error) {
+	raw, err := v.Lookups.LookupResources(ctx, typ, permission, v.Object())
+	if err != nil {
+		return nil, fmt.Errorf("access: lookup %s#%s: %w", typ, permission, err)
+	}
+	ids := make([]int, 0, len(raw))
+	for _, s := range raw {
+		id, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("access: lookup %s returned id %q: %w", typ, s, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

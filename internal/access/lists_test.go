@@ -1,0 +1,63 @@
+package access
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
+)
+
+// TestRootListsCompile: every root connection compiles to SQL, asking
+// SpiceDB only about containers, never about the leaf types.
+func TestRootListsCompile(t *testing.T) {
+	l, err := NewLists(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range l.Plans() {
+		if p.Fallback != "" {
+			t.Errorf("%s#%s falls back: %s", p.Type, p.Permission, p.Fallback)
+		}
+		for _, k := range p.Lookups() {
+			for _, leaf := range []string{projection.TypeUser, projection.TypeRecording, projection.TypeContact, typeCallRecord, typeAuditEvent} {
+				if len(k) > len(leaf) && k[:len(leaf)+1] == leaf+"#" {
+					t.Errorf("%s#%s looks up the leaf type: %s", p.Type, p.Permission, k)
+				}
+			}
+		}
+	}
+	tests := []struct {
+		typ, permission string
+		want            []string
+	}{
+		{projection.TypeRecording, "replay", []string{"domain#replays_all", "group#replayer", "number#replayer", "domain#manage", "site#reach", "queue#supervisor"}},
+		{projection.TypeUser, "view", []string{"domain#member", "domain#manage", "site#reach", "queue#supervisor"}},
+		{typeCallRecord, "view", []string{"domain#manage", "site#reach", "queue#supervisor", "queue#view_reports"}},
+		{typeAuditEvent, "view", []string{"platform#support", "domain#manage", "site#read_audit"}},
+	}
+	for _, tt := range tests {
+		p := l.plans[list{tt.typ, tt.permission}]
+		got := p.Lookups()
+		slices.Sort(got)
+		slices.Sort(tt.want)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s#%s looks up %v, want %v", tt.typ, tt.permission, got, tt.want)
+		}
+	}
+}
+
+// TestIntersectionFallsBack: download is replay & downloader, which does not
+// compile; the plan says so instead of filtering wrongly.
+func TestIntersectionFallsBack(t *testing.T) {
+	l, err := NewLists(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.schema.Compile(projection.TypeRecording, "download")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Fallback == "" || len(p.Lookups()) != 0 {
+		t.Errorf("recording#download: fallback %q, lookups %v; want a fallback", p.Fallback, p.Lookups())
+	}
+}

@@ -1,0 +1,521 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/callrecord"
+	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/user"
+	"github.com/pbxportal/pbxportal/internal/access"
+	"github.com/pbxportal/pbxportal/internal/app"
+	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/scope"
+)
+
+// The differential test builds random small worlds, projects them the way
+// the portal does at start-up, and checks every root connection, for every
+// user who may log in, against what SpiceDB answers on its own: the ids a
+// list returns over all its pages, its totalCount, and each @authz field of
+// the listed objects.
+//
+// It runs differentialWorlds worlds from a fixed seed; with
+// PBXPORTAL_DIFFERENTIAL_SEED=random (or a number) it runs from that seed
+// instead, and PBXPORTAL_DIFFERENTIAL_WORLDS sets how many worlds.
+const differentialWorlds = 12
+
+// differentialPage is the page size the test reads lists with: small, so
+// that every list of a world spans several pages.
+const differentialPage = 4
+
+func TestDifferentialLists(t *testing.T) {
+	seed := uint64(20240611)
+	worlds := differentialWorlds
+	switch s := os.Getenv("PBXPORTAL_DIFFERENTIAL_SEED"); s {
+	case "":
+	case "random":
+		seed = uint64(time.Now().UnixNano())
+	default:
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("PBXPORTAL_DIFFERENTIAL_SEED=%q: %v", s, err)
+		}
+		seed = n
+	}
+	if s := os.Getenv("PBXPORTAL_DIFFERENTIAL_WORLDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("PBXPORTAL_DIFFERENTIAL_WORLDS=%q: %v", s, err)
+		}
+		worlds = n
+	}
+	start := time.Now()
+	checked := 0
+	for i := range worlds {
+		worldSeed := seed + uint64(i)
+		ok := t.Run(fmt.Sprintf("world%d", i), func(t *testing.T) {
+			checked += checkWorld(t, worldSeed)
+		})
+		if !ok {
+			t.Fatalf("world %d failed; rerun it alone with PBXPORTAL_DIFFERENTIAL_SEED=%d PBXPORTAL_DIFFERENTIAL_WORLDS=1", i, worldSeed)
+		}
+	}
+	t.Logf("seed %d: %d worlds, %d (viewer, list) pairs in %s", seed, worlds, checked, time.Since(start).Round(time.Millisecond))
+}
+
+// checkWorld builds the world of seed, opens the portal on it and compares
+// every list of every portal user with SpiceDB. It returns how many
+// (viewer, list) pairs it compared.
+func checkWorld(t *testing.T, seed uint64) int {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := app.Config{DataDir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	store, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := buildWorld(ctx, store.Client, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))); err != nil {
+		t.Fatalf("seed %d: build world: %v", seed, err)
+	}
+	_ = store.Client.Close()
+	a, err := app.Open(ctx, cfg) // rebuilds SpiceDB's projection from the database
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h := a.Handler()
+	users, err := a.Client.User.Query().All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs := 0
+	for _, u := range users {
+		if !access.MayUsePortal(u) {
+			continue
+		}
+		tok, _, err := a.Signer.Mint(u.ID, u.CredentialStamp, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range differentialLists() {
+			want, err := l.want(ctx, a, u)
+			if err != nil {
+				t.Fatalf("seed %d: %s as user %d: reference: %v", seed, l.root, u.ID, err)
+			}
+			got, fields := readList(t, h, tok, l)
+			slices.Sort(want)
+			if !slices.Equal(got.ids, want) {
+				t.Errorf("seed %d: %s as user %d (%s): ids %v, SpiceDB %v", seed, l.root, u.ID, u.Scope, got.ids, want)
+			}
+			if got.total != len(want) {
+				t.Errorf("seed %d: %s as user %d (%s): totalCount %d, SpiceDB %d", seed, l.root, u.ID, u.Scope, got.total, len(want))
+			}
+			checkFields(t, ctx, a, u, l, fields, seed)
+			pairs++
+		}
+	}
+	return pairs
+}
+
+// list is one root connection: what the test selects on it, and which ids
+// SpiceDB says the viewer should see.
+type list struct {
+	root string
+	typ  string   // the SpiceDB type of its nodes; "" for call records and audit events
+	sel  string   // the node selection besides id
+	perm []string // for each @authz field of sel, in order: field name then permission
+	want func(context.Context, *app.App, *ent.User) ([]int, error)
+}
+
+// lookupWant is the reference of a projected type: LookupResources.
+func lookupWant(typ, permission string) func(context.Context, *app.App, *ent.User) ([]int, error) {
+	return func(ctx context.Context, a *app.App, u *ent.User) ([]int, error) {
+		return lookupInts(ctx, a, typ, permission, u)
+	}
+}
+
+func lookupInts(ctx context.Context, a *app.App, typ, permission string, u *ent.User) ([]int, error) {
+	raw, err := a.Spice.LookupResources(ctx, typ, permission, projection.Obj(projection.TypeUser, u.ID))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int, 0, len(raw))
+	for _, s := range raw {
+		id, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func differentialLists() []list {
+	return []list{
+		{root: "users", typ: projection.TypeUser,
+			sel: "username forwardTo personalDirectoryEntries { id } buttons { id } callRecords(first: 1) { totalCount } recordings(first: 1) { totalCount }",
+			perm: []string{"username", "view_private", "forwardTo", "read_call_handling",
+				"personalDirectoryEntries", "read_personal_directory", "buttons", "read_button_programming",
+				"callRecords", "view_call_history", "recordings", "view_private"},
+			want: lookupWant(projection.TypeUser, "view")},
+		{root: "recordings", typ: projection.TypeRecording, sel: "replayUrl downloadUrl",
+			perm: []string{"replayUrl", "replay", "downloadUrl", "download"},
+			want: lookupWant(projection.TypeRecording, "replay")},
+		{root: "callQueues", typ: projection.TypeQueue, sel: "agents { id }",
+			perm: []string{"agents", "view_agent_status"},
+			want: lookupWant(projection.TypeQueue, "view")},
+		{root: "groups", typ: projection.TypeGroup, want: lookupWant(projection.TypeGroup, "view")},
+		{root: "sites", typ: projection.TypeSite, want: lookupWant(projection.TypeSite, "view")},
+		{root: "contacts", typ: projection.TypeContact, want: lookupWant(projection.TypeContact, "view")},
+		{root: "domains", typ: projection.TypeDomain, want: lookupWant(projection.TypeDomain, "view")},
+		{root: "callRecords", want: callRecordsWant},
+		{root: "auditEvents", want: auditEventsWant},
+	}
+}
+
+// callRecordsWant is what access derives for call records (SPEC §3.12): the
+// calls of the domains the viewer manages, of the users whose call history
+// it sees, and through the queues whose reports it sees.
+func callRecordsWant(ctx context.Context, a *app.App, u *ent.User) ([]int, error) {
+	domains, err := lookupInts(ctx, a, projection.TypeDomain, "manage", u)
+	if err != nil {
+		return nil, err
+	}
+	users, err := lookupInts(ctx, a, projection.TypeUser, "view_call_history", u)
+	if err != nil {
+		return nil, err
+	}
+	queues, err := lookupInts(ctx, a, projection.TypeQueue, "view_reports", u)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := a.Client.CallRecord.Query().Order(callrecord.ByID()).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := []int{}
+	for _, r := range rows {
+		if slices.Contains(domains, r.DomainID) || r.UserID != 0 && slices.Contains(users, r.UserID) ||
+			r.QueueID != 0 && slices.Contains(queues, r.QueueID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, nil
+}
+
+// auditEventsWant is what access derives for audit events (SPEC §3.14):
+// every event to support, the events of the domains the viewer manages and
+// of the sites whose audit it reads.
+func auditEventsWant(ctx context.Context, a *app.App, u *ent.User) ([]int, error) {
+	support, err := a.Spice.CheckBulk(ctx, projection.Obj(projection.TypeUser, u.ID),
+		[]authz.Check{{Resource: projection.Platform(), Permission: "support"}})
+	if err != nil {
+		return nil, err
+	}
+	domains, err := lookupInts(ctx, a, projection.TypeDomain, "manage", u)
+	if err != nil {
+		return nil, err
+	}
+	sites, err := lookupInts(ctx, a, projection.TypeSite, "read_audit", u)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := a.Client.AuditEvent.Query().All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := []int{}
+	for _, r := range rows {
+		if support[0] || r.DomainID != 0 && slices.Contains(domains, r.DomainID) || r.SiteID != 0 && slices.Contains(sites, r.SiteID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids, nil
+}
+
+// listed is what a list returned over all its pages.
+type listed struct {
+	ids   []int
+	total int
+}
+
+// fieldSeen is whether one @authz field of one node was allowed.
+type fieldSeen struct {
+	id      int
+	field   string
+	allowed bool
+}
+
+// readList reads every page of a list as the holder of tok, and reports,
+// for each node and @authz field, whether the field was allowed (no
+// FORBIDDEN error at its path).
+func readList(t *testing.T, h http.Handler, tok string, l list) (listed, []fieldSeen) {
+	t.Helper()
+	q := fmt.Sprintf(`query($after: Cursor) { %s(first: %d, after: $after) {
+		totalCount pageInfo { hasNextPage endCursor } edges { node { id %s } } } }`, l.root, differentialPage, l.sel)
+	var out listed
+	var fields []fieldSeen
+	var after any
+	for page := 0; ; page++ {
+		if page > 1000 {
+			t.Fatalf("%s: more than 1000 pages", l.root)
+		}
+		r := postGQL(t, h, tok, q, map[string]any{"after": after})
+		forbidden := map[string]bool{}
+		for _, e := range r.Errors {
+			if e.code() != "FORBIDDEN" || len(e.Path) < 5 {
+				t.Fatalf("%s: unexpected error %+v", l.root, e)
+			}
+			forbidden[fmt.Sprint(e.Path[2], "/", e.Path[4])] = true
+		}
+		var d map[string]struct {
+			TotalCount int
+			PageInfo   struct {
+				HasNextPage bool
+				EndCursor   *string
+			}
+			Edges []struct{ Node struct{ ID json.Number } }
+		}
+		if err := json.Unmarshal(r.Data, &d); err != nil {
+			t.Fatalf("%s: decode %s: %v", l.root, r.Data, err)
+		}
+		c := d[l.root]
+		out.total = c.TotalCount
+		for i, e := range c.Edges {
+			id, err := strconv.Atoi(e.Node.ID.String())
+			if err != nil {
+				t.Fatalf("%s: id %q: %v", l.root, e.Node.ID, err)
+			}
+			out.ids = append(out.ids, id)
+			for k := 0; k < len(l.perm); k += 2 {
+				fields = append(fields, fieldSeen{id: id, field: l.perm[k], allowed: !forbidden[fmt.Sprint(i, "/", l.perm[k])]})
+			}
+		}
+		if !c.PageInfo.HasNextPage || c.PageInfo.EndCursor == nil {
+			break
+		}
+		after = *c.PageInfo.EndCursor
+	}
+	slices.Sort(out.ids)
+	return out, fields
+}
+
+// checkFields compares each @authz field the list showed with
+// CheckBulkPermissions.
+func checkFields(t *testing.T, ctx context.Context, a *app.App, u *ent.User, l list, fields []fieldSeen, seed uint64) {
+	t.Helper()
+	if len(fields) == 0 {
+		return
+	}
+	perm := map[string]string{}
+	for k := 0; k < len(l.perm); k += 2 {
+		perm[l.perm[k]] = l.perm[k+1]
+	}
+	checks := make([]authz.Check, len(fields))
+	for i, f := range fields {
+		checks[i] = authz.Check{Resource: projection.Obj(l.typ, f.id), Permission: perm[f.field]}
+	}
+	want, err := a.Spice.CheckBulk(ctx, projection.Obj(projection.TypeUser, u.ID), checks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fields {
+		if f.allowed != want[i] {
+			t.Errorf("seed %d: %s as user %d: %s:%d.%s allowed=%v, SpiceDB %s=%v",
+				seed, l.root, u.ID, l.typ, f.id, f.field, f.allowed, perm[f.field], want[i])
+		}
+	}
+}
+
+// postGQL sends one GraphQL request straight to the handler.
+func postGQL(t *testing.T, h http.Handler, tok, query string, vars map[string]any) response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var r response
+	if err := json.NewDecoder(rec.Body).Decode(&r); err != nil {
+		t.Fatalf("decode response (status %d): %v", rec.Code, err)
+	}
+	return r
+}
+
+// numberPool holds the numbers of the worlds, written in several ways: the
+// projection normalises them, so "1-41" and "141" are one number.
+var numberPool = []string{"100", "101", "141", "1-41", " 141 ", "(141)", "+15550101", "+1 555 0101", "ac9", "AC9", "7", "7.", ""}
+
+func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
+
+// maybe returns one of ids, or 0 with probability none.
+func maybe(r *rand.Rand, ids []int, none float64) int {
+	if len(ids) == 0 || r.Float64() < none {
+		return 0
+	}
+	return pick(r, ids)
+}
+
+// some returns a random subset of ids, each with probability p.
+func some(r *rand.Rand, ids []int, p float64) []int {
+	var out []int
+	for _, id := range ids {
+		if r.Float64() < p {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// buildWorld writes a random small world straight into the database: a
+// couple of domains with sites, users of every scope, queues with
+// supervisors and agents, groups with members, Media Manager rights,
+// recordings, contacts, call records and audit events. Every reference
+// stays in its domain, as the rules keep it.
+func buildWorld(ctx context.Context, c *ent.Client, r *rand.Rand) error {
+	type dom struct {
+		id                           int
+		sites, users, queues, groups []int
+	}
+	var doms []*dom
+	nd := 1 + r.IntN(3)
+	for d := range nd {
+		dm, err := c.Domain.Create().SetName(fmt.Sprintf("d%d.example", d)).
+			SetCallReportingAvailable(r.IntN(2) == 0).
+			SetScopeManagement(pick(r, []domain.ScopeManagement{domain.ScopeManagementSUPPORT_ONLY, domain.ScopeManagementOFFICE_MANAGERS})).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		doms = append(doms, &dom{id: dm.ID})
+	}
+	levels := []string{"NO_ACCESS", "READ", "WRITE"}
+	for di, d := range doms {
+		for s := range r.IntN(4) {
+			st, err := c.Site.Create().SetDomainID(d.id).SetName(fmt.Sprintf("s%d", s)).Save(ctx)
+			if err != nil {
+				return err
+			}
+			d.sites = append(d.sites, st.ID)
+		}
+		for q := range r.IntN(4) {
+			cq, err := c.CallQueue.Create().SetDomainID(d.id).SetNillableSiteID(nonZero(maybe(r, d.sites, 0.3))).
+				SetName(fmt.Sprintf("q%d", q)).SetExtension(fmt.Sprint(300 + q)).Save(ctx)
+			if err != nil {
+				return err
+			}
+			d.queues = append(d.queues, cq.ID)
+		}
+		for g := range r.IntN(4) {
+			gr, err := c.Group.Create().SetDomainID(d.id).SetNillableSiteID(nonZero(maybe(r, d.sites, 0.3))).
+				SetName(fmt.Sprintf("g%d", g)).SetExtension(fmt.Sprint(400 + g)).Save(ctx)
+			if err != nil {
+				return err
+			}
+			d.groups = append(d.groups, gr.ID)
+		}
+		for k := range 3 + r.IntN(6) {
+			sc := pick(r, scope.Ordered())
+			if sc == "SUPPORT" && (di != 0 || r.IntN(2) == 0) {
+				sc = "BASIC_USER" // support is rare, and only of the first domain
+			}
+			var others []string
+			for range r.IntN(3) {
+				others = append(others, pick(r, numberPool))
+			}
+			othersText := ""
+			for i, o := range others {
+				if i > 0 {
+					othersText += ";"
+				}
+				othersText += o
+			}
+			cr := c.User.Create().SetDomainID(d.id).SetNillableSiteID(nonZero(maybe(r, d.sites, 0.25))).
+				SetUsername(fmt.Sprintf("u%d@d%d", k, di)).SetDisplayName(fmt.Sprintf("U%d", k)).
+				SetExtension(pick(r, numberPool[:7])).SetPasswordHash("x").
+				SetScope(user.Scope(sc)).SetVoicePortalAccess(r.Float64() < 0.85).
+				SetProfileAccess(user.ProfileAccess(pick(r, levels))).
+				SetCallHandlingAccess(user.CallHandlingAccess(pick(r, levels))).
+				SetPersonalDirectoryAccess(user.PersonalDirectoryAccess(pick(r, levels))).
+				SetButtonProgrammingAccess(user.ButtonProgrammingAccess(pick(r, levels))).
+				SetDownloadApplicationsAccess(user.DownloadApplicationsAccess(pick(r, levels))).
+				SetHistoricalCallReporting(r.IntN(3) == 0).
+				SetMediaManagerReplay(r.Float64() < 0.7).SetReplayAll(r.IntN(4) == 0).
+				SetReplayOwn(r.Float64() < 0.6).SetDownloadRecordings(r.IntN(2) == 0).
+				SetReplayOthers(othersText).
+				AddReplayGroupIDs(some(r, d.groups, 0.3)...).
+				AddGroupIDs(some(r, d.groups, 0.4)...).
+				AddSupervisedQueueIDs(some(r, d.queues, 0.3)...)
+			u, err := cr.Save(ctx)
+			if err != nil {
+				return err
+			}
+			d.users = append(d.users, u.ID)
+			for _, q := range some(r, d.queues, 0.35) {
+				if err := c.QueueAgent.Create().SetQueueID(q).SetUserID(u.ID).Exec(ctx); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, d := range doms {
+		owner := func() int { return maybe(r, d.users, 0.2) }
+		for k := range r.IntN(16) {
+			if err := c.Recording.Create().SetDomainID(d.id).SetNillableOwnerID(nonZero(owner())).
+				SetNillableGroupID(nonZero(maybe(r, d.groups, 0.5))).SetNillableQueueID(nonZero(maybe(r, d.queues, 0.5))).
+				SetCallID(fmt.Sprintf("c%d-%d", d.id, k)).SetCaller(pick(r, numberPool)).SetCallee(pick(r, numberPool)).
+				SetAccountCode(pick(r, numberPool)).SetStartedAt(time.Unix(int64(k), 0)).SetDurationSeconds(k).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for k := range r.IntN(4) {
+			if err := c.Contact.Create().SetDomainID(d.id).SetName(fmt.Sprintf("ct%d", k)).SetPhone("1").Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for k := range r.IntN(11) {
+			if err := c.CallRecord.Create().SetDomainID(d.id).SetNillableUserID(nonZero(owner())).
+				SetNillableQueueID(nonZero(maybe(r, d.queues, 0.5))).SetDirection(callrecord.DirectionINBOUND).
+				SetCaller(pick(r, numberPool)).SetStartedAt(time.Unix(int64(k), 0)).SetDurationSeconds(k).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		for k := range r.IntN(6) {
+			// An event of a site is always of the site's domain; a
+			// platform event has neither.
+			site := maybe(r, d.sites, 0.4)
+			cr := c.AuditEvent.Create().SetAction("test").SetTargetType("user").SetTargetID(strconv.Itoa(k)).
+				SetNillableSiteID(nonZero(site))
+			if site != 0 || r.IntN(5) != 0 {
+				cr.SetDomainID(d.id)
+			}
+			if err := cr.Exec(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nonZero is nil for 0, else a pointer to id.
+func nonZero(id int) *int {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}

@@ -1,0 +1,252 @@
+package projection
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/user"
+	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
+	"github.com/pbxportal/pbxportal/internal/scope"
+)
+
+// This file is the SQL reading of the emitters above: for each relation they
+// write, which rows of which table hold it. It sits next to them so that a
+// change to one is a change to the other. TestColumnsCoverTheModel checks
+// that every relation of the model has one column; the differential test of
+// internal/app checks that the columns select exactly the rows that SpiceDB
+// says hold the relations.
+
+// Tables names the table of each projected type whose rows a list filter
+// may read directly (a "through" type: its population grows with a domain,
+// so it is compiled to a subquery rather than looked up in SpiceDB).
+func Tables() map[string]string {
+	return map[string]string{TypeUser: user.Table}
+}
+
+// cond is a condition on a row, given a function that qualifies a column.
+type cond func(c func(string) string) *sql.Predicate
+
+func eq(col string, v any) cond {
+	return func(c func(string) string) *sql.Predicate { return sql.EQ(c(col), v) }
+}
+
+func neq(col string, v any) cond {
+	return func(c func(string) string) *sql.Predicate { return sql.NEQ(c(col), v) }
+}
+
+func in(col string, vs ...string) cond {
+	return func(c func(string) string) *sql.Predicate {
+		args := make([]any, len(vs))
+		for i, v := range vs {
+			args[i] = v
+		}
+		return sql.In(c(col), args...)
+	}
+}
+
+func all(s func(string) string, conds []cond, last *sql.Predicate) *sql.Predicate {
+	preds := make([]*sql.Predicate, 0, len(conds)+1)
+	for _, c := range conds {
+		preds = append(preds, c(s))
+	}
+	if len(preds) == 0 {
+		return last
+	}
+	return sql.And(append(preds, last)...)
+}
+
+// fk: the relation's subject is the id in col of the resource's own row,
+// for rows that pass conds.
+func fk(resource, relation, col string, conds ...cond) sqlfilter.Column {
+	return sqlfilter.Column{Resource: resource, Relation: relation,
+		Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
+			return all(s.C, conds, in(s.C(col)))
+		}}
+}
+
+// self: the relation's subject is the row itself (a switch the row turns on).
+func self(resource, relation string, conds ...cond) sqlfilter.Column {
+	return fk(resource, relation, "id", conds...)
+}
+
+// via: the relation's subjects are in another table: rows of table whose
+// subjectCol is the subject and resourceCol the resource, and that pass
+// conds.
+func via(resource, relation, table, resourceCol, subjectCol string, conds ...cond) sqlfilter.Column {
+	return sqlfilter.Column{Resource: resource, Relation: relation,
+		Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
+			t := sql.Dialect(s.Dialect()).Table(table).As("via_" + relation)
+			sub := sql.Dialect(s.Dialect()).Select(t.C(resourceCol)).From(t).Where(all(t.C, conds, in(t.C(subjectCol))))
+			return sql.In(s.C("id"), sub)
+		}}
+}
+
+// replaying is the condition of a user whose group and others rights count:
+// the master switch and replayOwn (mediaRights).
+func replaying(c func(string) string) *sql.Predicate {
+	return sql.And(sql.EQ(c(user.FieldMediaManagerReplay), true), sql.EQ(c(user.FieldReplayOwn), true))
+}
+
+// Columns returns, for every relation the emitters write, the rows that hold
+// it. ent is the database the number and platform relations resolve
+// against.
+func Columns(c *ent.Client) []sqlfilter.Column {
+	portal := neq(user.FieldScope, string(user.ScopeNO_PORTAL))
+	var belowSiteManager []string
+	for _, s := range scope.Ordered() {
+		if scope.Below(s, string(user.ScopeSITE_MANAGER)) {
+			belowSiteManager = append(belowSiteManager, s)
+		}
+	}
+	mm := eq(user.FieldMediaManagerReplay, true)
+	cols := []sqlfilter.Column{
+		// emitDomain
+		{Resource: TypeDomain, Relation: "platform", Resolve: platformResolve},
+		self(TypeDomain, "scope_delegation", eq("scope_management", "OFFICE_MANAGERS")),
+		self(TypeDomain, "reporting", eq("call_reporting_available", true)),
+		// emitUser: the user's own row
+		self(TypeUser, "self"),
+		fk(TypeUser, "domain", user.FieldDomainID),
+		fk(TypeUser, "site", user.FieldSiteID),
+		fk(TypeUser, "site_editable", user.FieldSiteID, in(user.FieldScope, belowSiteManager...)),
+		fk(TypeUser, "directory", user.FieldDomainID, portal),
+		self(TypeUser, "portal_access", portal, eq(user.FieldVoicePortalAccess, true)),
+		fk(TypeUser, "credentials_domain", user.FieldDomainID, neq(user.FieldScope, string(user.ScopeOFFICE_MANAGER))),
+		self(TypeUser, "replays_own", mm, eq(user.FieldReplayOwn, true)),
+		// emitUser: relations of other objects that a user row writes
+		via(TypeSite, "site_manager", user.Table, user.FieldSiteID, user.FieldID, eq(user.FieldScope, string(user.ScopeSITE_MANAGER))),
+		via(TypeDomain, "member", user.Table, user.FieldDomainID, user.FieldID, portal),
+		via(TypeDomain, "office_manager", user.Table, user.FieldDomainID, user.FieldID, eq(user.FieldScope, string(user.ScopeOFFICE_MANAGER))),
+		via(TypeDomain, "historical_reporter", user.Table, user.FieldDomainID, user.FieldID, eq(user.FieldHistoricalCallReporting, true)),
+		via(TypeDomain, "replays_all", user.Table, user.FieldDomainID, user.FieldID, mm, eq(user.FieldReplayAll, true)),
+		via(TypeDomain, "downloader", user.Table, user.FieldDomainID, user.FieldID, mm, eq(user.FieldDownloadRecordings, true)),
+		via(TypeGroup, "member", user.GroupsTable, user.GroupsPrimaryKey[0], user.GroupsPrimaryKey[1]),
+		via(TypeQueue, "supervisor", user.SupervisedQueuesTable, user.SupervisedQueuesPrimaryKey[0], user.SupervisedQueuesPrimaryKey[1]),
+		via(TypeQueue, "agent", user.AgentMembershipsTable, "queue_id", user.AgentMembershipsColumn),
+		{Resource: TypeUser, Relation: "agent_in", // only while the user is an agent
+			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
+				queues := via(TypeUser, "agent_in", user.AgentMembershipsTable, user.AgentMembershipsColumn, "queue_id").Match(s, in)
+				return sql.And(sql.EQ(s.C(user.FieldScope), string(user.ScopeCALL_CENTER_AGENT)), queues)
+			}},
+		{Resource: TypeGroup, Relation: "replayer",
+			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
+				d := sql.Dialect(s.Dialect())
+				u := d.Table(user.Table).As("replayer_users")
+				rg := d.Table(user.ReplayGroupsTable).As("replayer_groups")
+				users := d.Select(u.C(user.FieldID)).From(u).Where(sql.And(replaying(u.C), in(u.C(user.FieldID))))
+				groups := d.Select(rg.C(user.ReplayGroupsPrimaryKey[1])).From(rg).Where(sql.In(rg.C(user.ReplayGroupsPrimaryKey[0]), users))
+				return sql.In(s.C("id"), groups)
+			}},
+		// emitSite, emitQueue, emitGroup, emitContact
+		fk(TypeSite, "domain", "domain_id"),
+		fk(TypeQueue, "domain", "domain_id"),
+		fk(TypeQueue, "site", "site_id"),
+		fk(TypeGroup, "domain", "domain_id"),
+		fk(TypeGroup, "site", "site_id"),
+		fk(TypeContact, "domain", "domain_id"),
+		// emitRecording
+		fk(TypeRecording, "domain", recording.FieldDomainID),
+		fk(TypeRecording, "owner", recording.FieldOwnerID),
+		fk(TypeRecording, "group", recording.FieldGroupID),
+		fk(TypeRecording, "queue", recording.FieldQueueID),
+		{Resource: TypeRecording, Relation: "number", Resolve: func(ctx context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
+			return recordingNumbers(ctx, c, ids)
+		}},
+	}
+	// The menu levels of menus().
+	for _, m := range []struct{ name, col string }{
+		{"profile", user.FieldProfileAccess},
+		{"call_handling", user.FieldCallHandlingAccess},
+		{"personal_directory", user.FieldPersonalDirectoryAccess},
+		{"button_programming", user.FieldButtonProgrammingAccess},
+		{"download_applications", user.FieldDownloadApplicationsAccess},
+	} {
+		cols = append(cols, self(TypeUser, m.name+"_read", in(m.col, "READ", "WRITE")), self(TypeUser, m.name+"_write", eq(m.col, "WRITE")))
+	}
+	return cols
+}
+
+// platformResolve: every row is of the one platform.
+func platformResolve(_ context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
+	if slices.Contains(ids, Platform().ID) {
+		return func(*sql.Selector) *sql.Predicate { return sql.P(func(b *sql.Builder) { b.WriteString("1 = 1") }) }, nil
+	}
+	return func(*sql.Selector) *sql.Predicate { return sql.False() }, nil
+}
+
+// recordingNumberFields are the columns emitRecording turns into numbers.
+var recordingNumberFields = [...]string{recording.FieldCaller, recording.FieldCallee, recording.FieldAccountCode}
+
+// recordingNumbers selects the recordings that emit recording#number for one
+// of the number ids. A number's id is normalised (Number), its columns are
+// not: the raw values are read first, one DISTINCT query per column narrowed
+// by LIKE to values that may normalise to a wanted number, and kept when
+// Number, the very function of the emitter, says they do. The filter then
+// compares the columns with those raw values.
+func recordingNumbers(ctx context.Context, c *ent.Client, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
+	wanted := map[string]bool{}
+	byDomain := map[int][]string{}
+	for _, id := range ids {
+		d, digits, ok := strings.Cut(id, "_")
+		dom, err := strconv.Atoi(d)
+		if !ok || err != nil || digits == "" {
+			return nil, fmt.Errorf("projection: number id %q", id)
+		}
+		wanted[id] = true
+		byDomain[dom] = append(byDomain[dom], digits)
+	}
+	var preds []func(*sql.Selector) *sql.Predicate
+	for dom, digits := range byDomain {
+		raw := map[string]bool{}
+		for _, field := range recordingNumberFields {
+			var vals []string
+			err := c.Recording.Query().Where(recording.DomainID(dom), func(s *sql.Selector) {
+				likes := make([]*sql.Predicate, len(digits))
+				for i, dg := range digits {
+					likes[i] = sql.Like(s.C(field), "%"+strings.Join(strings.Split(dg, ""), "%")+"%")
+				}
+				s.Where(sql.Or(likes...))
+			}).Unique(true).Select(field).Scan(ctx, &vals)
+			if err != nil {
+				return nil, fmt.Errorf("projection: read the %s numbers of domain %d: %w", field, dom, err)
+			}
+			for _, v := range vals {
+				if n, ok := Number(dom, v); ok && wanted[n.ID] {
+					raw[v] = true
+				}
+			}
+		}
+		if len(raw) == 0 {
+			continue
+		}
+		values := make([]string, 0, len(raw))
+		for v := range raw {
+			values = append(values, v)
+		}
+		slices.Sort(values)
+		preds = append(preds, func(s *sql.Selector) *sql.Predicate {
+			ors := make([]*sql.Predicate, len(recordingNumberFields))
+			for i, f := range recordingNumberFields {
+				ors[i] = sqlfilter.InStrings(s.C(f), values)
+			}
+			return sql.And(sql.EQ(s.C(recording.FieldDomainID), dom), sql.Or(ors...))
+		})
+	}
+	return func(s *sql.Selector) *sql.Predicate {
+		if len(preds) == 0 {
+			return sql.False()
+		}
+		ps := make([]*sql.Predicate, len(preds))
+		for i, p := range preds {
+			ps[i] = p(s)
+		}
+		return sql.Or(ps...)
+	}, nil
+}

@@ -1,0 +1,485 @@
+// Package sqlfilter compiles a permission of schema.zed into an SQL filter
+// over the table of the permission's object type, so that a list asks
+// SpiceDB only about the containers its objects hang from (domains, sites,
+// queues, groups, numbers) and never carries one id per visible row.
+//
+// A permission compiles when it is a union of
+//   - relations whose subject is the viewer's type (user), which match the
+//     viewer's own id;
+//   - arrows (rel->perm) to a container type, which become one
+//     LookupResources(container, perm) and a test of rel's column against
+//     the containers found;
+//   - arrows to a "through" type (one with a table, such as user), which
+//     become a subquery over that type's table, compiled the same way;
+//   - computed usersets (another permission of the same type).
+//
+// Intersections, exclusions, caveats, wildcards and subject relations do not
+// compile: Compile marks the plan as a fallback and says why, and the caller
+// then looks the leaf type up as before.
+//
+// Which rows hold which relation is not written here: each Column, owned by
+// the package that writes the relationships, says it.
+package sqlfilter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
+	"github.com/authzed/spicedb/pkg/schemadsl/input"
+)
+
+// MaxInList is the most values an IN list carries as bind variables; a
+// longer set goes to the database as one JSON parameter, unpacked by the
+// database (json_each on SQLite, json_array_elements_text on PostgreSQL),
+// so that no statement fails on the number of visible objects.
+const MaxInList = 500
+
+// Column says which rows of a table hold one relation of schema.zed.
+type Column struct {
+	// Resource and Relation name the relation, e.g. "recording", "owner".
+	Resource, Relation string
+	// Match returns the predicate, over the Resource's table selected by s,
+	// of the rows whose relation holds a subject that in accepts: in(col)
+	// tests a column (of any table) against the set of subject ids.
+	Match func(s *sql.Selector, in func(col string) *sql.Predicate) *sql.Predicate
+	// Resolve is set instead of Match for subjects whose ids are not row ids
+	// (a platform, a number): it turns the subject ids into the predicate.
+	Resolve func(ctx context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error)
+}
+
+// Lookup answers LookupResources for the viewer.
+type Lookup func(ctx context.Context, resourceType, permission string) ([]string, error)
+
+// Schema is a compiled schema with the columns of its relations.
+type Schema struct {
+	defs    map[string]*core.NamespaceDefinition
+	columns map[[2]string]Column
+	tables  map[string]string
+	viewer  string
+}
+
+// Config says how to compile.
+type Config struct {
+	// Schema is the text of the model (schema.zed and any list-only
+	// definitions).
+	Schema string
+	// Columns are the columns of the relations.
+	Columns []Column
+	// Tables names the table of each type compiled through: an arrow to one
+	// of these types becomes a subquery over its table rather than a lookup.
+	Tables map[string]string
+	// Viewer is the type of the viewer (the subject of every list).
+	Viewer string
+}
+
+// New compiles the schema text of cfg.
+func New(cfg Config) (*Schema, error) {
+	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema"), SchemaString: cfg.Schema},
+		compiler.AllowUnprefixedObjectType())
+	if err != nil {
+		return nil, fmt.Errorf("sqlfilter: compile schema: %w", err)
+	}
+	s := &Schema{defs: map[string]*core.NamespaceDefinition{}, columns: map[[2]string]Column{}, tables: cfg.Tables, viewer: cfg.Viewer}
+	for _, d := range cs.ObjectDefinitions {
+		s.defs[d.GetName()] = d
+	}
+	for _, c := range cfg.Columns {
+		k := [2]string{c.Resource, c.Relation}
+		if _, dup := s.columns[k]; dup {
+			return nil, fmt.Errorf("sqlfilter: two columns for %s#%s", c.Resource, c.Relation)
+		}
+		if (c.Match == nil) == (c.Resolve == nil) {
+			return nil, fmt.Errorf("sqlfilter: column %s#%s needs exactly one of Match and Resolve", c.Resource, c.Relation)
+		}
+		s.columns[k] = c
+	}
+	return s, nil
+}
+
+// Plan is a compiled permission of one type.
+type Plan struct {
+	Type, Permission string
+	// Fallback, when not empty, says why the permission does not compile;
+	// the plan then has no filter.
+	Fallback string
+	root     *node
+}
+
+type op int
+
+const (
+	opOr      op = iota // any of kids
+	opViewer            // col holds the viewer
+	opLookup            // col holds one of the looked-up typ#perm
+	opThrough           // col holds a row of typ's table that passes sub
+	opNever             // nothing
+)
+
+type node struct {
+	op   op
+	kids []*node
+	col  Column
+	typ  string // lookup or through type
+	perm string // lookup permission
+	sub  *node  // through: the filter over typ's table
+}
+
+// unsupported is why a permission does not compile.
+type unsupported string
+
+func (u unsupported) Error() string { return string(u) }
+
+// Compile compiles typ#permission. A shape that does not compile is not an
+// error: the plan says it falls back, and why.
+func (s *Schema) Compile(typ, permission string) (*Plan, error) {
+	p := &Plan{Type: typ, Permission: permission}
+	if s.rel(typ, permission) == nil {
+		return nil, fmt.Errorf("sqlfilter: %s#%s is not in the schema", typ, permission)
+	}
+	n, err := s.compile(typ, permission, 0)
+	var u unsupported
+	switch {
+	case errors.As(err, &u):
+		p.Fallback = string(u)
+	case err != nil:
+		return nil, err
+	default:
+		p.root = n
+	}
+	return p, nil
+}
+
+func (s *Schema) rel(typ, name string) *core.Relation {
+	d := s.defs[typ]
+	if d == nil {
+		return nil
+	}
+	for _, r := range d.GetRelation() {
+		if r.GetName() == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// compile compiles typ#name into a filter over typ's rows.
+func (s *Schema) compile(typ, name string, depth int) (*node, error) {
+	if depth > 16 {
+		return nil, unsupported(fmt.Sprintf("%s#%s nests too deep", typ, name))
+	}
+	r := s.rel(typ, name)
+	if r == nil {
+		return &node{op: opNever}, nil
+	}
+	if r.GetUsersetRewrite() == nil { // a relation: does it hold the viewer?
+		var kids []*node
+		for _, a := range r.GetTypeInformation().GetAllowedDirectRelations() {
+			switch {
+			case a.GetRequiredCaveat() != nil || a.GetRequiredExpiration() != nil:
+				return nil, unsupported(fmt.Sprintf("%s#%s has a caveat or an expiration", typ, name))
+			case a.GetPublicWildcard() != nil:
+				return nil, unsupported(fmt.Sprintf("%s#%s allows a wildcard", typ, name))
+			case a.GetNamespace() != s.viewer:
+				continue // the viewer is never such a subject
+			case a.GetRelation() != "...":
+				return nil, unsupported(fmt.Sprintf("%s#%s allows a subject relation", typ, name))
+			}
+			col, ok := s.columns[[2]string{typ, name}]
+			if !ok || col.Match == nil {
+				return nil, unsupported(fmt.Sprintf("no column holds %s#%s", typ, name))
+			}
+			kids = append(kids, &node{op: opViewer, col: col})
+		}
+		return or(kids), nil
+	}
+	return s.rewrite(typ, r.GetUsersetRewrite(), depth)
+}
+
+func (s *Schema) rewrite(typ string, rw *core.UsersetRewrite, depth int) (*node, error) {
+	u := rw.GetUnion()
+	if u == nil {
+		return nil, unsupported(fmt.Sprintf("%s has an intersection or exclusion", typ))
+	}
+	var kids []*node
+	for _, ch := range u.GetChild() {
+		var n *node
+		var err error
+		switch {
+		case ch.GetComputedUserset() != nil:
+			n, err = s.compile(typ, ch.GetComputedUserset().GetRelation(), depth+1)
+		case ch.GetTupleToUserset() != nil:
+			t := ch.GetTupleToUserset()
+			n, err = s.arrow(typ, t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation(), depth)
+		case ch.GetFunctionedTupleToUserset() != nil:
+			t := ch.GetFunctionedTupleToUserset()
+			if t.GetFunction() != core.FunctionedTupleToUserset_FUNCTION_ANY {
+				return nil, unsupported(fmt.Sprintf("%s has an .all() arrow", typ))
+			}
+			n, err = s.arrow(typ, t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation(), depth)
+		case ch.GetUsersetRewrite() != nil:
+			n, err = s.rewrite(typ, ch.GetUsersetRewrite(), depth+1)
+		case ch.GetXNil() != nil:
+			n = &node{op: opNever}
+		default:
+			return nil, unsupported(fmt.Sprintf("%s has an operand that does not compile", typ))
+		}
+		if err != nil {
+			return nil, err
+		}
+		kids = append(kids, n)
+	}
+	return or(kids), nil
+}
+
+// arrow compiles typ#tupleset->computed.
+func (s *Schema) arrow(typ, tupleset, computed string, depth int) (*node, error) {
+	r := s.rel(typ, tupleset)
+	if r == nil {
+		return nil, fmt.Errorf("sqlfilter: %s#%s is not in the schema", typ, tupleset)
+	}
+	col, ok := s.columns[[2]string{typ, tupleset}]
+	if !ok {
+		return nil, unsupported(fmt.Sprintf("no column holds %s#%s", typ, tupleset))
+	}
+	var kids []*node
+	for _, a := range r.GetTypeInformation().GetAllowedDirectRelations() {
+		target := a.GetNamespace()
+		if s.rel(target, computed) == nil {
+			continue // SpiceDB skips a subject type without the permission
+		}
+		if a.GetRequiredCaveat() != nil || a.GetRequiredExpiration() != nil || a.GetPublicWildcard() != nil || a.GetRelation() != "..." {
+			return nil, unsupported(fmt.Sprintf("%s#%s has a caveat, expiration, wildcard or subject relation", typ, tupleset))
+		}
+		if _, through := s.tables[target]; through {
+			if col.Match == nil {
+				return nil, unsupported(fmt.Sprintf("%s#%s resolves ids and cannot take a subquery", typ, tupleset))
+			}
+			sub, err := s.compile(target, computed, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			kids = append(kids, &node{op: opThrough, col: col, typ: target, sub: sub})
+			continue
+		}
+		kids = append(kids, &node{op: opLookup, col: col, typ: target, perm: computed})
+	}
+	return or(kids), nil
+}
+
+// or is the union of kids, without the ones that match nothing.
+func or(kids []*node) *node {
+	kids = slices.DeleteFunc(kids, func(n *node) bool { return n.op == opNever })
+	switch len(kids) {
+	case 0:
+		return &node{op: opNever}
+	case 1:
+		return kids[0]
+	}
+	return &node{op: opOr, kids: kids}
+}
+
+// Lookups lists the LookupResources calls the plan makes, as "type#perm".
+func (p *Plan) Lookups() []string {
+	var out []string
+	var walk func(*node)
+	walk = func(n *node) {
+		if n == nil {
+			return
+		}
+		if n.op == opLookup {
+			k := n.typ + "#" + n.perm
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+		for _, k := range n.kids {
+			walk(k)
+		}
+		walk(n.sub)
+	}
+	walk(p.root)
+	return out
+}
+
+// Filter makes the plan's SQL filter for the viewer: it looks up every
+// container the plan needs, concurrently, and returns the predicate over the
+// plan's table. A fallback plan has no filter; Filter then fails.
+func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Lookup) (func(*sql.Selector), error) {
+	if p.Fallback != "" {
+		return nil, fmt.Errorf("sqlfilter: %s#%s does not compile: %s", p.Type, p.Permission, p.Fallback)
+	}
+	found, err := lookupAll(ctx, p.Lookups(), lookup)
+	if err != nil {
+		return nil, err
+	}
+	resolved := map[*node]func(*sql.Selector) *sql.Predicate{}
+	var prepare func(*node) error
+	prepare = func(n *node) error {
+		if n == nil {
+			return nil
+		}
+		if n.op == opLookup && n.col.Resolve != nil {
+			ids := found[n.typ+"#"+n.perm]
+			if len(ids) == 0 {
+				resolved[n] = func(*sql.Selector) *sql.Predicate { return sql.False() }
+				return nil
+			}
+			f, err := n.col.Resolve(ctx, ids)
+			if err != nil {
+				return fmt.Errorf("sqlfilter: resolve %s#%s: %w", n.col.Resource, n.col.Relation, err)
+			}
+			resolved[n] = f
+		}
+		for _, k := range n.kids {
+			if err := prepare(k); err != nil {
+				return err
+			}
+		}
+		return prepare(n.sub)
+	}
+	if err := prepare(p.root); err != nil {
+		return nil, err
+	}
+	ints := map[string][]int{}
+	for k, ids := range found {
+		for _, id := range ids {
+			if n, err := strconv.Atoi(id); err == nil {
+				ints[k] = append(ints[k], n)
+			}
+		}
+	}
+	r := &renderer{schema: s, viewerID: viewerID, found: ints, resolved: resolved}
+	root := p.root
+	return func(sel *sql.Selector) {
+		rr := *r // a query may be built more than once, and concurrently
+		sel.Where(rr.render(sel, root))
+	}, nil
+}
+
+// lookupAll runs the lookups concurrently.
+func lookupAll(ctx context.Context, keys []string, lookup Lookup) (map[string][]string, error) {
+	found := make(map[string][]string, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(keys))
+	for i, k := range keys {
+		wg.Go(func() {
+			typ, perm, _ := cut(k)
+			ids, err := lookup(ctx, typ, perm)
+			if err != nil {
+				errs[i] = fmt.Errorf("sqlfilter: lookup %s: %w", k, err)
+				return
+			}
+			mu.Lock()
+			found[k] = ids
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+func cut(k string) (string, string, bool) {
+	for i := range k {
+		if k[i] == '#' {
+			return k[:i], k[i+1:], true
+		}
+	}
+	return k, "", false
+}
+
+// renderer writes the predicate of a plan for one viewer, once its lookups
+// are done.
+type renderer struct {
+	schema   *Schema
+	viewerID int
+	found    map[string][]int
+	resolved map[*node]func(*sql.Selector) *sql.Predicate
+	aliases  int
+}
+
+func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
+	switch n.op {
+	case opOr:
+		preds := make([]*sql.Predicate, len(n.kids))
+		for i, k := range n.kids {
+			preds[i] = r.render(s, k)
+		}
+		return sql.Or(preds...)
+	case opViewer:
+		return n.col.Match(s, func(col string) *sql.Predicate { return sql.EQ(col, r.viewerID) })
+	case opLookup:
+		if f, ok := r.resolved[n]; ok {
+			return f(s)
+		}
+		ids := r.found[n.typ+"#"+n.perm]
+		if len(ids) == 0 {
+			return sql.False()
+		}
+		return n.col.Match(s, func(col string) *sql.Predicate { return InInts(col, ids) })
+	case opThrough:
+		r.aliases++
+		t := sql.Dialect(s.Dialect()).Table(r.schema.tables[n.typ]).As(fmt.Sprintf("sqlf%d", r.aliases))
+		sub := sql.Dialect(s.Dialect()).Select(t.C("id")).From(t)
+		sub.Where(r.render(sub, n.sub))
+		return n.col.Match(s, func(col string) *sql.Predicate { return sql.In(col, sub) })
+	}
+	return sql.False()
+}
+
+// InInts tests col against ids: an IN list of bind variables up to
+// MaxInList ids, one JSON parameter beyond, and FALSE for none.
+func InInts(col string, ids []int) *sql.Predicate {
+	switch {
+	case len(ids) == 0:
+		return sql.False()
+	case len(ids) <= MaxInList:
+		return sql.InInts(col, ids...)
+	}
+	return inJSON(col, ids, "bigint")
+}
+
+// InStrings is InInts for strings.
+func InStrings(col string, vs []string) *sql.Predicate {
+	switch {
+	case len(vs) == 0:
+		return sql.False()
+	case len(vs) <= MaxInList:
+		args := make([]any, len(vs))
+		for i, v := range vs {
+			args[i] = v
+		}
+		return sql.In(col, args...)
+	}
+	return inJSON(col, vs, "text")
+}
+
+// inJSON tests col against a list sent as one JSON array parameter.
+func inJSON[T any](col string, vs []T, pgType string) *sql.Predicate {
+	js, err := json.Marshal(vs)
+	if err != nil { // ints and strings always marshal
+		return sql.False()
+	}
+	return sql.P(func(b *sql.Builder) {
+		b.Ident(col)
+		if b.Dialect() == dialect.Postgres {
+			b.WriteString(" IN (SELECT value::" + pgType + " FROM json_array_elements_text(").Arg(string(js)).WriteString("::json))")
+			return
+		}
+		b.WriteString(" IN (SELECT value FROM json_each(").Arg(string(js)).WriteString("))")
+	})
+}

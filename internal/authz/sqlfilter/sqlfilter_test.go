@@ -1,0 +1,59 @@
+package sqlfilter
+
+import (
+	"database/sql"
+	"testing"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "modernc.org/sqlite"
+)
+
+// TestInIntsHasNoLimit: SQLite refuses more than 32,766 bind variables; a
+// long id list goes as one JSON parameter and selects exactly its rows.
+func TestInIntsHasNoLimit(t *testing.T) {
+	db, err := sql.Open("sqlite", "file:inints?mode=memory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY);
+		INSERT INTO t WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 50000) SELECT x FROM c`); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ids  []int
+		want int
+	}{
+		{"none", nil, 0},
+		{"short", []int{1, 2, 3, 60000}, 3},
+		{"at the bound", seq(1, MaxInList), MaxInList},
+		{"past SQLite's limit", seq(2, 80000), 25000}, // 40,000 even ids, 25,000 of them in t
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, args := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table("t")).
+				Where(InInts("id", tt.ids)).Query()
+			var n int
+			if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+				t.Fatalf("%s: %v", q[:min(len(q), 120)], err)
+			}
+			if n != tt.want {
+				t.Errorf("count = %d, want %d", n, tt.want)
+			}
+			if len(args) > MaxInList {
+				t.Errorf("%d bind variables, want at most %d", len(args), MaxInList)
+			}
+		})
+	}
+}
+
+// seq returns step, 2*step, … up to end.
+func seq(step, end int) []int {
+	var out []int
+	for i := step; i <= end; i += step {
+		out = append(out, i)
+	}
+	return out
+}
