@@ -4,6 +4,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -29,14 +30,14 @@ type Resolver struct {
 }
 
 // NewResolver returns the root resolver over the services it needs. It
-// compiles the list filters from the embedded schema.zed, and panics if they
-// do not compile: that is a defect of the build, which the tests catch.
-func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, mediaURLs *media.Signer) *Resolver {
+// compiles the list filters from the embedded schema.zed; an error there is a
+// defect of the build, which the tests catch.
+func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, mediaURLs *media.Signer) (*Resolver, error) {
 	lists, err := access.NewLists(client)
 	if err != nil {
-		panic(err)
+		return nil, fmt.Errorf("graph: compile the list filters: %w", err)
 	}
-	return &Resolver{client: client, spice: spice, signer: signer, media: mediaURLs, lists: lists, now: time.Now}
+	return &Resolver{client: client, spice: spice, signer: signer, media: mediaURLs, lists: lists, now: time.Now}, nil
 }
 
 // Schema returns the executable schema.

@@ -152,7 +152,10 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	go a.Relay.Run(runCtx, 2*time.Second)
 
 	a.Media = media.NewSigner(store.key, 5*time.Minute)
-	resolver := graph.NewResolver(a.Client, a.Spice, a.Signer, a.Media)
+	resolver, err := graph.NewResolver(a.Client, a.Spice, a.Signer, a.Media)
+	if err != nil {
+		return nil, err
+	}
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
