@@ -50,10 +50,18 @@ func (b *Batcher) Check(ctx context.Context, resource Object, permission string)
 // Prime queues checks that resolvers are about to make, without waiting for
 // them: a list resolver primes the checks of all its items, so that they go
 // out in one call however the items' resolvers are scheduled.
-func (b *Batcher) Prime(checks []Check) { b.enqueue(checks) }
+func (b *Batcher) Prime(checks []Check) {
+	if _, ok := bypassed(b.reads, nil); ok {
+		return
+	}
+	b.enqueue(checks)
+}
 
 // CheckMany answers many checks at once, through the same batches and memo.
 func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error) {
+	if out, ok := bypassed(b.reads, checks); ok {
+		return out, nil
+	}
 	answers := b.enqueue(checks)
 	out := make([]bool, len(checks))
 	for i, a := range answers {
