@@ -31,7 +31,6 @@ must be migrated first (pbxportal migrate).`,
 				return err
 			}
 			ctx, out := cmd.Context(), cmd.OutOrStdout()
-			opts.MediaDir = cfg.MediaDir()
 			start := time.Now()
 			store, err := app.OpenStore(ctx, *cfg)
 			if err != nil {
@@ -39,15 +38,10 @@ must be migrated first (pbxportal migrate).`,
 			}
 			// The store's client has no hooks: the rows go in without being
 			// projected one by one, and SpiceDB is rebuilt from them below.
-			err = demo.Load(ctx, store.Client, cfg.MediaDir())
+			n, err := seed.Load(ctx, store.Client, cfg.MediaDir(), opts)
 			if err == nil && (opts.Users > 0 || opts.Recordings > 0) {
-				var n seed.Counts
-				if n, err = seed.Grow(ctx, store.Client, opts); err == nil {
-					fmt.Fprintf(out, "grew %s by %d users, %d sites, %d queues (%d agent memberships), %d groups, %d recordings and %d call records\n",
-						seed.Domain, n.Users, n.Sites, n.Queues, n.QueueAgents, n.Groups, n.Recordings, n.CallRecords)
-				} else {
-					err = fmt.Errorf("%w (the demo dataset is loaded; start again from an empty database)", err)
-				}
+				fmt.Fprintf(out, "grew %s by %d users, %d sites, %d queues (%d agent memberships), %d groups, %d recordings and %d call records\n",
+					seed.Domain, n.Users, n.Sites, n.Queues, n.QueueAgents, n.Groups, n.Recordings, n.CallRecords)
 			}
 			_ = store.Client.Close()
 			if err != nil {

@@ -78,6 +78,26 @@ type Counts struct {
 // holds: Grow only adds.
 var ErrTooSmall = errors.New("seed: the domain already holds more")
 
+// Load loads the demo dataset into the empty database of c (demo.Load) and
+// grows it to o's sizes (Grow) when they are set. c should have no hooks.
+func Load(ctx context.Context, c *ent.Client, mediaDir string, o Options) (Counts, error) {
+	if err := o.Validate(); err != nil {
+		return Counts{}, err
+	}
+	if err := demo.Load(ctx, c, mediaDir); err != nil {
+		return Counts{}, err
+	}
+	if o.Users == 0 && o.Recordings == 0 {
+		return Counts{}, nil
+	}
+	o.MediaDir = mediaDir
+	n, err := Grow(ctx, c, o)
+	if err != nil {
+		return n, fmt.Errorf("%w (the demo dataset is loaded; start again from an empty database)", err)
+	}
+	return n, nil
+}
+
 // Grow adds to the domain Domain (loaded by demo.Load) the users and
 // recordings that bring it to o's sizes, in one transaction of c, which
 // should have no hooks: the rows bypass the projection.
