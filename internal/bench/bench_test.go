@@ -1,0 +1,376 @@
+//go:build pbxbench
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	neturl "net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pbxportal/pbxportal/ent/user"
+	"github.com/pbxportal/pbxportal/internal/app"
+	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/migration"
+	"github.com/pbxportal/pbxportal/internal/seed"
+)
+
+// personas are the demo users the benchmark asks as, from the narrowest
+// reach to the widest.
+var personas = []string{
+	"bob@acme.example", "cora@acme.example", "alice@acme.example", "ava@acme.example",
+	"sam@acme.example", "olivia@acme.example", "support@provider.example",
+}
+
+// queries are what each persona asks, with authorization and without.
+var queries = []struct{ name, query string }{
+	{"users(first:50)", `{ users(first: 50) { edges { node { id displayName extension email username scope } } } }`},
+	{"recordings(first:20)", `{ recordings(first: 20) { edges { node { id callID startedAt replayUrl } } } }`},
+	{"totalCount", `{ users { totalCount } recordings { totalCount } }`},
+	{"callQueues→supervisors,agents", `{ callQueues(first: 10) { edges { node { id name
+		supervisors { id displayName email } agents { status user { id displayName } } } } } }`},
+}
+
+// bypassHeader asks the benchmark's handler to bypass SpiceDB for the request.
+const bypassHeader = "X-Pbxbench-Bypass"
+
+// config is the benchmark's size, from the environment.
+type config struct {
+	users, recordings, rounds int
+	postgres                  string // base URL of a PostgreSQL server; empty: SQLite and in-memory SpiceDB
+}
+
+func configFrom(b *testing.B) config {
+	b.Helper()
+	c := config{users: 200, recordings: 2000, rounds: 20, postgres: os.Getenv("PBXPORTAL_BENCH_POSTGRES")}
+	for _, v := range []struct {
+		env string
+		to  *int
+	}{
+		{"PBXPORTAL_BENCH_USERS", &c.users},
+		{"PBXPORTAL_BENCH_RECORDINGS", &c.recordings},
+		{"PBXPORTAL_BENCH_ROUNDS", &c.rounds},
+	} {
+		if s := os.Getenv(v.env); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n <= 0 {
+				b.Fatalf("%s=%q: want a positive number", v.env, s)
+			}
+			*v.to = n
+		}
+	}
+	return c
+}
+
+// BenchmarkAuthz generates a tenant, starts the server on it, and runs every
+// query as every persona, real and bypassed runs interleaved, rounds times
+// each after a warm-up. It reports the latencies, their ratio, SpiceDB calls
+// per request, start-up time and peak RSS. Run it once:
+//
+//	PBXPORTAL_BENCH_USERS=1000 PBXPORTAL_BENCH_RECORDINGS=10000 PBXPORTAL_BENCH_ROUNDS=100 \
+//	  go test -tags pbxbench -bench Authz -benchtime 1x -run '^$' -timeout 60m ./internal/bench
+//
+// PBXPORTAL_BENCH_POSTGRES=postgres://…/postgres?sslmode=disable puts the
+// database and SpiceDB's datastore in two scratch PostgreSQL databases.
+func BenchmarkAuthz(b *testing.B) {
+	ctx := context.Background()
+	c := configFrom(b)
+	cfg := app.Config{DataDir: b.TempDir(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if c.postgres != "" {
+		cfg.DatabaseURL, cfg.SpiceDBDatastoreURL = scratchDatabase(b, c.postgres), scratchDatabase(b, c.postgres)
+		if _, err := app.Migrate(ctx, cfg, migration.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	store, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := seed.Load(ctx, store.Client, cfg.MediaDir(), seed.Options{Users: c.users, Recordings: c.recordings, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	_ = store.Client.Close()
+	b.Logf("generated %d users and %d recordings in %s", c.users, c.recordings, time.Since(t0).Round(time.Millisecond))
+
+	runtime.GC()
+	resetPeakRSS()
+	t0 = time.Now()
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	startup := time.Since(t0)
+	srv := httptest.NewServer(withBypass(a.Handler()))
+	defer srv.Close()
+
+	tokens := map[string]string{}
+	for _, p := range personas {
+		u, err := a.Client.User.Query().Where(user.Username(p)).Only(ctx)
+		if err != nil {
+			b.Fatalf("persona %s: %v", p, err)
+		}
+		if tokens[p], _, err = a.Signer.Mint(u.ID, u.CredentialStamp, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	var rows []row
+	b.ResetTimer()
+	for range b.N {
+		rows = rows[:0]
+		for _, q := range queries {
+			for _, p := range personas {
+				rows = append(rows, measure(b, a, srv.URL, tokens[p], p, q.name, q.query, c.rounds))
+			}
+		}
+	}
+	b.StopTimer()
+	rss := peakRSS()
+
+	var out strings.Builder
+	fmt.Fprintf(&out, "\n%d users, %d recordings, %s; start-up %.1f s, peak RSS %.0f MiB; %d rounds\n\n",
+		c.users, c.recordings, backend(c), startup.Seconds(), rss, c.rounds)
+	tw := tabwriter.NewWriter(&out, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "query\tpersona\trows real/bypass\tp50 real\tp50 bypass\tp95 real\tp95 bypass\tratio p50\tratio p95\tSpiceDB calls/req")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.1f %s\n", r.query, strings.TrimSuffix(r.persona, "@acme.example"),
+			r.rows[0], r.rows[1], ms(r.p50[0]), ms(r.p50[1]), ms(r.p95[0]), ms(r.p95[1]),
+			ratio(r.p50), ratio(r.p95), r.calls, r.methods)
+	}
+	_ = tw.Flush()
+	fmt.Print(out.String()) // b.Log would cut a benchmark's log to its first lines
+	if path := os.Getenv("PBXPORTAL_BENCH_OUT"); path != "" {
+		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+			b.Error(err)
+		}
+	}
+	b.ReportMetric(startup.Seconds(), "startup-s")
+	b.ReportMetric(rss, "peak-RSS-MiB")
+	var worst float64
+	for _, r := range rows {
+		worst = max(worst, ratio(r.p50))
+	}
+	b.ReportMetric(worst, "worst-p50-ratio")
+}
+
+func backend(c config) string {
+	if c.postgres != "" {
+		return "PostgreSQL, SpiceDB on PostgreSQL"
+	}
+	return "SQLite, in-memory SpiceDB"
+}
+
+// row is one query as one persona: index 0 with authorization, 1 bypassed.
+type row struct {
+	query, persona string
+	rows           [2]int
+	p50, p95       [2]time.Duration
+	calls          float64 // SpiceDB calls per real request
+	methods        string  // their split by method
+}
+
+// measure runs query as the token's holder: two warm-up runs of each mode,
+// then rounds of both, real first in even rounds and bypassed first in odd
+// ones, so that neither mode gets the warmer caches.
+func measure(b *testing.B, a *app.App, url, token, persona, name, query string, rounds int) row {
+	b.Helper()
+	r := row{query: name, persona: persona}
+	modes := [2]string{"", "domain"} // how each mode is asked for: real, bypassed
+	if strings.HasPrefix(persona, "support@") {
+		modes[1] = "support"
+	}
+	for mode := range 2 {
+		for range 2 {
+			r.rows[mode] = post(b, url, token, query, modes[mode]).rows
+		}
+	}
+	var lat [2][]time.Duration
+	before := spiceDBCalls(b, a)
+	var realCalls map[string]float64
+	for i := range rounds {
+		for k := range 2 {
+			mode := (i + k) % 2
+			start := spiceDBCalls(b, a)
+			t0 := time.Now()
+			post(b, url, token, query, modes[mode])
+			lat[mode] = append(lat[mode], time.Since(t0))
+			if mode == 1 {
+				if d := diff(spiceDBCalls(b, a), start); sum(d) > 0 {
+					b.Fatalf("%s as %s: the bypassed request called SpiceDB %v", name, persona, d)
+				}
+			}
+		}
+	}
+	realCalls = diff(spiceDBCalls(b, a), before)
+	r.calls = sum(realCalls) / float64(rounds)
+	var parts []string
+	for m, n := range realCalls {
+		parts = append(parts, fmt.Sprintf("%s %.1f", strings.TrimSuffix(m, "Permissions"), n/float64(rounds)))
+	}
+	slices.Sort(parts)
+	if len(parts) > 0 {
+		r.methods = "(" + strings.Join(parts, ", ") + ")"
+	}
+	for mode := range 2 {
+		r.p50[mode], r.p95[mode] = percentile(lat[mode], 50), percentile(lat[mode], 95)
+	}
+	return r
+}
+
+// scratchDatabase creates an empty PostgreSQL database on base's server,
+// dropped when the benchmark ends, and returns its URL.
+func scratchDatabase(b *testing.B, base string) string {
+	b.Helper()
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := fmt.Sprintf("pbxbench_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		_, _ = admin.Exec("DROP DATABASE " + name + " WITH (FORCE)")
+		_ = admin.Close()
+	})
+	u, err := neturl.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path, u.RawQuery = "/"+name, "sslmode=disable"
+	return u.String()
+}
+
+// result is what the benchmark checks of a response.
+type result struct{ rows int }
+
+// post runs a query and counts the objects in its data (ids), failing the
+// benchmark on a transport error or a response without data.
+func post(b *testing.B, url, token, query, bypass string) result {
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if bypass != "" {
+		req.Header.Set(bypassHeader, bypass)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil || len(out.Data) == 0 || string(out.Data) == "null" {
+		b.Fatalf("query %s: status %d, no data: %.300s", query, res.StatusCode, raw)
+	}
+	return result{rows: bytes.Count(out.Data, []byte(`"id":`))}
+}
+
+// withBypass bypasses SpiceDB for requests carrying bypassHeader: every
+// check allowed, platform#support only for support@provider.example's
+// requests, so that each persona's lists keep their shape (its domain; all
+// domains for support).
+func withBypass(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(bypassHeader) != "" {
+			support := r.Header.Get(bypassHeader) == "support"
+			r = r.WithContext(authz.WithBypass(r.Context(), authz.Bypass{Support: support}))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// spiceDBCalls reads pbxportal_spicedb_requests_total by method.
+func spiceDBCalls(b *testing.B, a *app.App) map[string]float64 {
+	b.Helper()
+	families, err := a.Registry.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "pbxportal_spicedb_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" {
+					out[l.GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+func diff(after, before map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for m, n := range after {
+		if d := n - before[m]; d > 0 {
+			out[m] = d
+		}
+	}
+	return out
+}
+
+func sum(m map[string]float64) float64 {
+	var s float64
+	for _, n := range m {
+		s += n
+	}
+	return s
+}
+
+// percentile is the p-th percentile (nearest rank) of ds.
+func percentile(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))]
+}
+
+func ratio(d [2]time.Duration) float64 { return float64(d[0]) / float64(d[1]) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// peakRSS is the process's peak resident set (VmHWM) in MiB; 0 where
+// /proc/self/status does not tell.
+func peakRSS() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// resetPeakRSS starts the peak over from the current RSS (Linux), so that
+// the peak reported is the server's, not the generator's.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
