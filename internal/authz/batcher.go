@@ -61,6 +61,9 @@ func (b *Batcher) Prime(checks []Check) {
 // once rather than after the batcher's wait: for a page whose checks are all
 // known, such as a root connection's.
 func (b *Batcher) PrimeNow(checks []Check) {
+	if _, ok := bypassed(b.reads, nil); ok {
+		return
+	}
 	b.enqueue(checks)
 	go b.flush()
 }
