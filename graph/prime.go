@@ -15,14 +15,12 @@ import (
 
 // PrimeChecks is a field middleware that, when a field resolves to a list of
 // objects (a connection, or a list edge), queues every permission check their
-// selected fields will make: each @authz field and viewerCan, and, for each
-// single-object edge selected on the items (a recording's owner, a user's
-// site), the target's visibility and its @authz fields, found from the
-// item's foreign key without loading the target. The items' resolvers then
-// find their answers pending in the batcher, so a page costs one
+// selected fields will make (see pageChecks). The items' resolvers then find
+// their answers pending in the batcher, so a page costs one
 // CheckBulkPermissions call however its goroutines are scheduled. A root
-// page is sent at once, without the batcher's wait; nested lists (one per
-// parent item) are left to gather in one batch.
+// page is sent at once, without the batcher's wait; a nested list (one per
+// parent item) was primed with its root page when the root eager-loaded it,
+// and otherwise gathers with its siblings in one batch.
 func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	if err != nil || res == nil {
@@ -38,34 +36,84 @@ func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any,
 	if len(items) < 2 && !root {
 		return res, nil
 	}
-	oc := graphql.GetOperationContext(ctx)
-	var checks []authz.Check
-	for _, item := range items {
-		o, ok := access.ObjectOf(item)
-		if !ok {
-			return res, nil
-		}
-		for _, f := range graphql.CollectFields(oc, sel, []string{reflect.TypeOf(item).Elem().Name()}) {
-			if f.Name == "viewerCan" {
-				for _, p := range viewerCanPermissions(item) {
-					checks = append(checks, authz.Check{Resource: o, Permission: p})
-				}
-			}
-			checks = append(checks, fieldChecks(o, f)...)
-			if target, ok := edgeTarget(item, f); ok {
-				checks = append(checks, authz.Check{Resource: target, Permission: access.Visibility(target)})
-				for _, tf := range graphql.CollectFields(oc, f.Selections, []string{f.Definition.Type.Name()}) {
-					checks = append(checks, fieldChecks(target, tf)...)
-				}
-			}
-		}
-	}
+	checks := pageChecks(graphql.GetOperationContext(ctx), items, sel, false, 0)
 	if root {
 		b.PrimeNow(checks)
 	} else {
 		b.Prime(checks)
 	}
 	return res, nil
+}
+
+// maxPrimeDepth is how deep pageChecks follows eager-loaded list edges.
+const maxPrimeDepth = 3
+
+// pageChecks lists the checks that resolving sel on items will make: each
+// @authz field and viewerCan of the items; for each single-object edge
+// selected (a recording's owner, a user's site), the target's visibility and
+// @authz fields, found from the item's foreign key without loading it; and,
+// for each list edge that the page's query eager-loaded (a queue's
+// supervisors), the same for every object in it, with its visibility.
+// checkVisible adds the items' own visibility (edges are checked in their
+// own right; a root connection's nodes are filtered by its query).
+func pageChecks(oc *graphql.OperationContext, items []any, sel ast.SelectionSet, checkVisible bool, depth int) []authz.Check {
+	var checks []authz.Check
+	for _, item := range items {
+		if v := reflect.ValueOf(item); !v.IsValid() || v.Kind() != reflect.Pointer || v.IsNil() {
+			continue // a null entry (an invisible node) selects nothing
+		}
+		o, isObject := access.ObjectOf(item)
+		if isObject && checkVisible {
+			checks = append(checks, authz.Check{Resource: o, Permission: access.Visibility(o)})
+		}
+		for _, f := range graphql.CollectFields(oc, sel, []string{reflect.TypeOf(item).Elem().Name()}) {
+			if isObject {
+				if f.Name == "viewerCan" {
+					for _, p := range viewerCanPermissions(item) {
+						checks = append(checks, authz.Check{Resource: o, Permission: p})
+					}
+				}
+				checks = append(checks, fieldChecks(o, f)...)
+			}
+			if target, ok := edgeTarget(item, f); ok {
+				checks = append(checks, authz.Check{Resource: target, Permission: access.Visibility(target)})
+				for _, tf := range graphql.CollectFields(oc, f.Selections, []string{f.Definition.Type.Name()}) {
+					checks = append(checks, fieldChecks(target, tf)...)
+				}
+			}
+			if depth < maxPrimeDepth {
+				if loaded, ok := loadedEdge(item, f); ok {
+					checks = append(checks, pageChecks(oc, loaded, f.Selections, true, depth+1)...)
+				}
+			}
+		}
+	}
+	return checks
+}
+
+// loadedEdge is the list edge f of item if the query eager-loaded it (ent's
+// Named<Edge>(alias), which entgql fills for selected edges).
+func loadedEdge(item any, f graphql.CollectedField) ([]any, bool) {
+	if f.Definition == nil || f.Definition.Type.Elem == nil || len(f.Selections) == 0 {
+		return nil, false
+	}
+	m := reflect.ValueOf(item).MethodByName("Named" + strings.ToUpper(f.Name[:1]) + f.Name[1:])
+	if !m.IsValid() || m.Type().NumIn() != 1 || m.Type().NumOut() != 2 {
+		return nil, false
+	}
+	alias := f.Alias
+	if alias == "" {
+		alias = f.Name
+	}
+	out := m.Call([]reflect.Value{reflect.ValueOf(alias)})
+	if !out[1].IsNil() || out[0].Kind() != reflect.Slice {
+		return nil, false
+	}
+	list := make([]any, out[0].Len())
+	for i := range list {
+		list[i] = out[0].Index(i).Interface()
+	}
+	return list, true
 }
 
 // fieldChecks is the check an @authz field f of o makes, if it is one.

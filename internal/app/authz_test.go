@@ -209,3 +209,56 @@ func TestSpiceDBCallsAreFlatThroughSingleEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestSpiceDBCallsAreFlatThroughListEdges: a page of queues with each
+// queue's supervisors and their private fields costs the same number of
+// SpiceDB calls for 2 queues as for 100: the supervisors, eager-loaded with
+// the page, are primed with it.
+func TestSpiceDBCallsAreFlatThroughListEdges(t *testing.T) {
+	p := startPortal(t)
+	p.inTx(func(c *ent.Client) error {
+		ctx := context.Background()
+		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(ctx)
+		for i := range 100 {
+			name := fmt.Sprintf("sup%03d@acme.example", i)
+			u, err := c.User.Create().SetDomain(acme).SetUsername(name).SetEmail(name).
+				SetDisplayName(name).SetExtension(fmt.Sprintf("6%03d", i)).SetScope(user.ScopeCALL_CENTER_SUPERVISOR).
+				SetVoicePortalAccess(true).SetPasswordHash("x").Save(ctx)
+			if err != nil {
+				return err
+			}
+			if err := c.CallQueue.Create().SetDomain(acme).SetName(fmt.Sprintf("Load %03d", i)).
+				SetExtension(fmt.Sprintf("7%03d", i)).AddSupervisors(u).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	const q = `query($n: Int) { callQueues(first: $n) { edges { node { name
+		supervisors { displayName email viewerCan { edit } } } } } }`
+	token := p.tokenFor("olivia@acme.example")
+	cost := func(n int) (float64, int) {
+		before := p.spiceCalls()
+		r := p.do(token, q, map[string]any{"n": n})
+		if len(r.Errors) > 0 {
+			t.Fatalf("callQueues: %v", r.Errors)
+		}
+		var d struct {
+			CallQueues struct{ Edges []struct{ Node struct{ Supervisors []struct{ Email *string } } } }
+		}
+		_ = json.Unmarshal(r.Data, &d)
+		supervisors := 0
+		for _, e := range d.CallQueues.Edges {
+			supervisors += len(e.Node.Supervisors)
+		}
+		return p.spiceCalls() - before, supervisors
+	}
+	small, got2 := cost(2)
+	large, got100 := cost(100)
+	if got2 < 2 || got100 < 100 {
+		t.Fatalf("%d and %d supervisors listed, want at least 2 and 100", got2, got100)
+	}
+	if large != small {
+		t.Errorf("SpiceDB calls: %v for 2 queues, %v for 100; want the same", small, large)
+	}
+}
