@@ -59,8 +59,8 @@ func (r *Relay) Apply(ctx context.Context) error {
 
 // Settle brings SpiceDB up to date with every change committed to the
 // database, by this replica or any other, and returns the revision that a
-// read must be at least as fresh as to see them all. It costs one query when
-// the outbox is empty. It fails when there are changes it cannot apply
+// read must be at least as fresh as to see them all. It costs two small
+// queries when the outbox is empty. It fails when there are changes it cannot apply
 // (SpiceDB is down): the caller must then deny, since SpiceDB may still grant
 // what was revoked.
 func (r *Relay) Settle(ctx context.Context) (string, error) {
