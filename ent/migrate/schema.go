@@ -26,6 +26,18 @@ var (
 		Name:       "audit_events",
 		Columns:    AuditEventsColumns,
 		PrimaryKey: []*schema.Column{AuditEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "auditevent_domain_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[1]},
+			},
+			{
+				Name:    "auditevent_site_id",
+				Unique:  false,
+				Columns: []*schema.Column{AuditEventsColumns[2]},
+			},
+		},
 	}
 	// AuthzRevisionsColumns holds the columns for the "authz_revisions" table.
 	AuthzRevisionsColumns = []*schema.Column{
@@ -132,6 +144,23 @@ var (
 				Columns:    []*schema.Column{CallRecordsColumns[9]},
 				RefColumns: []*schema.Column{CallQueuesColumns[0]},
 				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "callrecord_domain_id",
+				Unique:  false,
+				Columns: []*schema.Column{CallRecordsColumns[7]},
+			},
+			{
+				Name:    "callrecord_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{CallRecordsColumns[8]},
+			},
+			{
+				Name:    "callrecord_queue_id",
+				Unique:  false,
+				Columns: []*schema.Column{CallRecordsColumns[9]},
 			},
 		},
 	}
@@ -315,6 +344,28 @@ var (
 				OnDelete:   schema.SetNull,
 			},
 		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "recording_domain_id",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[8]},
+			},
+			{
+				Name:    "recording_owner_id",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[9]},
+			},
+			{
+				Name:    "recording_group_id",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[10]},
+			},
+			{
+				Name:    "recording_queue_id",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[11]},
+			},
+		},
 	}
 	// RevokedTokensColumns holds the columns for the "revoked_tokens" table.
 	RevokedTokensColumns = []*schema.Column{
@@ -408,6 +459,18 @@ var (
 				Columns:    []*schema.Column{UsersColumns[31]},
 				RefColumns: []*schema.Column{SitesColumns[0]},
 				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "user_domain_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[30]},
+			},
+			{
+				Name:    "user_site_id",
+				Unique:  false,
+				Columns: []*schema.Column{UsersColumns[31]},
 			},
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // AuditEvent records who did what to whom, and when (SPEC §3.14). Secrets are
@@ -32,4 +33,12 @@ func (AuditEvent) Fields() []ent.Field {
 // Annotations of the AuditEvent: written by the server, read-only in GraphQL.
 func (AuditEvent) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
+}
+
+// Indexes of the AuditEvent: the columns a list's filter selects by.
+func (AuditEvent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("domain_id"),
+		index.Fields("site_id"),
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // CallRecord is one call (a CDR), for call history and reports (SPEC §1, §3.12).
@@ -38,4 +39,13 @@ func (CallRecord) Edges() []ent.Edge {
 // Annotations of the CallRecord: records are written by the PBX.
 func (CallRecord) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
+}
+
+// Indexes of the CallRecord: the columns a list's filter selects by.
+func (CallRecord) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("domain_id"),
+		index.Fields("user_id"),
+		index.Fields("queue_id"),
+	}
 }

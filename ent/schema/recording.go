@@ -6,6 +6,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 )
 
 // Recording is one call recording (SPEC §1, §3.11). Its media is reached
@@ -42,4 +43,15 @@ func (Recording) Edges() []ent.Edge {
 // Annotations of the Recording: recordings are made by the PBX, not by portal users.
 func (Recording) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
+}
+
+// Indexes of the Recording: every column a list's filter selects by (the
+// domain, and the owner, group and queue a replay right may come through).
+func (Recording) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("domain_id"),
+		index.Fields("owner_id"),
+		index.Fields("group_id"),
+		index.Fields("queue_id"),
+	}
 }

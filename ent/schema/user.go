@@ -7,6 +7,7 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
 
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/scope"
@@ -113,3 +114,12 @@ func (User) Edges() []ent.Edge {
 
 // Annotations of the User.
 func (User) Annotations() []schema.Annotation { return listable() }
+
+// Indexes of the User: the columns a list's filter selects by (the domain,
+// and the site a manager reaches).
+func (User) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("domain_id"),
+		index.Fields("site_id"),
+	}
+}

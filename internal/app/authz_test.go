@@ -244,7 +244,11 @@ func TestSpiceDBCallsAreFlatThroughListEdges(t *testing.T) {
 			t.Fatalf("callQueues: %v", r.Errors)
 		}
 		var d struct {
-			CallQueues struct{ Edges []struct{ Node struct{ Supervisors []struct{ Email *string } } } }
+			CallQueues struct {
+				Edges []struct {
+					Node struct{ Supervisors []struct{ Email *string } }
+				}
+			}
 		}
 		_ = json.Unmarshal(r.Data, &d)
 		supervisors := 0

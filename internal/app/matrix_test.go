@@ -266,13 +266,13 @@ func TestNodeAcrossDomains(t *testing.T) {
 		return id
 	}
 	ids := map[string]int{
-		"user":      first(c.User.Query().FirstID(ctx)),
-		"site":      first(c.Site.Query().FirstID(ctx)),
-		"queue":     first(c.CallQueue.Query().FirstID(ctx)),
-		"group":     first(c.Group.Query().FirstID(ctx)),
-		"recording": first(c.Recording.Query().FirstID(ctx)),
-		"contact":   first(c.Contact.Query().FirstID(ctx)),
-		"domain":    first(c.Domain.Query().FirstID(ctx)),
+		"user":      first(c.User.Query().Order(ent.Asc("id")).FirstID(ctx)),
+		"site":      first(c.Site.Query().Order(ent.Asc("id")).FirstID(ctx)),
+		"queue":     first(c.CallQueue.Query().Order(ent.Asc("id")).FirstID(ctx)),
+		"group":     first(c.Group.Query().Order(ent.Asc("id")).FirstID(ctx)),
+		"recording": first(c.Recording.Query().Order(ent.Asc("id")).FirstID(ctx)),
+		"contact":   first(c.Contact.Query().Order(ent.Asc("id")).FirstID(ctx)),
+		"domain":    first(c.Domain.Query().Order(ent.Asc("id")).FirstID(ctx)),
 	}
 	tests := []struct {
 		persona string

@@ -70,7 +70,7 @@ func TestMutationRules(t *testing.T) {
 		id.user("vic@acme.example"), id.user("cora@acme.example"), id.user("olivia@acme.example"),
 		id.user("alice@acme.example"), id.user("adam@acme.example"), id.user("carl@acme.example"), id.user("gus@globex.example")
 	sales, support, reception := id.queue("Sales"), id.queue("Support"), id.group("Reception")
-	acme := p.app.Client.Domain.Query().FirstIDX(context.Background())
+	acme := p.app.Client.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(context.Background())
 	tests := []mutationCase{
 		// §3.5 credentials
 		{"bob resets his own password", "bob@acme.example", `mutation($u: ID!) { resetPassword(userId: $u, newPassword: "a-new-password") { id } }`, map[string]any{"u": bob}, "", ""},
@@ -251,7 +251,7 @@ func TestCrudWithinReach(t *testing.T) {
 	bob, bea, cora, olivia, alice := id.user("bob@acme.example"), id.user("bea@acme.example"), id.user("cora@acme.example"),
 		id.user("olivia@acme.example"), id.user("alice@acme.example")
 	sales, support, reception := id.queue("Sales"), id.queue("Support"), id.group("Reception")
-	acme := c.Domain.Query().FirstIDX(ctx)
+	acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(ctx)
 	north := c.Site.Query().Where(site.Name("North")).OnlyIDX(ctx)
 	south := c.Site.Query().Where(site.Name("South")).OnlyIDX(ctx)
 	var east, entry, contact int

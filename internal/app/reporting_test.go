@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/pbxportal/pbxportal/ent/site"
 )
 
 // TestCallSummary: managers, supervisors of their queues, and users with
@@ -13,7 +15,7 @@ func TestCallSummary(t *testing.T) {
 	p := startPortal(t)
 	id := ids{p}
 	sales := id.queue("Sales")
-	north := p.app.Client.Site.Query().FirstIDX(t.Context())
+	north := p.app.Client.Site.Query().Where(site.Name("North")).OnlyIDX(t.Context())
 	const q = `query($q: ID, $s: ID) { callSummary(from: "2026-11-01T00:00:00Z", to: "2026-12-01T00:00:00Z", queueId: $q, siteId: $s) {
 		totals { calls answered missed averageDurationSeconds } byQueue { queue { name } totals { calls } } } }`
 	tests := []struct {

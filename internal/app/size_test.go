@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
@@ -28,7 +29,7 @@ func (p *portal) spiceDBHolds() int {
 func TestRestartWithMoreThanAThousandRelationships(t *testing.T) {
 	dir := t.TempDir()
 	p := startPortalIn(t, dir)
-	acme := p.app.Client.Domain.Query().FirstIDX(context.Background())
+	acme := p.app.Client.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(context.Background())
 	const users = 80
 	for i := range users {
 		errs := p.as("olivia@acme.example", `mutation($d: ID!, $u: String!, $x: String!) {
