@@ -109,6 +109,10 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.Client, a.Signer, a.db = store.Client, store.Signer, store.db
+	if cfg.DatabaseURL != "" && cfg.SpiceDBEndpoint == "" && cfg.SpiceDBDatastoreURL == "" {
+		cfg.Log.WarnContext(ctx, "SpiceDB runs in memory in this process: run one replica only; "+
+			"replicas must share one SpiceDB (--spicedb-endpoint, or --spicedb-datastore-url on every replica)")
+	}
 	conn, err := a.connectSpiceDB(ctx, cfg)
 	if err != nil {
 		return nil, err

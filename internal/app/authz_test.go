@@ -51,7 +51,7 @@ func (p *portal) inTx(f func(c *ent.Client) error) {
 
 // TestSpiceDBCallsAreFlatInPageSize: a page of 2 users and a page of 200,
 // each with private fields and viewerCan, cost the same number of SpiceDB
-// calls (DESIGN.md, "Requests, reads").
+// calls.
 func TestSpiceDBCallsAreFlatInPageSize(t *testing.T) {
 	p := startPortal(t)
 	p.inTx(func(c *ent.Client) error {

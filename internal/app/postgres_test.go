@@ -83,7 +83,7 @@ func TestMigrateNeedsPostgres(t *testing.T) {
 }
 
 // TestPostgres runs the spine on PostgreSQL: the demo is loaded only when
-// asked, the relay takes the outbox FOR UPDATE SKIP LOCKED, and a restart
+// asked, the relay applies the outbox under its advisory lock, and a restart
 // rebuilds SpiceDB from the database.
 func TestPostgres(t *testing.T) {
 	dbURL := postgresURL(t)

@@ -6,8 +6,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/auditevent"
 	"github.com/pbxportal/pbxportal/ent/queueagent"
+	"github.com/pbxportal/pbxportal/ent/site"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
 
 // TestLeavingAScopeEndsItsMemberships: a supervisor or an agent whose scope
@@ -132,6 +135,46 @@ func TestMembershipsNeedTheScope(t *testing.T) {
 			}
 			if p.fingerprint() != before {
 				t.Error("the refused assignment changed the database")
+			}
+		})
+	}
+}
+
+// TestDeletionsReprojectWhatTheDatabaseClears: deleting a site (or a queue,
+// or a user) clears the references other rows held to it; the entities that
+// held them are projected again in the same change, so SpiceDB keeps no
+// grant through the deleted one, whichever write path deletes it.
+func TestDeletionsReprojectWhatTheDatabaseClears(t *testing.T) {
+	tests := []struct {
+		name   string
+		delete func(c *ent.Client, i ids) error
+	}{
+		{"site with users, queues and groups", func(c *ent.Client, i ids) error {
+			north := c.Site.Query().Where(site.Name("North")).OnlyIDX(context.Background())
+			return c.Site.DeleteOneID(north).Exec(context.Background())
+		}},
+		{"queue with recordings", func(c *ent.Client, i ids) error {
+			sales := i.queue("Sales")
+			if _, err := c.QueueAgent.Delete().Where(queueagent.QueueID(sales)).Exec(context.Background()); err != nil {
+				return err
+			}
+			return c.CallQueue.DeleteOneID(sales).Exec(context.Background())
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := startPortal(t)
+			i := ids{p}
+			p.inTx(func(c *ent.Client) error { return tt.delete(c, i) })
+			if err := p.app.Relay.Apply(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			drift, err := projection.Reconcile(context.Background(), p.app.Client, p.app.Spice, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(drift.Missing)+len(drift.Extra) != 0 {
+				t.Errorf("drift after the deletion: missing %v, extra %v", drift.Missing, drift.Extra)
 			}
 		})
 	}

@@ -4,8 +4,10 @@
 // relationship diff from what the other committed, never from a stale read.
 //
 // On PostgreSQL the rows are locked with SELECT … FOR NO KEY UPDATE (FOR
-// UPDATE for a deletion), in id order so that two transactions cannot lock
-// the same rows in opposite orders. SQLite has one writer at a time (every
+// UPDATE for a deletion), in id order within each call. Transactions of
+// different shapes may still lock rows in opposite orders; PostgreSQL then
+// aborts one of them (a deadlock, which the client sees as CONFLICT), never
+// leaving a stale diff. SQLite has one writer at a time (every
 // transaction begins IMMEDIATE), so there is nothing more to lock there.
 package rowlock
 

@@ -101,8 +101,13 @@ func Revoke(ctx context.Context, c *ent.Client, cl auth.Claims, now time.Time) e
 	if _, err := c.RevokedToken.Delete().Where(revokedtoken.ExpiresAtLTE(now)).Exec(ctx); err != nil {
 		return fmt.Errorf("session: purge expired revoked tokens: %w", err)
 	}
-	err := c.RevokedToken.Create().SetTokenID(cl.ID).SetUserID(cl.UserID).SetExpiresAt(cl.ExpiresAt).Exec(ctx)
-	if err != nil && !ent.IsConstraintError(err) { // a constraint error: already revoked
+	// Already revoked: nothing to do. (A failed insert would abort a
+	// PostgreSQL transaction, so the row is looked for first.)
+	revoked, err := c.RevokedToken.Query().Where(revokedtoken.TokenID(cl.ID)).Exist(ctx)
+	if err != nil || revoked {
+		return err
+	}
+	if err := c.RevokedToken.Create().SetTokenID(cl.ID).SetUserID(cl.UserID).SetExpiresAt(cl.ExpiresAt).Exec(ctx); err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
 	return nil

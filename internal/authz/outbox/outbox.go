@@ -1,6 +1,6 @@
 // Package outbox keeps relationship updates in the database until SpiceDB has
 // them: Write adds them in the caller's transaction, and the Relay applies
-// them, in order, after commit (DESIGN.md, "Writes").
+// them, in order, after commit (docs/projection.md).
 package outbox
 
 import (

@@ -18,8 +18,10 @@ const batchSize = 1000
 
 // Relay applies the outbox to SpiceDB and records, in the database, the
 // newest revision it wrote. Replicas may run one each: they apply the outbox
-// one at a time (on PostgreSQL, each holds the revision row locked while it
-// applies), so rows are applied in the order they were committed.
+// one at a time (on PostgreSQL, each holds an advisory lock while it
+// applies), oldest row first. Two transactions that change the same
+// relationship lock the same entity rows (see the projection hook), so the
+// later one's rows are written, and applied, after the earlier one's.
 type Relay struct {
 	db       *ent.Client
 	spice    *authz.Client
@@ -28,9 +30,9 @@ type Relay struct {
 	mu       sync.Mutex
 }
 
-// NewRelay returns a relay from db's outbox to spice. lockRows locks the
-// revision row FOR UPDATE while applying; SQLite, whose transactions here
-// begin IMMEDIATE and so exclude each other, needs no row lock.
+// NewRelay returns a relay from db's outbox to spice. lockRows takes a
+// PostgreSQL advisory lock while applying; SQLite, whose transactions here
+// begin IMMEDIATE and so exclude each other, needs none.
 func NewRelay(db *ent.Client, spice *authz.Client, log *slog.Logger, lockRows bool) *Relay {
 	return &Relay{db: db, spice: spice, log: log, lockRows: lockRows}
 }
@@ -96,13 +98,15 @@ func (r *Relay) Exclusive(ctx context.Context, fn func(context.Context) error) e
 		return fmt.Errorf("outbox: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := r.lockRevision(ctx, tx); err != nil {
+	rev, err := r.lockRevision(ctx, tx)
+	if err != nil {
 		return err
 	}
+	before := r.spice.Newest()
 	if err := fn(ctx); err != nil {
 		return err
 	}
-	if err := r.recordRevision(ctx, tx); err != nil {
+	if err := r.recordRevision(ctx, tx, rev, before); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -111,31 +115,40 @@ func (r *Relay) Exclusive(ctx context.Context, fn func(context.Context) error) e
 	return nil
 }
 
-// lockRevision returns the revision row, creating it if there is none, and
-// locks it for the transaction where rows can be locked.
+// relayLockKey is the PostgreSQL advisory lock that one relay (or rebuild,
+// or reconcile) at a time holds, across replicas, while it writes to SpiceDB.
+const relayLockKey = 0x7062785f72656c61 // "pbx_rela"
+
+// applyTimeout bounds one batch's SpiceDB writes: a hung call must not hold
+// the relay lock, and so every request that settles, for ever.
+const applyTimeout = 30 * time.Second
+
+// lockRevision takes the relay lock for the transaction (on PostgreSQL an
+// advisory lock, which needs no row to exist; SQLite's IMMEDIATE transaction
+// is already exclusive) and returns the revision row, creating it if there
+// is none.
 func (r *Relay) lockRevision(ctx context.Context, tx *ent.Tx) (*ent.AuthzRevision, error) {
-	q := tx.AuthzRevision.Query().Order(ent.Asc(authzrevision.FieldID))
 	if r.lockRows {
-		q = q.ForUpdate()
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", relayLockKey); err != nil {
+			return nil, fmt.Errorf("outbox: take the relay lock: %w", err)
+		}
 	}
-	rev, err := q.First(ctx)
+	rev, err := tx.AuthzRevision.Query().Order(ent.Asc(authzrevision.FieldID)).First(ctx)
 	if ent.IsNotFound(err) {
 		rev, err = tx.AuthzRevision.Create().Save(ctx)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("outbox: lock revision: %w", err)
+		return nil, fmt.Errorf("outbox: read revision: %w", err)
 	}
 	return rev, nil
 }
 
-// recordRevision stores the client's newest token in the revision row.
-func (r *Relay) recordRevision(ctx context.Context, tx *ent.Tx) error {
-	rev, err := r.lockRevision(ctx, tx)
-	if err != nil {
-		return err
-	}
+// recordRevision stores in rev the client's newest token if the client wrote
+// since before, the token it had when the lock was taken: a token written
+// before the lock may be older than what another replica recorded.
+func (r *Relay) recordRevision(ctx context.Context, tx *ent.Tx, rev *ent.AuthzRevision, before string) error {
 	token := r.spice.Newest()
-	if token == "" || token == rev.ZedToken {
+	if token == "" || token == before || token == rev.ZedToken {
 		return nil
 	}
 	if err := tx.AuthzRevision.UpdateOne(rev).SetZedToken(token).Exec(ctx); err != nil {
@@ -145,14 +158,18 @@ func (r *Relay) recordRevision(ctx context.Context, tx *ent.Tx) error {
 }
 
 func (r *Relay) applyBatch(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, applyTimeout)
+	defer cancel()
 	tx, err := r.db.Tx(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if _, err := r.lockRevision(ctx, tx); err != nil {
+	rev, err := r.lockRevision(ctx, tx)
+	if err != nil {
 		return 0, err
 	}
+	before := r.spice.Newest()
 	rows, err := tx.OutboxEntry.Query().Order(ent.Asc(outboxentry.FieldID)).Limit(batchSize).All(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: read: %w", err)
@@ -167,7 +184,7 @@ func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 	if err := r.spice.WriteRelationships(ctx, touches, deletes); err != nil {
 		return 0, fmt.Errorf("outbox: apply: %w", err)
 	}
-	if err := r.recordRevision(ctx, tx); err != nil {
+	if err := r.recordRevision(ctx, tx, rev, before); err != nil {
 		return 0, err
 	}
 	ids := make([]int, len(rows))

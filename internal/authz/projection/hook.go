@@ -215,8 +215,8 @@ func entTypeOf(objectType string) string {
 // change: the mutated entities themselves; the users on the other side of
 // the group and queue memberships it touches (users emit their memberships);
 // and, for a deletion, the entities whose references to the deleted one the
-// database clears (recordings of a user, group or queue; queues and groups of
-// a site).
+// database clears (recordings of a user, group or queue; users, queues and
+// groups of a site).
 func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation) ([]authz.Object, error) {
 	var ids []int
 	if m.Op().Is(ent.OpCreate) {
@@ -277,6 +277,9 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 		case ent.TypeSite:
 			if err = collect(TypeQueue, c.CallQueue.Query().Where(callqueue.SiteIDIn(ids...))); err == nil {
 				err = collect(TypeGroup, c.Group.Query().Where(group.SiteIDIn(ids...)))
+			}
+			if err == nil {
+				err = collect(TypeUser, c.User.Query().Where(user.SiteIDIn(ids...)))
 			}
 		}
 	}

@@ -2,7 +2,7 @@
 // SpiceDB relationships of schema.zed. Each entity emits the relationships it
 // is responsible for; a change to an entity is projected by emitting its
 // relationships before and after the change and writing the difference to the
-// outbox, in the change's own transaction (DESIGN.md, "Writes").
+// outbox, in the change's own transaction (docs/projection.md).
 package projection
 
 import (
