@@ -8,6 +8,7 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/auditevent"
+	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/queueagent"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
@@ -140,11 +141,12 @@ func TestMembershipsNeedTheScope(t *testing.T) {
 	}
 }
 
-// TestDeletionsReprojectWhatTheDatabaseClears: deleting a site (or a queue,
-// or a user) clears the references other rows held to it; the entities that
-// held them are projected again in the same change, so SpiceDB keeps no
-// grant through the deleted one, whichever write path deletes it.
-func TestDeletionsReprojectWhatTheDatabaseClears(t *testing.T) {
+// TestChangesReprojectEveryEntityTheyTouch: a deletion clears the references
+// other rows held to the deleted entity, and a membership changed from the
+// side that does not emit it changes the other side's relationships; the
+// entities concerned are projected again in the same change, whichever write
+// path makes it, so SpiceDB keeps no grant the database no longer implies.
+func TestChangesReprojectEveryEntityTheyTouch(t *testing.T) {
 	tests := []struct {
 		name   string
 		delete func(c *ent.Client, i ids) error
@@ -159,6 +161,18 @@ func TestDeletionsReprojectWhatTheDatabaseClears(t *testing.T) {
 				return err
 			}
 			return c.CallQueue.DeleteOneID(sales).Exec(context.Background())
+		}},
+		{"replayer added from the group's side", func(c *ent.Client, i ids) error {
+			ctx := context.Background()
+			acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(ctx)
+			g, err := c.Group.Create().SetDomainID(acme).SetName("Night").SetExtension("790").Save(ctx)
+			if err != nil {
+				return err
+			}
+			return c.Group.UpdateOne(g).AddReplayerIDs(i.user("bob@acme.example")).Exec(ctx)
+		}},
+		{"recordings let go from the owner's side", func(c *ent.Client, i ids) error {
+			return c.User.UpdateOneID(i.user("bob@acme.example")).ClearRecordings().Exec(context.Background())
 		}},
 	}
 	for _, tt := range tests {

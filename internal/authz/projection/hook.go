@@ -54,17 +54,19 @@ func objectType(entType string) string {
 	return ""
 }
 
-// userEdge is the edge of a type whose ids are users that emit its relationships.
-func userEdge(entType string) string {
+// userEdges are the edges of a type whose ids are users that emit the
+// relationships of the membership (a group's members and replayers, a
+// queue's supervisors, an agent membership's user).
+func userEdges(entType string) []string {
 	switch entType {
 	case ent.TypeGroup:
-		return "members"
+		return []string{"members", "replayers"}
 	case ent.TypeCallQueue:
-		return "supervisors"
+		return []string{"supervisors"}
 	case ent.TypeQueueAgent:
-		return "user"
+		return []string{"user"}
 	}
-	return ""
+	return nil
 }
 
 type idsMutation interface {
@@ -241,10 +243,24 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 	}
 	// Users emit their own memberships: a membership added or removed from
 	// the group's or the queue's side changes the user's relationships.
-	if e := userEdge(m.Type()); e != "" {
+	for _, e := range userEdges(m.Type()) {
 		for _, v := range append(m.AddedIDs(e), m.RemovedIDs(e)...) {
 			if id, ok := v.(int); ok {
 				objs = append(objs, Obj(TypeUser, id))
+			}
+		}
+	}
+	// Recordings emit their owner: re-pointing them from the user's side
+	// changes the recordings' relationships.
+	if m.Type() == ent.TypeUser {
+		for _, v := range append(m.AddedIDs("recordings"), m.RemovedIDs("recordings")...) {
+			if id, ok := v.(int); ok {
+				objs = append(objs, Obj(TypeRecording, id))
+			}
+		}
+		if m.EdgeCleared("recordings") && !m.Op().Is(ent.OpCreate) {
+			if err := collect(TypeRecording, c.Recording.Query().Where(recording.OwnerIDIn(ids...))); err != nil {
+				return nil, fmt.Errorf("projection: recordings of %v: %w", ids, err)
 			}
 		}
 	}
