@@ -169,7 +169,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Registry: a.Registry,
 		Log:      cfg.Log,
 		Ready:    a.ready,
-		Media:    a.Media.Handler(a.Client, a.Spice, cfg.MediaDir()),
+		Media:    a.Media.Handler(a.Client, a.Spice, a.Relay.Settle, cfg.MediaDir()),
 		Settle:   a.Relay.Settle,
 	})
 	return a, nil

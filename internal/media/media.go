@@ -99,7 +99,7 @@ var errForbidden = errors.New("media: forbidden")
 // session is alive, and that its user holds the action's permission on the
 // recording in SpiceDB now. It returns the action; errForbidden; or, when
 // the database or SpiceDB cannot answer, that error (the caller refuses).
-func (s *Signer) authorize(ctx context.Context, db *ent.Client, spice *authz.Client, id int, q url.Values, now time.Time) (string, error) {
+func (s *Signer) authorize(ctx context.Context, db *ent.Client, spice *authz.Client, settle Settle, id int, q url.Values, now time.Time) (string, error) {
 	g := Grant{Recording: id, Action: q.Get("action"), Session: q.Get("sid")}
 	exp, err := strconv.ParseInt(q.Get("exp"), 10, 64)
 	if err != nil || (g.Action != Replay && g.Action != Download) || now.Unix() >= exp {
@@ -128,7 +128,13 @@ func (s *Signer) authorize(ctx context.Context, db *ent.Client, spice *authz.Cli
 	case revoked:
 		return "", errForbidden
 	}
-	ok, err := spice.CheckBulk(ctx, projection.Obj(projection.TypeUser, g.User),
+	// Only a validly signed URL gets this far: SpiceDB is brought up to date
+	// with every committed change, and asked at least as fresh as it.
+	token, err := settle(ctx)
+	if err != nil {
+		return "", err
+	}
+	ok, err := spice.CheckBulk(authz.WithRevision(ctx, token), projection.Obj(projection.TypeUser, g.User),
 		[]authz.Check{{Resource: projection.Obj(projection.TypeRecording, id), Permission: g.Action}})
 	switch {
 	case err != nil:
@@ -139,17 +145,21 @@ func (s *Signer) authorize(ctx context.Context, db *ent.Client, spice *authz.Cli
 	return g.Action, nil
 }
 
+// Settle brings SpiceDB up to date with every committed change and returns
+// the revision to read at least as fresh as (the outbox relay's Settle).
+type Settle func(context.Context) (string, error)
+
 // Handler serves GET /media/recordings/{id}?action=&exp=&uid=&sid=&sig= from
 // dir, asking db and spice on every fetch whether the URL's user still holds
 // the right.
-func (s *Signer) Handler(db *ent.Client, spice *authz.Client, dir string) http.Handler {
+func (s *Signer) Handler(db *ent.Client, spice *authz.Client, settle Settle, dir string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.Atoi(r.PathValue("id"))
 		if err != nil {
 			http.Error(w, "forbidden", http.StatusForbidden)
 			return
 		}
-		action, err := s.authorize(r.Context(), db, spice, id, r.URL.Query(), time.Now())
+		action, err := s.authorize(r.Context(), db, spice, settle, id, r.URL.Query(), time.Now())
 		switch {
 		case errors.Is(err, errForbidden):
 			http.Error(w, "forbidden", http.StatusForbidden)

@@ -74,7 +74,7 @@ func Handler(d Deps) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET "+media.Path+"{id}", withReadRevision(d.Settle, d.Log, d.Media))
+	mux.Handle("GET "+media.Path+"{id}", d.Media)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
 	return mux
 }
