@@ -31,7 +31,7 @@ func main() {
 }
 
 // protectedFieldsAreNullable makes every field that carries @authz nullable:
-// a denied field resolves to null with a FORBIDDEN error at its path (SPEC
+// a denied field resolves to null with a FORBIDDEN error at its path (docs/product.md
 // §4), and a non-null type would null its whole parent instead.
 func protectedFieldsAreNullable(_ *gen.Graph, s *ast.Schema) error {
 	for _, def := range s.Types {

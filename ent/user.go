@@ -28,7 +28,7 @@ type User struct {
 	DisplayName string `json:"display_name,omitempty"`
 	// Extension holds the value of the "extension" field.
 	Extension string `json:"extension,omitempty"`
-	// Changed through changeEmail or updateMyProfile, which follow the credentials rule (SPEC §3.5).
+	// Changed through changeEmail or updateMyProfile, which follow the credentials rule.
 	Email *string `json:"email,omitempty"`
 	// Department holds the value of the "department" field.
 	Department string `json:"department,omitempty"`
@@ -38,7 +38,7 @@ type User struct {
 	ServiceType user.ServiceType `json:"service_type,omitempty"`
 	// FeaturePlan holds the value of the "feature_plan" field.
 	FeaturePlan user.FeaturePlan `json:"feature_plan,omitempty"`
-	// Same switch as the self-administration enableUserPortal (SPEC §3.9).
+	// Same switch as the self-administration enableUserPortal.
 	VoicePortalAccess bool `json:"voice_portal_access,omitempty"`
 	// EndUserRole holds the value of the "end_user_role" field.
 	EndUserRole *string `json:"end_user_role,omitempty"`

@@ -10,7 +10,7 @@ import (
 // EdgeVisibility is a field middleware that checks every object reached
 // through an edge of a visible object: a recording reached through a visible
 // user is still checked, and looks exactly like a missing one if the viewer
-// may not see it (SPEC §4). Root fields filter for themselves, and the nodes
+// may not see it (docs/product.md §4). Root fields filter for themselves, and the nodes
 // of a connection were filtered by the connection's own query.
 func (r *Resolver) EdgeVisibility(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)

@@ -13,7 +13,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/session"
 )
 
-// login checks a username and password and mints a token (SPEC §3.1, §4).
+// login checks a username and password and mints a token (docs/product.md §3.1, §4).
 // A user who may not use the portal gets PORTAL_ACCESS_DISABLED whether or
 // not the password was right; an unknown user or a wrong password gets
 // UNAUTHENTICATED. The password is checked in every case, so that the answer
@@ -47,7 +47,7 @@ func errBadCredentials() error {
 	return apperr.New(apperr.Unauthenticated, "wrong username or password")
 }
 
-// logout ends the token the request carries (SPEC §4): the middleware
+// logout ends the token the request carries (docs/product.md §4): the middleware
 // refuses it from the next request on, while the viewer's other tokens keep
 // working. An anonymous request has nothing to end: UNAUTHENTICATED.
 func (r *Resolver) logout(ctx context.Context) (bool, error) {

@@ -40,7 +40,7 @@ func (r *Resolver) personalEntry(ctx context.Context, id int) (*ent.PersonalDire
 
 // queueMember authorizes a change to a queue's supervisors or agents and
 // loads the queue and the user, who must be of the queue's domain and, when
-// scope is set, of that scope (SPEC §3.8).
+// scope is set, of that scope (docs/product.md §3.8).
 func (r *Resolver) queueMember(ctx context.Context, queueID, userID int, permission string, scope user.Scope) (*ent.CallQueue, *ent.User, error) {
 	if _, err := r.authorize(ctx, projection.TypeQueue, queueID, permission); err != nil {
 		return nil, nil, err
@@ -60,7 +60,7 @@ func (r *Resolver) queueMember(ctx context.Context, queueID, userID int, permiss
 }
 
 // setAgentState changes an agent's state in a queue: the agent itself (the
-// default), or a supervisor or manager within reach (SPEC §3.8).
+// default), or a supervisor or manager within reach (docs/product.md §3.8).
 func (r *Resolver) setAgentState(ctx context.Context, queueID int, agentID *int, set func(*ent.QueueAgentUpdateOne)) (*ent.QueueAgent, error) {
 	v, err := r.viewer(ctx)
 	if err != nil {

@@ -9,17 +9,17 @@ import (
 
 // Permissions named by the @authz directive. They are permissions of schema.zed.
 const (
-	// PermViewPrivate guards a user's private fields (SPEC §3.3).
+	// PermViewPrivate guards a user's private fields (docs/product.md §3.3).
 	PermViewPrivate = "view_private"
-	// PermViewCallHistory guards a user's call records (SPEC §3.12).
+	// PermViewCallHistory guards a user's call records (docs/product.md §3.12).
 	PermViewCallHistory = "view_call_history"
-	// PermReadCallHandling guards the callHandling menu's data (SPEC §3.9).
+	// PermReadCallHandling guards the callHandling menu's data (docs/product.md §3.9).
 	PermReadCallHandling = "read_call_handling"
-	// PermReadPersonalDirectory guards a user's personal directory (SPEC §3.9, §3.13).
+	// PermReadPersonalDirectory guards a user's personal directory (docs/product.md §3.9, §3.13).
 	PermReadPersonalDirectory = "read_personal_directory"
-	// PermReadButtonProgramming guards a user's buttons (SPEC §3.9).
+	// PermReadButtonProgramming guards a user's buttons (docs/product.md §3.9).
 	PermReadButtonProgramming = "read_button_programming"
-	// PermViewAgentStatus guards a queue's agents and their real-time state (SPEC §3.8).
+	// PermViewAgentStatus guards a queue's agents and their real-time state (docs/product.md §3.8).
 	PermViewAgentStatus = "view_agent_status"
 )
 
@@ -43,7 +43,7 @@ func guarded(permission string) entgql.Annotation {
 	return a
 }
 
-// private guards a user's private field (SPEC §3.3).
+// private guards a user's private field (docs/product.md §3.3).
 func private() entgql.Annotation { return guarded(PermViewPrivate) }
 
 // readOnly keeps a field out of the generated create and update inputs.

@@ -10,7 +10,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// AuditEvent records who did what to whom, and when (SPEC §3.14). Secrets are
+// AuditEvent records who did what to whom, and when (docs/product.md §3.14). Secrets are
 // redacted before they are written.
 type AuditEvent struct{ ent.Schema }
 

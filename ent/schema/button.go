@@ -7,7 +7,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Button is one of a user's programmable phone buttons (SPEC §1).
+// Button is one of a user's programmable phone buttons (docs/product.md §1).
 type Button struct{ ent.Schema }
 
 // Fields of the Button.

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// CallQueue is a call-center queue with supervisors and agents (SPEC §1, §3.8).
+// CallQueue is a call-center queue with supervisors and agents (docs/product.md §1, §3.8).
 type CallQueue struct{ ent.Schema }
 
 // Fields of the CallQueue.

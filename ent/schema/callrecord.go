@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// CallRecord is one call (a CDR), for call history and reports (SPEC §1, §3.12).
+// CallRecord is one call (a CDR), for call history and reports (docs/product.md §1, §3.12).
 type CallRecord struct{ ent.Schema }
 
 // Fields of the CallRecord.

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// Contact is a domain-wide shared directory entry (SPEC §1, §3.13).
+// Contact is a domain-wide shared directory entry (docs/product.md §1, §3.13).
 type Contact struct{ ent.Schema }
 
 // Fields of the Contact.

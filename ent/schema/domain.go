@@ -7,7 +7,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// Domain is a customer organisation: one PBX account (SPEC §1).
+// Domain is a customer organisation: one PBX account (docs/product.md §1).
 type Domain struct{ ent.Schema }
 
 // Fields of the Domain.

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// Group is a hunt group: the "group" of "replay recordings for group" (SPEC §1).
+// Group is a hunt group: the "group" of "replay recordings for group" (docs/product.md §1).
 type Group struct{ ent.Schema }
 
 // Fields of the Group.

@@ -10,7 +10,7 @@ import (
 )
 
 // OutboxEntry is one relationship update waiting to be applied to SpiceDB
-// (DESIGN.md, "Writes"). It is written in the transaction of the change that
+// (docs/projection.md). It is written in the transaction of the change that
 // caused it and deleted once the relay has applied it.
 type OutboxEntry struct{ ent.Schema }
 

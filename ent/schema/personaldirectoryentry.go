@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// PersonalDirectoryEntry is one of a user's own contacts (SPEC §1, §3.13).
+// PersonalDirectoryEntry is one of a user's own contacts (docs/product.md §1, §3.13).
 type PersonalDirectoryEntry struct{ ent.Schema }
 
 // Fields of the PersonalDirectoryEntry.

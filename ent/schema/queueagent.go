@@ -8,7 +8,7 @@ import (
 )
 
 // QueueAgent is a user's membership of a call queue as an agent, with its
-// real-time state (SPEC §1).
+// real-time state (docs/product.md §1).
 type QueueAgent struct{ ent.Schema }
 
 // Fields of the QueueAgent.

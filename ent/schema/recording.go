@@ -9,7 +9,7 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Recording is one call recording (SPEC §1, §3.11). Its media is reached
+// Recording is one call recording (docs/product.md §1, §3.11). Its media is reached
 // through a short-lived signed URL, never through the stored file name.
 type Recording struct{ ent.Schema }
 

@@ -8,7 +8,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// Site is a location inside a domain (SPEC §1).
+// Site is a location inside a domain (docs/product.md §1).
 type Site struct{ ent.Schema }
 
 // Fields of the Site.

@@ -13,9 +13,9 @@ import (
 	"github.com/pbxportal/pbxportal/internal/scope"
 )
 
-// User is a person or a system user of a domain (SPEC §1). Everything but the
+// User is a person or a system user of a domain (docs/product.md §1). Everything but the
 // directory fields (displayName, extension, department, site) is private
-// (SPEC §3.3) and carries @authz(permission: "view_private").
+// (docs/product.md §3.3) and carries @authz(permission: "view_private").
 type User struct{ ent.Schema }
 
 // Fields of the User.
@@ -30,7 +30,7 @@ func (User) Fields() []ent.Field {
 		field.String("extension").NotEmpty().
 			Annotations(entgql.OrderField("EXTENSION")),
 		field.String("email").Optional().Nillable().
-			Comment("Changed through changeEmail or updateMyProfile, which follow the credentials rule (SPEC §3.5).").
+			Comment("Changed through changeEmail or updateMyProfile, which follow the credentials rule.").
 			Annotations(private(), entgql.Skip(entgql.SkipWhereInput|entgql.SkipMutationUpdateInput)),
 		field.String("department").Default(""),
 		field.Enum("scope").Values(scope.Ordered()...).Default("BASIC_USER").
@@ -40,7 +40,7 @@ func (User) Fields() []ent.Field {
 		field.Enum("feature_plan").Values("STANDARD", "ADVANCED", "PROFESSIONAL").Default("STANDARD").
 			Annotations(private()),
 		field.Bool("voice_portal_access").Default(false).
-			Comment("Same switch as the self-administration enableUserPortal (SPEC §3.9).").
+			Comment("Same switch as the self-administration enableUserPortal.").
 			Annotations(private()),
 		field.String("end_user_role").Optional().Nillable().Annotations(private()),
 		field.String("password_hash").Sensitive().Annotations(entgql.Skip()),
@@ -50,7 +50,7 @@ func (User) Fields() []ent.Field {
 				"Rows that predate it read 0, which no token carries.").
 			Annotations(entgql.Skip(), entsql.Default("0")),
 
-		// Self-administration menus (SPEC §3.9).
+		// Self-administration menus (docs/product.md §3.9).
 		menuAccess("profile_access", "WRITE"),
 		menuAccess("call_handling_access", "WRITE"),
 		menuAccess("personal_directory_access", "WRITE"),
@@ -65,10 +65,10 @@ func (User) Fields() []ent.Field {
 		field.Bool("do_not_disturb").Default(false).Annotations(callHandling()),
 		field.String("twinning_number").Optional().Nillable().Annotations(callHandling()),
 
-		// Call reporting (SPEC §3.12).
+		// Call reporting (docs/product.md §3.12).
 		field.Bool("historical_call_reporting").Default(false).Annotations(private(), readOnly()),
 
-		// Media Manager rights (SPEC §3.11).
+		// Media Manager rights (docs/product.md §3.11).
 		field.Bool("media_manager_replay").Default(false).Annotations(private(), readOnly()),
 		field.Bool("replay_all").Default(false).Annotations(private(), readOnly()),
 		field.Bool("replay_own").Default(false).Annotations(private(), readOnly()),
@@ -79,7 +79,7 @@ func (User) Fields() []ent.Field {
 	}
 }
 
-// callHandling guards a field of the callHandling menu (SPEC §3.9).
+// callHandling guards a field of the callHandling menu (docs/product.md §3.9).
 func callHandling() entgql.Annotation { return guarded(PermReadCallHandling) }
 
 // menuAccess is a self-administration menu setting: NO_ACCESS, READ or WRITE.

@@ -3518,14 +3518,14 @@ input CreateUserInput {
   displayName: String!
   extension: String!
   """
-  Changed through changeEmail or updateMyProfile, which follow the credentials rule (SPEC §3.5).
+  Changed through changeEmail or updateMyProfile, which follow the credentials rule.
   """
   email: String
   department: String
   serviceType: UserServiceType
   featurePlan: UserFeaturePlan
   """
-  Same switch as the self-administration enableUserPortal (SPEC §3.9).
+  Same switch as the self-administration enableUserPortal.
   """
   voicePortalAccess: Boolean
   endUserRole: String
@@ -4701,7 +4701,7 @@ input UpdateUserInput {
   serviceType: UserServiceType
   featurePlan: UserFeaturePlan
   """
-  Same switch as the self-administration enableUserPortal (SPEC §3.9).
+  Same switch as the self-administration enableUserPortal.
   """
   voicePortalAccess: Boolean
   endUserRole: String
@@ -4724,7 +4724,7 @@ type User implements Node {
   displayName: String!
   extension: String!
   """
-  Changed through changeEmail or updateMyProfile, which follow the credentials rule (SPEC §3.5).
+  Changed through changeEmail or updateMyProfile, which follow the credentials rule.
   """
   email: String @authz(permission: "view_private")
   department: String!
@@ -4732,7 +4732,7 @@ type User implements Node {
   serviceType: UserServiceType @authz(permission: "view_private")
   featurePlan: UserFeaturePlan @authz(permission: "view_private")
   """
-  Same switch as the self-administration enableUserPortal (SPEC §3.9).
+  Same switch as the self-administration enableUserPortal.
   """
   voicePortalAccess: Boolean @authz(permission: "view_private")
   endUserRole: String @authz(permission: "view_private")
@@ -5045,11 +5045,11 @@ input UserWhereInput {
   downloadUrl: String @authz(permission: "download")
 }
 `, BuiltIn: false},
-	{Name: "../mutations.graphql", Input: `# The manager portal's operations (SPEC §4, "Mutations"). Each runs in one
+	{Name: "../mutations.graphql", Input: `# The manager portal's operations (docs/product.md §4, "Mutations"). Each runs in one
 # transaction, is authorized through SpiceDB, obeys the rules package, and
 # writes an AuditEvent. Each returns the changed object.
 
-"Media Manager rights of a user (SPEC §3.11)."
+"Media Manager rights of a user."
 input MediaManagerRightsInput {
   mediaManagerReplay: Boolean!
   replayAll: Boolean!
@@ -5061,7 +5061,7 @@ input MediaManagerRightsInput {
   downloadRecordings: Boolean!
 }
 
-"Self-administration settings of a user (SPEC §3.9). Omitted fields are left as they are."
+"Self-administration settings of a user. Omitted fields are left as they are."
 input SelfAdminAccessInput {
   profile: UserProfileAccess
   callHandling: UserCallHandlingAccess
@@ -5153,7 +5153,7 @@ extend type Mutation {
   setAgentStatus(queueId: ID!, agentId: ID, status: QueueAgentStatus!): QueueAgent!
 }
 `, BuiltIn: false},
-	{Name: "../reporting.graphql", Input: `"A queue's overall status: what its agents see (SPEC §3.8)."
+	{Name: "../reporting.graphql", Input: `"A queue's overall status: what its agents see."
 type QueueAgentSummary {
   agents: Int!
   loggedIn: Int!
@@ -5165,7 +5165,7 @@ extend type CallQueue {
   agentSummary: QueueAgentSummary!
 }
 
-"Call totals over a time range (SPEC §3.12)."
+"Call totals over a time range."
 type CallTotals {
   calls: Int!
   answered: Int!
@@ -5226,7 +5226,7 @@ type LoginPayload {
   "A bearer token: send it as ` + "`" + `Authorization: Bearer <token>` + "`" + `."
   token: String!
   expiresAt: Time!
-  "True while the user has to run the end-user wizard (SPEC §3.9)."
+  "True while the user has to run the end-user wizard."
   mustRunWizard: Boolean!
   user: User!
 }
@@ -5236,7 +5236,7 @@ type Mutation {
   login(input: LoginInput!): LoginPayload!
 }
 `, BuiltIn: false},
-	{Name: "../viewercan.graphql", Input: `# viewerCan: what the viewer may do to an object (SPEC §4), for a single-page
+	{Name: "../viewercan.graphql", Input: `# viewerCan: what the viewer may do to an object, for a single-page
 # app to show or hide its buttons. Each answer is a SpiceDB permission,
 # checked in the same batch as the fields around it. null (with
 # AUTHZ_UNAVAILABLE) if SpiceDB cannot answer.

@@ -36,7 +36,7 @@ type CallSummary struct {
 	ByQueue []*QueueCallTotals `json:"byQueue"`
 }
 
-// Call totals over a time range (SPEC §3.12).
+// Call totals over a time range.
 type CallTotals struct {
 	Calls                  int     `json:"calls"`
 	Answered               int     `json:"answered"`
@@ -74,12 +74,12 @@ type LoginPayload struct {
 	// A bearer token: send it as `Authorization: Bearer <token>`.
 	Token     string    `json:"token"`
 	ExpiresAt time.Time `json:"expiresAt"`
-	// True while the user has to run the end-user wizard (SPEC §3.9).
+	// True while the user has to run the end-user wizard.
 	MustRunWizard bool      `json:"mustRunWizard"`
 	User          *ent.User `json:"user"`
 }
 
-// Media Manager rights of a user (SPEC §3.11).
+// Media Manager rights of a user.
 type MediaManagerRightsInput struct {
 	MediaManagerReplay bool `json:"mediaManagerReplay"`
 	ReplayAll          bool `json:"replayAll"`
@@ -110,7 +110,7 @@ type MyProfileInput struct {
 	AllowedCallOperations *user.AllowedCallOperations `json:"allowedCallOperations,omitempty"`
 }
 
-// A queue's overall status: what its agents see (SPEC §3.8).
+// A queue's overall status: what its agents see.
 type QueueAgentSummary struct {
 	Agents    int `json:"agents"`
 	LoggedIn  int `json:"loggedIn"`
@@ -128,7 +128,7 @@ type RecordingViewerCan struct {
 	Download bool `json:"download"`
 }
 
-// Self-administration settings of a user (SPEC §3.9). Omitted fields are left as they are.
+// Self-administration settings of a user. Omitted fields are left as they are.
 type SelfAdminAccessInput struct {
 	Profile              *user.ProfileAccess              `json:"profile,omitempty"`
 	CallHandling         *user.CallHandlingAccess         `json:"callHandling,omitempty"`

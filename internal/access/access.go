@@ -68,18 +68,18 @@ func (v Viewer) Domains(ctx context.Context) (predicate.Domain, error) {
 }
 
 // Contacts is what the contacts connection may show: contact#view, the
-// domain's shared contacts to its portal users (SPEC §3.2, §3.13).
+// domain's shared contacts to its portal users (docs/product.md §3.2, §3.13).
 func (v Viewer) Contacts(ctx context.Context) (predicate.Contact, error) {
 	return v.filter(ctx, projection.TypeContact, "view")
 }
 
-// CallRecords is what the callRecords connection may show (SPEC §3.12):
+// CallRecords is what the callRecords connection may show (docs/product.md §3.12):
 // call_record#view of the list-only definitions (listSchema).
 func (v Viewer) CallRecords(ctx context.Context) (predicate.CallRecord, error) {
 	return v.filter(ctx, typeCallRecord, "view")
 }
 
-// AuditEvents is what the auditEvents connection may show (SPEC §3.14):
+// AuditEvents is what the auditEvents connection may show (docs/product.md §3.14):
 // audit_event#view of the list-only definitions (listSchema).
 func (v Viewer) AuditEvents(ctx context.Context) (predicate.AuditEvent, error) {
 	return v.filter(ctx, typeAuditEvent, "view")
@@ -108,7 +108,7 @@ func ObjectOf(obj any) (authz.Object, bool) {
 
 // Visibility is the permission that makes an object visible: replay for a
 // recording (one the viewer cannot replay looks like one that does not
-// exist, SPEC §3.11), view for the rest.
+// exist, docs/product.md §3.11), view for the rest.
 func Visibility(o authz.Object) string {
 	if o.Type == projection.TypeRecording {
 		return "replay"
@@ -117,7 +117,7 @@ func Visibility(o authz.Object) string {
 }
 
 // SeeEach reports, in one batched check, whether the viewer may see each of
-// objs (SPEC §4, "Invisible objects"). Objects without a SpiceDB object
+// objs (docs/product.md §4, "Invisible objects"). Objects without a SpiceDB object
 // (call records, queue memberships, buttons, …) are not visible on their own.
 func (v Viewer) SeeEach(ctx context.Context, objs []any) ([]bool, error) {
 	checks := make([]authz.Check, 0, len(objs))
@@ -143,7 +143,7 @@ func (v Viewer) SeeEach(ctx context.Context, objs []any) ([]bool, error) {
 }
 
 // MayUsePortal reports whether a user may log into the portal: every scope
-// but NO_PORTAL, and only while its Voice Portal Access is on (SPEC §3.1).
+// but NO_PORTAL, and only while its Voice Portal Access is on (docs/product.md §3.1).
 func MayUsePortal(u *ent.User) bool {
 	return u.Scope != user.ScopeNO_PORTAL && u.VoicePortalAccess
 }

@@ -24,9 +24,9 @@ const (
 	typeAuditEvent = "audit_event"
 )
 
-// listSchema defines who sees call records (SPEC §3.12: the domain's to its
+// listSchema defines who sees call records (docs/product.md §3.12: the domain's to its
 // managers, a user's to whoever sees its call history, a queue's to whoever
-// sees its reports) and audit events (SPEC §3.14: all to support, a
+// sees its reports) and audit events (docs/product.md §3.14: all to support, a
 // domain's to its managers, a site's to whoever reads its audit).
 const listSchema = `
 definition call_record {

@@ -131,7 +131,7 @@ func TestFailsClosed(t *testing.T) {
 }
 
 // TestRevocationIsImmediate: a membership removed through ent is gone on
-// the very next request (SPEC §3.15).
+// the very next request (docs/product.md §3.15).
 func TestRevocationIsImmediate(t *testing.T) {
 	p := startPortal(t)
 	cora := p.tokenFor("cora@acme.example")

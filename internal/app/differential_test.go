@@ -187,7 +187,7 @@ func differentialLists() []list {
 	}
 }
 
-// callRecordsWant is what access derives for call records (SPEC §3.12): the
+// callRecordsWant is what access derives for call records (docs/product.md §3.12): the
 // calls of the domains the viewer manages, of the users whose call history
 // it sees, and through the queues whose reports it sees.
 func callRecordsWant(ctx context.Context, a *app.App, u *ent.User) ([]int, error) {
@@ -217,7 +217,7 @@ func callRecordsWant(ctx context.Context, a *app.App, u *ent.User) ([]int, error
 	return ids, nil
 }
 
-// auditEventsWant is what access derives for audit events (SPEC §3.14):
+// auditEventsWant is what access derives for audit events (docs/product.md §3.14):
 // every event to support, the events of the domains the viewer manages and
 // of the sites whose audit it reads.
 func auditEventsWant(ctx context.Context, a *app.App, u *ent.User) ([]int, error) {

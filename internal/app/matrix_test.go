@@ -30,7 +30,7 @@ func names(t *testing.T, data json.RawMessage, root, field string) []string {
 }
 
 // TestRootConnections: every root connection shows each persona exactly its
-// slice (SPEC §3.2, §3.7, §3.8, §3.11, §3.12, §3.13), and nothing across
+// slice (docs/product.md §3.2, §3.7, §3.8, §3.11, §3.12, §3.13), and nothing across
 // domains but to support.
 func TestRootConnections(t *testing.T) {
 	p := startPortal(t)
@@ -202,7 +202,7 @@ func TestObjectViewerCan(t *testing.T) {
 }
 
 // TestGuardedFieldsAndEdges: fields guarded by other permissions than
-// view_private, and objects reached through edges (SPEC §3.8, §3.9, §4).
+// view_private, and objects reached through edges (docs/product.md §3.8, §3.9, §4).
 func TestGuardedFieldsAndEdges(t *testing.T) {
 	p := startPortal(t)
 	tests := []struct {
@@ -308,7 +308,7 @@ func TestNodeAcrossDomains(t *testing.T) {
 }
 
 // TestAuditVisibility: office managers read their domain's audit events,
-// site managers their site's, support all, nobody else any (SPEC §3.14).
+// site managers their site's, support all, nobody else any (docs/product.md §3.14).
 func TestAuditVisibility(t *testing.T) {
 	p := startPortal(t)
 	ctx := t.Context()
@@ -351,7 +351,7 @@ func TestAuditVisibility(t *testing.T) {
 }
 
 // TestSelfAdministrationMenus: READ and WRITE let a user see its own menu
-// data, NO_ACCESS hides it; managers within reach always see it (SPEC §3.9).
+// data, NO_ACCESS hides it; managers within reach always see it (docs/product.md §3.9).
 func TestSelfAdministrationMenus(t *testing.T) {
 	p := startPortal(t)
 	p.inTx(func(c *ent.Client) error {

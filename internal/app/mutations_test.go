@@ -124,7 +124,7 @@ func TestMutationRules(t *testing.T) {
 	runMutationCases(t, p, tests)
 }
 
-// TestMutationsTakeEffectAtOnce: SPEC §3.15 through the API itself.
+// TestMutationsTakeEffectAtOnce: docs/product.md §3.15 through the API itself.
 func TestMutationsTakeEffectAtOnce(t *testing.T) {
 	p := startPortal(t)
 	id := ids{p}
@@ -242,7 +242,7 @@ func runMutationCases(t *testing.T, p *portal, tests []mutationCase) {
 
 // TestCrudWithinReach: creating, editing and deleting users, sites, queues,
 // groups, contacts and personal directory entries, each within the editor's
-// reach only (SPEC §3.4, §3.7, §3.8, §3.13).
+// reach only (docs/product.md §3.4, §3.7, §3.8, §3.13).
 func TestCrudWithinReach(t *testing.T) {
 	p := startPortal(t)
 	id := ids{p}
@@ -307,7 +307,7 @@ func TestCrudWithinReach(t *testing.T) {
 }
 
 // TestScopeDelegation: under OFFICE_MANAGERS scope management an office
-// manager changes scopes, but never above its own rank (SPEC §3.6).
+// manager changes scopes, but never above its own rank (docs/product.md §3.6).
 func TestScopeDelegation(t *testing.T) {
 	p := startPortal(t)
 	id := ids{p}

@@ -10,7 +10,7 @@ import (
 
 // TestCallSummary: managers, supervisors of their queues, and users with
 // historicalCallReporting where the domain has callReportingAvailable
-// (SPEC §3.12).
+// (docs/product.md §3.12).
 func TestCallSummary(t *testing.T) {
 	p := startPortal(t)
 	id := ids{p}
@@ -73,7 +73,7 @@ func TestCallSummary(t *testing.T) {
 }
 
 // TestQueueOverallStatus: agents see their queue's overall counts; the
-// counts follow agentLogin (SPEC §3.8).
+// counts follow agentLogin (docs/product.md §3.8).
 func TestQueueOverallStatus(t *testing.T) {
 	p := startPortal(t)
 	summary := func() string {

@@ -1,4 +1,4 @@
-// Package apperr holds the error codes of the GraphQL contract (SPEC §4) and
+// Package apperr holds the error codes of the GraphQL contract (docs/product.md §4) and
 // the one function that maps any error to its code.
 package apperr
 
@@ -15,7 +15,7 @@ import (
 // Code is a value of extensions.code.
 type Code string
 
-// The codes of SPEC §4.
+// The codes of docs/product.md §4.
 const (
 	Unauthenticated      Code = "UNAUTHENTICATED"
 	PortalAccessDisabled Code = "PORTAL_ACCESS_DISABLED"

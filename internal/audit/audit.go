@@ -1,4 +1,4 @@
-// Package audit records who did what to whom, and when (SPEC §3.14). An ent
+// Package audit records who did what to whom, and when (docs/product.md §3.14). An ent
 // hook writes one AuditEvent per changed entity, in the transaction of the
 // change, naming the fields that changed but never their values: secrets
 // (passwords, PINs) cannot leak into the log.

@@ -1,4 +1,4 @@
-// Package demo loads the demo dataset of SPEC §5: the acme, globex and
+// Package demo loads the demo dataset of docs/product.md §5: the acme, globex and
 // provider domains, their personas, queues, groups, recordings, call records
 // and contacts.
 package demo
@@ -26,7 +26,7 @@ const Password = "demo-password"
 // only ever loaded into an empty database.
 var ErrNotEmpty = errors.New("demo: the database is not empty; refusing to load the demo dataset")
 
-// persona is one demo user of SPEC §5.
+// persona is one demo user of docs/product.md §5.
 type persona struct {
 	username, name, ext, site string
 	scope                     user.Scope
@@ -113,7 +113,7 @@ func (l *loader) user(d *ent.Domain, site *ent.Site, p persona) *ent.User {
 		p.edit(c)
 	}
 	// Demo users have their username as email, but for those without portal
-	// access, for whom email is optional (SPEC §3.10): vic has none.
+	// access, for whom email is optional (docs/product.md §3.10): vic has none.
 	if vpa, _ := c.Mutation().VoicePortalAccess(); vpa {
 		c.SetEmail(p.username)
 	}

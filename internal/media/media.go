@@ -1,5 +1,5 @@
 // Package media serves call recordings' audio through short-lived signed
-// URLs (SPEC §4, "Recording media"). A URL names the recording, the action
+// URLs (docs/product.md §4, "Recording media"). A URL names the recording, the action
 // (replay or download), its expiry, the user it was issued to and the login
 // session that asked for it, and carries an HMAC of them and of the user's
 // credential stamp. It needs no Authorization header, so that an <audio src>

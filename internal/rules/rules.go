@@ -1,5 +1,6 @@
-// Package rules holds pbxportal's business rules: Voice Portal Access (SPEC
-// §3.10), plan gating of scopes (§2), and the Media Manager rights (§3.11).
+// Package rules holds pbxportal's business rules (docs/product.md): Voice
+// Portal Access (§3.10), plan gating of scopes (§2), the Media Manager rights
+// (§3.11), and the agreement of scopes and queue memberships.
 // They run as an ent hook, so that every write path obeys them, not only the
 // resolver that remembered to ask. A violation is BAD_USER_INPUT naming the
 // GraphQL input field, and nothing is saved.
@@ -18,7 +19,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/apperr"
 )
 
-// MaxReplayOthers is the longest replayOthers list (SPEC §3.11).
+// MaxReplayOthers is the longest replayOthers list (docs/product.md §3.11).
 const MaxReplayOthers = 127
 
 // Hook checks the rules on every user mutation, on the user as it will be
@@ -42,7 +43,7 @@ func Hook() ent.Hook {
 
 // after returns the users as the mutation will leave them: the stored rows
 // with the mutation's fields applied. On create, Voice Portal Access is
-// forced on where the plan requires it (SPEC §3.10).
+// forced on where the plan requires it (docs/product.md §3.10).
 func after(ctx context.Context, m *ent.UserMutation) ([]*ent.User, error) {
 	var users []*ent.User
 	if m.Op().Is(ent.OpCreate) {
@@ -117,7 +118,7 @@ func apply(m *ent.UserMutation, u *ent.User) {
 }
 
 // requiresPortal: BCC users on the ADVANCED or PROFESSIONAL plan always have
-// Voice Portal Access (SPEC §3.10).
+// Voice Portal Access (docs/product.md §3.10).
 func requiresPortal(u *ent.User) bool {
 	return u.ServiceType == user.ServiceTypeBCC &&
 		(u.FeaturePlan == user.FeaturePlanADVANCED || u.FeaturePlan == user.FeaturePlanPROFESSIONAL)
@@ -135,7 +136,7 @@ func check(ctx context.Context, c *ent.Client, m *ent.UserMutation, u *ent.User)
 	return mediaRights(ctx, c, m, u)
 }
 
-// voicePortalAccess checks SPEC §3.10.
+// voicePortalAccess checks docs/product.md §3.10.
 func voicePortalAccess(u *ent.User) error {
 	switch {
 	case requiresPortal(u) && !u.VoicePortalAccess:
@@ -152,7 +153,7 @@ func voicePortalAccess(u *ent.User) error {
 	return nil
 }
 
-// PlanAllows reports whether a domain's plan offers a scope (SPEC §2).
+// PlanAllows reports whether a domain's plan offers a scope (docs/product.md §2).
 func PlanAllows(plan domain.Plan, s user.Scope) bool {
 	switch s {
 	case user.ScopeCALL_CENTER_SUPERVISOR, user.ScopeCALL_CENTER_AGENT:
@@ -174,7 +175,7 @@ func planAllows(ctx context.Context, c *ent.Client, domainID int, s user.Scope) 
 	return nil
 }
 
-// mediaRights checks SPEC §3.11: replayOthers is a list of numbers of at
+// mediaRights checks docs/product.md §3.11: replayOthers is a list of numbers of at
 // most 127 characters, and group and others rights need replayOwn.
 func mediaRights(ctx context.Context, c *ent.Client, m *ent.UserMutation, u *ent.User) error {
 	if err := ValidReplayOthers(u.ReplayOthers); err != nil {

@@ -1,4 +1,4 @@
-// Package scope holds the portal scopes (roles) in rank order (SPEC §2): the
+// Package scope holds the portal scopes (roles) in rank order (docs/product.md §2): the
 // one list that the ent schema, the projection and the rules share.
 package scope
 

@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the GraphQL request metrics of SPEC §4.
+// metrics are the GraphQL request metrics of docs/product.md §4.
 type metrics struct {
 	requests prometheus.Counter
 	latency  prometheus.Histogram

@@ -1,5 +1,5 @@
 // Package server wires pbxportal's HTTP endpoints: GraphiQL at /, the GraphQL
-// API at /graphql, /healthz, /readyz and /metrics (SPEC §4).
+// API at /graphql, /healthz, /readyz and /metrics (docs/product.md §4).
 package server
 
 import (
@@ -111,7 +111,7 @@ func nameAuditedAction(ctx context.Context, next graphql.RootResolver) graphql.M
 	return next(ctx)
 }
 
-// presentError shows every error with its SPEC §4 code and a client-safe
+// presentError shows every error with its docs/product.md §4 code and a client-safe
 // message. Internal errors are logged and shown as "internal error".
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {

@@ -117,7 +117,7 @@ func emitUser(u *ent.User) []authz.Relationship {
 	return append(rels, mediaRights(me, dom, u)...)
 }
 
-// menus emits the self-administration menu levels (SPEC §3.9).
+// menus emits the self-administration menu levels (docs/product.md §3.9).
 func menus(me authz.Object, u *ent.User) []authz.Relationship {
 	var rels []authz.Relationship
 	for _, m := range []struct {
@@ -140,7 +140,7 @@ func menus(me authz.Object, u *ent.User) []authz.Relationship {
 	return rels
 }
 
-// mediaRights emits the Media Manager rights (SPEC §3.11). Nothing is
+// mediaRights emits the Media Manager rights (docs/product.md §3.11). Nothing is
 // granted while the master switch is off; group and others rights need
 // replayOwn.
 func mediaRights(me, dom authz.Object, u *ent.User) []authz.Relationship {

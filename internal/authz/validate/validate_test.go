@@ -22,7 +22,7 @@ func TestSchemaValidationFilePasses(t *testing.T) {
 	}
 	contents, _ := os.ReadFile(repoFile("schema.validation.yaml"))
 	if n := strings.Count(string(contents), "\n    - '"); n < 60 {
-		t.Errorf("%d assertions; SPEC §3 wants at least 60", n)
+		t.Errorf("%d assertions; the permission matrix wants at least 60", n)
 	}
 }
 
