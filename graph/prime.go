@@ -129,35 +129,14 @@ func fieldChecks(o authz.Object, f graphql.CollectedField) []authz.Check {
 	return nil
 }
 
-// objectType is the SpiceDB object type of a GraphQL type, if it has one.
-func objectType(graphqlType string) (string, bool) {
-	switch graphqlType {
-	case "User":
-		return projection.TypeUser, true
-	case "Site":
-		return projection.TypeSite, true
-	case "CallQueue":
-		return projection.TypeQueue, true
-	case "Group":
-		return projection.TypeGroup, true
-	case "Domain":
-		return projection.TypeDomain, true
-	case "Recording":
-		return projection.TypeRecording, true
-	case "Contact":
-		return projection.TypeContact, true
-	}
-	return "", false
-}
-
 // edgeTarget is the object a single-object edge f of item leads to, read
 // from the item's foreign key (owner → OwnerID), without loading it.
 func edgeTarget(item any, f graphql.CollectedField) (authz.Object, bool) {
 	if f.Definition == nil || f.Definition.Type.Elem != nil || len(f.Selections) == 0 {
 		return authz.Object{}, false
 	}
-	typ, ok := objectType(f.Definition.Type.Name())
-	if !ok {
+	typ := projection.ObjectType(f.Definition.Type.Name())
+	if typ == "" {
 		return authz.Object{}, false
 	}
 	v := reflect.ValueOf(item)

@@ -46,22 +46,12 @@ definition audit_event {
 
 // listColumns are the columns of the list-only definitions.
 func listColumns() []sqlfilter.Column {
-	fk := func(typ, rel, col string) sqlfilter.Column {
-		return sqlfilter.Column{Resource: typ, Relation: rel,
-			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate { return in(s.C(col)) }}
-	}
+	fk := projection.ForeignKeyColumn
 	return []sqlfilter.Column{
 		fk(typeCallRecord, "domain", callrecord.FieldDomainID),
 		fk(typeCallRecord, "user", callrecord.FieldUserID),
 		fk(typeCallRecord, "queue", callrecord.FieldQueueID),
-		{Resource: typeAuditEvent, Relation: "platform", Resolve: func(_ context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
-			for _, id := range ids {
-				if id == projection.Platform().ID {
-					return func(*sql.Selector) *sql.Predicate { return sql.P(func(b *sql.Builder) { b.WriteString("1 = 1") }) }, nil
-				}
-			}
-			return func(*sql.Selector) *sql.Predicate { return sql.False() }, nil
-		}},
+		projection.PlatformColumn(typeAuditEvent, "platform"),
 		fk(typeAuditEvent, "domain", auditevent.FieldDomainID),
 		fk(typeAuditEvent, "site", auditevent.FieldSiteID),
 	}

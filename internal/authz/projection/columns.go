@@ -108,7 +108,7 @@ func Columns(c *ent.Client) []sqlfilter.Column {
 	mm := eq(user.FieldMediaManagerReplay, true)
 	cols := []sqlfilter.Column{
 		// emitDomain
-		{Resource: TypeDomain, Relation: "platform", Resolve: platformResolve},
+		PlatformColumn(TypeDomain, "platform"),
 		self(TypeDomain, "scope_delegation", eq("scope_management", "OFFICE_MANAGERS")),
 		self(TypeDomain, "reporting", eq("call_reporting_available", true)),
 		// emitUser: the user's own row
@@ -171,6 +171,18 @@ func Columns(c *ent.Client) []sqlfilter.Column {
 		cols = append(cols, self(TypeUser, m.name+"_read", in(m.col, "READ", "WRITE")), self(TypeUser, m.name+"_write", eq(m.col, "WRITE")))
 	}
 	return cols
+}
+
+// ForeignKeyColumn is a relation whose subject is the id in col of the
+// resource's own row.
+func ForeignKeyColumn(resource, relation, col string) sqlfilter.Column {
+	return fk(resource, relation, col)
+}
+
+// PlatformColumn is a relation to the one platform, which every row of
+// resource has.
+func PlatformColumn(resource, relation string) sqlfilter.Column {
+	return sqlfilter.Column{Resource: resource, Relation: relation, Resolve: platformResolve}
 }
 
 // platformResolve: every row is of the one platform.

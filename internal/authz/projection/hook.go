@@ -32,24 +32,33 @@ type Committed interface {
 	Flush(ctx context.Context)
 }
 
-// objectType maps an ent type to its SpiceDB object type; "" for types that
-// are not projected themselves.
-func objectType(entType string) string {
-	switch entType {
-	case ent.TypeUser:
-		return TypeUser
-	case ent.TypeDomain:
-		return TypeDomain
-	case ent.TypeSite:
-		return TypeSite
-	case ent.TypeCallQueue:
-		return TypeQueue
-	case ent.TypeGroup:
-		return TypeGroup
-	case ent.TypeRecording:
-		return TypeRecording
-	case ent.TypeContact:
-		return TypeContact
+// typePairs pairs each ent type that has SpiceDB objects of its own with
+// their object type. GraphQL types carry the ent types' names.
+func typePairs() [][2]string {
+	return [][2]string{
+		{ent.TypeUser, TypeUser}, {ent.TypeDomain, TypeDomain}, {ent.TypeSite, TypeSite},
+		{ent.TypeCallQueue, TypeQueue}, {ent.TypeGroup, TypeGroup},
+		{ent.TypeRecording, TypeRecording}, {ent.TypeContact, TypeContact},
+	}
+}
+
+// ObjectType is the SpiceDB object type of an ent (or GraphQL) type; "" for
+// types that are not projected themselves.
+func ObjectType(entType string) string {
+	for _, p := range typePairs() {
+		if p[0] == entType {
+			return p[1]
+		}
+	}
+	return ""
+}
+
+// EntType is the ent type of a SpiceDB object type; "" for none.
+func EntType(objectType string) string {
+	for _, p := range typePairs() {
+		if p[1] == objectType {
+			return p[0]
+		}
 	}
 	return ""
 }
@@ -91,7 +100,7 @@ type idsMutation interface {
 func Hook(relay Committed, locker rowlock.Locker) ent.Hook {
 	return func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
-			if objectType(m.Type()) == "" && m.Type() != ent.TypeQueueAgent {
+			if ObjectType(m.Type()) == "" && m.Type() != ent.TypeQueueAgent {
 				return next.Mutate(ctx, m)
 			}
 			im, ok := m.(idsMutation)
@@ -116,7 +125,8 @@ func Hook(relay Committed, locker rowlock.Locker) ent.Hook {
 				return nil, err
 			}
 			if m.Op().Is(ent.OpCreate) { // the new entity has an id only now
-				more, err := affected(ctx, c, m, im)
+				id, _ := im.ID()
+				more, err := affected(ctx, c, m, []int{id})
 				if err != nil {
 					return nil, err
 				}
@@ -153,9 +163,10 @@ func Hook(relay Committed, locker rowlock.Locker) ent.Hook {
 // concurrent transaction can change them in between.
 func lockAffected(ctx context.Context, c *ent.Client, locker rowlock.Locker, m ent.Mutation, im idsMutation) ([]authz.Object, error) {
 	forDelete := m.Op().Is(ent.OpDelete | ent.OpDeleteOne)
+	var ids []int // none before a create: the new row has no id yet
 	if !m.Op().Is(ent.OpCreate) {
-		ids, err := im.IDs(ctx)
-		if err != nil {
+		var err error
+		if ids, err = im.IDs(ctx); err != nil {
 			return nil, fmt.Errorf("projection: ids of %s mutation: %w", m.Type(), err)
 		}
 		if err := locker.Lock(ctx, c, m.Type(), ids, forDelete); err != nil {
@@ -175,7 +186,7 @@ func lockAffected(ctx context.Context, c *ent.Client, locker rowlock.Locker, m e
 			pm.WhereP(entsql.FieldIn("id", ids...))
 		}
 	}
-	objs, err := affected(ctx, c, m, im)
+	objs, err := affected(ctx, c, m, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +198,7 @@ func lockAffected(ctx context.Context, c *ent.Client, locker rowlock.Locker, m e
 	}
 	// Users last, in one go and in id order, whatever the mutated type.
 	for _, typ := range []string{TypeRecording, TypeQueue, TypeGroup, TypeUser} {
-		entType := entTypeOf(typ)
+		entType := EntType(typ)
 		if entType == m.Type() {
 			continue // locked above
 		}
@@ -198,39 +209,14 @@ func lockAffected(ctx context.Context, c *ent.Client, locker rowlock.Locker, m e
 	return objs, nil
 }
 
-// entTypeOf is the ent type of a SpiceDB object type.
-func entTypeOf(objectType string) string {
-	switch objectType {
-	case TypeUser:
-		return ent.TypeUser
-	case TypeQueue:
-		return ent.TypeCallQueue
-	case TypeGroup:
-		return ent.TypeGroup
-	case TypeRecording:
-		return ent.TypeRecording
-	}
-	return ""
-}
-
-// affected names the entities whose emitted relationships the mutation may
-// change: the mutated entities themselves; the users on the other side of
-// the group and queue memberships it touches (users emit their memberships);
+// affected names the entities whose emitted relationships the mutation of
+// the rows ids may change: the mutated entities themselves; the users on the
+// other side of the group and queue memberships it touches (users emit their
+// memberships);
 // and, for a deletion, the entities whose references to the deleted one the
 // database clears (recordings of a user, group or queue; users, queues and
 // groups of a site).
-func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation) ([]authz.Object, error) {
-	var ids []int
-	if m.Op().Is(ent.OpCreate) {
-		if id, ok := im.ID(); ok {
-			ids = []int{id}
-		}
-	} else {
-		var err error
-		if ids, err = im.IDs(ctx); err != nil {
-			return nil, fmt.Errorf("projection: ids of %s mutation: %w", m.Type(), err)
-		}
-	}
+func affected(ctx context.Context, c *ent.Client, m ent.Mutation, ids []int) ([]authz.Object, error) {
 	var objs []authz.Object
 	collect := func(typ string, q interface {
 		IDs(context.Context) ([]int, error)
@@ -264,7 +250,7 @@ func affected(ctx context.Context, c *ent.Client, m ent.Mutation, im idsMutation
 			}
 		}
 	}
-	if typ := objectType(m.Type()); typ != "" {
+	if typ := ObjectType(m.Type()); typ != "" {
 		for _, id := range ids {
 			objs = append(objs, Obj(typ, id))
 		}
