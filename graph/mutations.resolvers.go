@@ -7,11 +7,9 @@ package graph
 
 import (
 	"context"
-	"errors"
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/button"
-	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/personaldirectoryentry"
 	"github.com/pbxportal/pbxportal/ent/queueagent"
 	"github.com/pbxportal/pbxportal/ent/user"
@@ -53,7 +51,7 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, id int, input ent.Upd
 	if err != nil {
 		return nil, err
 	}
-	if err := r.mayMoveTo(ctx, u.DomainID, input.SiteID); err != nil {
+	if err := r.mayPlace(ctx, u.DomainID, u.SiteID, input.SiteID, input.ClearSite); err != nil {
 		return nil, err
 	}
 	return tx(ctx).User.UpdateOneID(id).SetInput(input).Save(ctx)
@@ -128,8 +126,8 @@ func (r *mutationResolver) UpdateMediaManagerRights(ctx context.Context, userID 
 	if err != nil {
 		return nil, err
 	}
-	if n, err := tx(ctx).Group.Query().Where(group.IDIn(input.ReplayGroupIDs...), group.DomainID(u.DomainID)).Count(ctx); err != nil || n != len(input.ReplayGroupIDs) {
-		return nil, errors.Join(apperr.BadInput("replayGroupIDs", "every group must be a group of the user's domain"), err)
+	if err := r.refs(ctx, projection.TypeGroup, u.DomainID, input.ReplayGroupIDs, ""); err != nil {
+		return nil, err
 	}
 	return tx(ctx).User.UpdateOneID(userID).
 		SetMediaManagerReplay(input.MediaManagerReplay).SetReplayAll(input.ReplayAll).SetReplayOwn(input.ReplayOwn).
@@ -288,7 +286,7 @@ func (r *mutationResolver) CreateSite(ctx context.Context, input ent.CreateSiteI
 
 // UpdateSite is the resolver for the updateSite field.
 func (r *mutationResolver) UpdateSite(ctx context.Context, id int, input ent.UpdateSiteInput) (*ent.Site, error) {
-	if _, err := r.authorize(ctx, projection.TypeSite, id, "edit_defaults"); err != nil {
+	if _, err := r.authorize(ctx, projection.TypeSite, id, sitePermission(input)); err != nil {
 		return nil, err
 	}
 	return tx(ctx).Site.UpdateOneID(id).SetInput(input).Save(ctx)
@@ -327,7 +325,7 @@ func (r *mutationResolver) UpdateCallQueue(ctx context.Context, id int, input en
 	if err != nil {
 		return nil, err
 	}
-	if err := r.mayMoveTo(ctx, q.DomainID, input.SiteID); err != nil {
+	if err := r.mayPlace(ctx, q.DomainID, q.SiteID, input.SiteID, input.ClearSite); err != nil {
 		return nil, err
 	}
 	return q.Update().SetInput(input).Save(ctx)
@@ -350,6 +348,9 @@ func (r *mutationResolver) CreateGroup(ctx context.Context, input ent.CreateGrou
 	if err := r.mayCreateIn(ctx, input.DomainID, input.SiteID); err != nil {
 		return nil, err
 	}
+	if err := r.refs(ctx, projection.TypeUser, input.DomainID, input.MemberIDs, "reach"); err != nil {
+		return nil, err
+	}
 	return tx(ctx).Group.Create().SetInput(input).Save(ctx)
 }
 
@@ -362,7 +363,10 @@ func (r *mutationResolver) UpdateGroup(ctx context.Context, id int, input ent.Up
 	if err != nil {
 		return nil, err
 	}
-	if err := r.mayMoveTo(ctx, g.DomainID, input.SiteID); err != nil {
+	if err := r.mayPlace(ctx, g.DomainID, g.SiteID, input.SiteID, input.ClearSite); err != nil {
+		return nil, err
+	}
+	if err := r.mayChangeMembers(ctx, g, input); err != nil {
 		return nil, err
 	}
 	return g.Update().SetInput(input).Save(ctx)

@@ -132,6 +132,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	// credential stamp.
 	a.Client.User.Use(rules.Hook(), session.Hook())
 	locker := rowlock.Locker{Enabled: store.postgres}
+	a.Client.Domain.Use(rules.PlanHook(locker))
 	a.Client.Use(audit.Hook(), projection.Hook(a.Relay, locker))
 	a.Client.Use(rules.MembershipHooks(locker)...)
 
