@@ -8713,16 +8713,24 @@ func (m *RevokedTokenMutation) ResetEdge(name string) error {
 // SiteMutation represents an operation that mutates the Site nodes in the graph.
 type SiteMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	name          *string
-	clearedFields map[string]struct{}
-	domain        *int
-	cleareddomain bool
-	done          bool
-	oldValue      func(context.Context) (*Site, error)
-	predicates    []predicate.Site
+	op                           Op
+	typ                          string
+	id                           *int
+	name                         *string
+	service_type                 *site.ServiceType
+	feature_plan                 *site.FeaturePlan
+	voice_portal_access          *bool
+	profile_access               *site.ProfileAccess
+	call_handling_access         *site.CallHandlingAccess
+	personal_directory_access    *site.PersonalDirectoryAccess
+	button_programming_access    *site.ButtonProgrammingAccess
+	download_applications_access *site.DownloadApplicationsAccess
+	clearedFields                map[string]struct{}
+	domain                       *int
+	cleareddomain                bool
+	done                         bool
+	oldValue                     func(context.Context) (*Site, error)
+	predicates                   []predicate.Site
 }
 
 var _ ent.Mutation = (*SiteMutation)(nil)
@@ -8895,6 +8903,294 @@ func (m *SiteMutation) ResetName() {
 	m.name = nil
 }
 
+// SetServiceType sets the "service_type" field.
+func (m *SiteMutation) SetServiceType(st site.ServiceType) {
+	m.service_type = &st
+}
+
+// ServiceType returns the value of the "service_type" field in the mutation.
+func (m *SiteMutation) ServiceType() (r site.ServiceType, exists bool) {
+	v := m.service_type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldServiceType returns the old "service_type" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldServiceType(ctx context.Context) (v site.ServiceType, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldServiceType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldServiceType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldServiceType: %w", err)
+	}
+	return oldValue.ServiceType, nil
+}
+
+// ResetServiceType resets all changes to the "service_type" field.
+func (m *SiteMutation) ResetServiceType() {
+	m.service_type = nil
+}
+
+// SetFeaturePlan sets the "feature_plan" field.
+func (m *SiteMutation) SetFeaturePlan(sp site.FeaturePlan) {
+	m.feature_plan = &sp
+}
+
+// FeaturePlan returns the value of the "feature_plan" field in the mutation.
+func (m *SiteMutation) FeaturePlan() (r site.FeaturePlan, exists bool) {
+	v := m.feature_plan
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFeaturePlan returns the old "feature_plan" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldFeaturePlan(ctx context.Context) (v site.FeaturePlan, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFeaturePlan is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFeaturePlan requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFeaturePlan: %w", err)
+	}
+	return oldValue.FeaturePlan, nil
+}
+
+// ResetFeaturePlan resets all changes to the "feature_plan" field.
+func (m *SiteMutation) ResetFeaturePlan() {
+	m.feature_plan = nil
+}
+
+// SetVoicePortalAccess sets the "voice_portal_access" field.
+func (m *SiteMutation) SetVoicePortalAccess(b bool) {
+	m.voice_portal_access = &b
+}
+
+// VoicePortalAccess returns the value of the "voice_portal_access" field in the mutation.
+func (m *SiteMutation) VoicePortalAccess() (r bool, exists bool) {
+	v := m.voice_portal_access
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldVoicePortalAccess returns the old "voice_portal_access" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldVoicePortalAccess(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldVoicePortalAccess is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldVoicePortalAccess requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldVoicePortalAccess: %w", err)
+	}
+	return oldValue.VoicePortalAccess, nil
+}
+
+// ResetVoicePortalAccess resets all changes to the "voice_portal_access" field.
+func (m *SiteMutation) ResetVoicePortalAccess() {
+	m.voice_portal_access = nil
+}
+
+// SetProfileAccess sets the "profile_access" field.
+func (m *SiteMutation) SetProfileAccess(sa site.ProfileAccess) {
+	m.profile_access = &sa
+}
+
+// ProfileAccess returns the value of the "profile_access" field in the mutation.
+func (m *SiteMutation) ProfileAccess() (r site.ProfileAccess, exists bool) {
+	v := m.profile_access
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldProfileAccess returns the old "profile_access" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldProfileAccess(ctx context.Context) (v site.ProfileAccess, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldProfileAccess is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldProfileAccess requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldProfileAccess: %w", err)
+	}
+	return oldValue.ProfileAccess, nil
+}
+
+// ResetProfileAccess resets all changes to the "profile_access" field.
+func (m *SiteMutation) ResetProfileAccess() {
+	m.profile_access = nil
+}
+
+// SetCallHandlingAccess sets the "call_handling_access" field.
+func (m *SiteMutation) SetCallHandlingAccess(sha site.CallHandlingAccess) {
+	m.call_handling_access = &sha
+}
+
+// CallHandlingAccess returns the value of the "call_handling_access" field in the mutation.
+func (m *SiteMutation) CallHandlingAccess() (r site.CallHandlingAccess, exists bool) {
+	v := m.call_handling_access
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCallHandlingAccess returns the old "call_handling_access" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldCallHandlingAccess(ctx context.Context) (v site.CallHandlingAccess, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCallHandlingAccess is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCallHandlingAccess requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCallHandlingAccess: %w", err)
+	}
+	return oldValue.CallHandlingAccess, nil
+}
+
+// ResetCallHandlingAccess resets all changes to the "call_handling_access" field.
+func (m *SiteMutation) ResetCallHandlingAccess() {
+	m.call_handling_access = nil
+}
+
+// SetPersonalDirectoryAccess sets the "personal_directory_access" field.
+func (m *SiteMutation) SetPersonalDirectoryAccess(sda site.PersonalDirectoryAccess) {
+	m.personal_directory_access = &sda
+}
+
+// PersonalDirectoryAccess returns the value of the "personal_directory_access" field in the mutation.
+func (m *SiteMutation) PersonalDirectoryAccess() (r site.PersonalDirectoryAccess, exists bool) {
+	v := m.personal_directory_access
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPersonalDirectoryAccess returns the old "personal_directory_access" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldPersonalDirectoryAccess(ctx context.Context) (v site.PersonalDirectoryAccess, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPersonalDirectoryAccess is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPersonalDirectoryAccess requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPersonalDirectoryAccess: %w", err)
+	}
+	return oldValue.PersonalDirectoryAccess, nil
+}
+
+// ResetPersonalDirectoryAccess resets all changes to the "personal_directory_access" field.
+func (m *SiteMutation) ResetPersonalDirectoryAccess() {
+	m.personal_directory_access = nil
+}
+
+// SetButtonProgrammingAccess sets the "button_programming_access" field.
+func (m *SiteMutation) SetButtonProgrammingAccess(spa site.ButtonProgrammingAccess) {
+	m.button_programming_access = &spa
+}
+
+// ButtonProgrammingAccess returns the value of the "button_programming_access" field in the mutation.
+func (m *SiteMutation) ButtonProgrammingAccess() (r site.ButtonProgrammingAccess, exists bool) {
+	v := m.button_programming_access
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldButtonProgrammingAccess returns the old "button_programming_access" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldButtonProgrammingAccess(ctx context.Context) (v site.ButtonProgrammingAccess, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldButtonProgrammingAccess is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldButtonProgrammingAccess requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldButtonProgrammingAccess: %w", err)
+	}
+	return oldValue.ButtonProgrammingAccess, nil
+}
+
+// ResetButtonProgrammingAccess resets all changes to the "button_programming_access" field.
+func (m *SiteMutation) ResetButtonProgrammingAccess() {
+	m.button_programming_access = nil
+}
+
+// SetDownloadApplicationsAccess sets the "download_applications_access" field.
+func (m *SiteMutation) SetDownloadApplicationsAccess(saa site.DownloadApplicationsAccess) {
+	m.download_applications_access = &saa
+}
+
+// DownloadApplicationsAccess returns the value of the "download_applications_access" field in the mutation.
+func (m *SiteMutation) DownloadApplicationsAccess() (r site.DownloadApplicationsAccess, exists bool) {
+	v := m.download_applications_access
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDownloadApplicationsAccess returns the old "download_applications_access" field's value of the Site entity.
+// If the Site object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SiteMutation) OldDownloadApplicationsAccess(ctx context.Context) (v site.DownloadApplicationsAccess, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDownloadApplicationsAccess is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDownloadApplicationsAccess requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDownloadApplicationsAccess: %w", err)
+	}
+	return oldValue.DownloadApplicationsAccess, nil
+}
+
+// ResetDownloadApplicationsAccess resets all changes to the "download_applications_access" field.
+func (m *SiteMutation) ResetDownloadApplicationsAccess() {
+	m.download_applications_access = nil
+}
+
 // ClearDomain clears the "domain" edge to the Domain entity.
 func (m *SiteMutation) ClearDomain() {
 	m.cleareddomain = true
@@ -8956,12 +9252,36 @@ func (m *SiteMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SiteMutation) Fields() []string {
-	fields := make([]string, 0, 2)
+	fields := make([]string, 0, 10)
 	if m.domain != nil {
 		fields = append(fields, site.FieldDomainID)
 	}
 	if m.name != nil {
 		fields = append(fields, site.FieldName)
+	}
+	if m.service_type != nil {
+		fields = append(fields, site.FieldServiceType)
+	}
+	if m.feature_plan != nil {
+		fields = append(fields, site.FieldFeaturePlan)
+	}
+	if m.voice_portal_access != nil {
+		fields = append(fields, site.FieldVoicePortalAccess)
+	}
+	if m.profile_access != nil {
+		fields = append(fields, site.FieldProfileAccess)
+	}
+	if m.call_handling_access != nil {
+		fields = append(fields, site.FieldCallHandlingAccess)
+	}
+	if m.personal_directory_access != nil {
+		fields = append(fields, site.FieldPersonalDirectoryAccess)
+	}
+	if m.button_programming_access != nil {
+		fields = append(fields, site.FieldButtonProgrammingAccess)
+	}
+	if m.download_applications_access != nil {
+		fields = append(fields, site.FieldDownloadApplicationsAccess)
 	}
 	return fields
 }
@@ -8975,6 +9295,22 @@ func (m *SiteMutation) Field(name string) (ent.Value, bool) {
 		return m.DomainID()
 	case site.FieldName:
 		return m.Name()
+	case site.FieldServiceType:
+		return m.ServiceType()
+	case site.FieldFeaturePlan:
+		return m.FeaturePlan()
+	case site.FieldVoicePortalAccess:
+		return m.VoicePortalAccess()
+	case site.FieldProfileAccess:
+		return m.ProfileAccess()
+	case site.FieldCallHandlingAccess:
+		return m.CallHandlingAccess()
+	case site.FieldPersonalDirectoryAccess:
+		return m.PersonalDirectoryAccess()
+	case site.FieldButtonProgrammingAccess:
+		return m.ButtonProgrammingAccess()
+	case site.FieldDownloadApplicationsAccess:
+		return m.DownloadApplicationsAccess()
 	}
 	return nil, false
 }
@@ -8988,6 +9324,22 @@ func (m *SiteMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldDomainID(ctx)
 	case site.FieldName:
 		return m.OldName(ctx)
+	case site.FieldServiceType:
+		return m.OldServiceType(ctx)
+	case site.FieldFeaturePlan:
+		return m.OldFeaturePlan(ctx)
+	case site.FieldVoicePortalAccess:
+		return m.OldVoicePortalAccess(ctx)
+	case site.FieldProfileAccess:
+		return m.OldProfileAccess(ctx)
+	case site.FieldCallHandlingAccess:
+		return m.OldCallHandlingAccess(ctx)
+	case site.FieldPersonalDirectoryAccess:
+		return m.OldPersonalDirectoryAccess(ctx)
+	case site.FieldButtonProgrammingAccess:
+		return m.OldButtonProgrammingAccess(ctx)
+	case site.FieldDownloadApplicationsAccess:
+		return m.OldDownloadApplicationsAccess(ctx)
 	}
 	return nil, fmt.Errorf("unknown Site field %s", name)
 }
@@ -9010,6 +9362,62 @@ func (m *SiteMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetName(v)
+		return nil
+	case site.FieldServiceType:
+		v, ok := value.(site.ServiceType)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetServiceType(v)
+		return nil
+	case site.FieldFeaturePlan:
+		v, ok := value.(site.FeaturePlan)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFeaturePlan(v)
+		return nil
+	case site.FieldVoicePortalAccess:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetVoicePortalAccess(v)
+		return nil
+	case site.FieldProfileAccess:
+		v, ok := value.(site.ProfileAccess)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetProfileAccess(v)
+		return nil
+	case site.FieldCallHandlingAccess:
+		v, ok := value.(site.CallHandlingAccess)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCallHandlingAccess(v)
+		return nil
+	case site.FieldPersonalDirectoryAccess:
+		v, ok := value.(site.PersonalDirectoryAccess)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPersonalDirectoryAccess(v)
+		return nil
+	case site.FieldButtonProgrammingAccess:
+		v, ok := value.(site.ButtonProgrammingAccess)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetButtonProgrammingAccess(v)
+		return nil
+	case site.FieldDownloadApplicationsAccess:
+		v, ok := value.(site.DownloadApplicationsAccess)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDownloadApplicationsAccess(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Site field %s", name)
@@ -9068,6 +9476,30 @@ func (m *SiteMutation) ResetField(name string) error {
 		return nil
 	case site.FieldName:
 		m.ResetName()
+		return nil
+	case site.FieldServiceType:
+		m.ResetServiceType()
+		return nil
+	case site.FieldFeaturePlan:
+		m.ResetFeaturePlan()
+		return nil
+	case site.FieldVoicePortalAccess:
+		m.ResetVoicePortalAccess()
+		return nil
+	case site.FieldProfileAccess:
+		m.ResetProfileAccess()
+		return nil
+	case site.FieldCallHandlingAccess:
+		m.ResetCallHandlingAccess()
+		return nil
+	case site.FieldPersonalDirectoryAccess:
+		m.ResetPersonalDirectoryAccess()
+		return nil
+	case site.FieldButtonProgrammingAccess:
+		m.ResetButtonProgrammingAccess()
+		return nil
+	case site.FieldDownloadApplicationsAccess:
+		m.ResetDownloadApplicationsAccess()
 		return nil
 	}
 	return fmt.Errorf("unknown Site field %s", name)

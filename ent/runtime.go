@@ -189,6 +189,10 @@ func init() {
 	siteDescName := siteFields[1].Descriptor()
 	// site.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	site.NameValidator = siteDescName.Validators[0].(func(string) error)
+	// siteDescVoicePortalAccess is the schema descriptor for voice_portal_access field.
+	siteDescVoicePortalAccess := siteFields[4].Descriptor()
+	// site.DefaultVoicePortalAccess holds the default value on creation for the voice_portal_access field.
+	site.DefaultVoicePortalAccess = siteDescVoicePortalAccess.Default.(bool)
 	userFields := schema.User{}.Fields()
 	_ = userFields
 	// userDescUsername is the schema descriptor for username field.

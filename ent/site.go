@@ -21,6 +21,22 @@ type Site struct {
 	DomainID int `json:"domain_id,omitempty"`
 	// Name holds the value of the "name" field.
 	Name string `json:"name,omitempty"`
+	// ServiceType holds the value of the "service_type" field.
+	ServiceType site.ServiceType `json:"service_type,omitempty"`
+	// FeaturePlan holds the value of the "feature_plan" field.
+	FeaturePlan site.FeaturePlan `json:"feature_plan,omitempty"`
+	// VoicePortalAccess holds the value of the "voice_portal_access" field.
+	VoicePortalAccess bool `json:"voice_portal_access,omitempty"`
+	// ProfileAccess holds the value of the "profile_access" field.
+	ProfileAccess site.ProfileAccess `json:"profile_access,omitempty"`
+	// CallHandlingAccess holds the value of the "call_handling_access" field.
+	CallHandlingAccess site.CallHandlingAccess `json:"call_handling_access,omitempty"`
+	// PersonalDirectoryAccess holds the value of the "personal_directory_access" field.
+	PersonalDirectoryAccess site.PersonalDirectoryAccess `json:"personal_directory_access,omitempty"`
+	// ButtonProgrammingAccess holds the value of the "button_programming_access" field.
+	ButtonProgrammingAccess site.ButtonProgrammingAccess `json:"button_programming_access,omitempty"`
+	// DownloadApplicationsAccess holds the value of the "download_applications_access" field.
+	DownloadApplicationsAccess site.DownloadApplicationsAccess `json:"download_applications_access,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the SiteQuery when eager-loading is set.
 	Edges        SiteEdges `json:"edges"`
@@ -54,9 +70,11 @@ func (*Site) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case site.FieldVoicePortalAccess:
+			values[i] = new(sql.NullBool)
 		case site.FieldID, site.FieldDomainID:
 			values[i] = new(sql.NullInt64)
-		case site.FieldName:
+		case site.FieldName, site.FieldServiceType, site.FieldFeaturePlan, site.FieldProfileAccess, site.FieldCallHandlingAccess, site.FieldPersonalDirectoryAccess, site.FieldButtonProgrammingAccess, site.FieldDownloadApplicationsAccess:
 			values[i] = new(sql.NullString)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -90,6 +108,54 @@ func (_m *Site) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field name", values[i])
 			} else if value.Valid {
 				_m.Name = value.String
+			}
+		case site.FieldServiceType:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field service_type", values[i])
+			} else if value.Valid {
+				_m.ServiceType = site.ServiceType(value.String)
+			}
+		case site.FieldFeaturePlan:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field feature_plan", values[i])
+			} else if value.Valid {
+				_m.FeaturePlan = site.FeaturePlan(value.String)
+			}
+		case site.FieldVoicePortalAccess:
+			if value, ok := values[i].(*sql.NullBool); !ok {
+				return fmt.Errorf("unexpected type %T for field voice_portal_access", values[i])
+			} else if value.Valid {
+				_m.VoicePortalAccess = value.Bool
+			}
+		case site.FieldProfileAccess:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field profile_access", values[i])
+			} else if value.Valid {
+				_m.ProfileAccess = site.ProfileAccess(value.String)
+			}
+		case site.FieldCallHandlingAccess:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field call_handling_access", values[i])
+			} else if value.Valid {
+				_m.CallHandlingAccess = site.CallHandlingAccess(value.String)
+			}
+		case site.FieldPersonalDirectoryAccess:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field personal_directory_access", values[i])
+			} else if value.Valid {
+				_m.PersonalDirectoryAccess = site.PersonalDirectoryAccess(value.String)
+			}
+		case site.FieldButtonProgrammingAccess:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field button_programming_access", values[i])
+			} else if value.Valid {
+				_m.ButtonProgrammingAccess = site.ButtonProgrammingAccess(value.String)
+			}
+		case site.FieldDownloadApplicationsAccess:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field download_applications_access", values[i])
+			} else if value.Valid {
+				_m.DownloadApplicationsAccess = site.DownloadApplicationsAccess(value.String)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -137,6 +203,30 @@ func (_m *Site) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("name=")
 	builder.WriteString(_m.Name)
+	builder.WriteString(", ")
+	builder.WriteString("service_type=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ServiceType))
+	builder.WriteString(", ")
+	builder.WriteString("feature_plan=")
+	builder.WriteString(fmt.Sprintf("%v", _m.FeaturePlan))
+	builder.WriteString(", ")
+	builder.WriteString("voice_portal_access=")
+	builder.WriteString(fmt.Sprintf("%v", _m.VoicePortalAccess))
+	builder.WriteString(", ")
+	builder.WriteString("profile_access=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ProfileAccess))
+	builder.WriteString(", ")
+	builder.WriteString("call_handling_access=")
+	builder.WriteString(fmt.Sprintf("%v", _m.CallHandlingAccess))
+	builder.WriteString(", ")
+	builder.WriteString("personal_directory_access=")
+	builder.WriteString(fmt.Sprintf("%v", _m.PersonalDirectoryAccess))
+	builder.WriteString(", ")
+	builder.WriteString("button_programming_access=")
+	builder.WriteString(fmt.Sprintf("%v", _m.ButtonProgrammingAccess))
+	builder.WriteString(", ")
+	builder.WriteString("download_applications_access=")
+	builder.WriteString(fmt.Sprintf("%v", _m.DownloadApplicationsAccess))
 	builder.WriteByte(')')
 	return builder.String()
 }

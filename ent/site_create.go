@@ -32,6 +32,118 @@ func (_c *SiteCreate) SetName(v string) *SiteCreate {
 	return _c
 }
 
+// SetServiceType sets the "service_type" field.
+func (_c *SiteCreate) SetServiceType(v site.ServiceType) *SiteCreate {
+	_c.mutation.SetServiceType(v)
+	return _c
+}
+
+// SetNillableServiceType sets the "service_type" field if the given value is not nil.
+func (_c *SiteCreate) SetNillableServiceType(v *site.ServiceType) *SiteCreate {
+	if v != nil {
+		_c.SetServiceType(*v)
+	}
+	return _c
+}
+
+// SetFeaturePlan sets the "feature_plan" field.
+func (_c *SiteCreate) SetFeaturePlan(v site.FeaturePlan) *SiteCreate {
+	_c.mutation.SetFeaturePlan(v)
+	return _c
+}
+
+// SetNillableFeaturePlan sets the "feature_plan" field if the given value is not nil.
+func (_c *SiteCreate) SetNillableFeaturePlan(v *site.FeaturePlan) *SiteCreate {
+	if v != nil {
+		_c.SetFeaturePlan(*v)
+	}
+	return _c
+}
+
+// SetVoicePortalAccess sets the "voice_portal_access" field.
+func (_c *SiteCreate) SetVoicePortalAccess(v bool) *SiteCreate {
+	_c.mutation.SetVoicePortalAccess(v)
+	return _c
+}
+
+// SetNillableVoicePortalAccess sets the "voice_portal_access" field if the given value is not nil.
+func (_c *SiteCreate) SetNillableVoicePortalAccess(v *bool) *SiteCreate {
+	if v != nil {
+		_c.SetVoicePortalAccess(*v)
+	}
+	return _c
+}
+
+// SetProfileAccess sets the "profile_access" field.
+func (_c *SiteCreate) SetProfileAccess(v site.ProfileAccess) *SiteCreate {
+	_c.mutation.SetProfileAccess(v)
+	return _c
+}
+
+// SetNillableProfileAccess sets the "profile_access" field if the given value is not nil.
+func (_c *SiteCreate) SetNillableProfileAccess(v *site.ProfileAccess) *SiteCreate {
+	if v != nil {
+		_c.SetProfileAccess(*v)
+	}
+	return _c
+}
+
+// SetCallHandlingAccess sets the "call_handling_access" field.
+func (_c *SiteCreate) SetCallHandlingAccess(v site.CallHandlingAccess) *SiteCreate {
+	_c.mutation.SetCallHandlingAccess(v)
+	return _c
+}
+
+// SetNillableCallHandlingAccess sets the "call_handling_access" field if the given value is not nil.
+func (_c *SiteCreate) SetNillableCallHandlingAccess(v *site.CallHandlingAccess) *SiteCreate {
+	if v != nil {
+		_c.SetCallHandlingAccess(*v)
+	}
+	return _c
+}
+
+// SetPersonalDirectoryAccess sets the "personal_directory_access" field.
+func (_c *SiteCreate) SetPersonalDirectoryAccess(v site.PersonalDirectoryAccess) *SiteCreate {
+	_c.mutation.SetPersonalDirectoryAccess(v)
+	return _c
+}
+
+// SetNillablePersonalDirectoryAccess sets the "personal_directory_access" field if the given value is not nil.
+func (_c *SiteCreate) SetNillablePersonalDirectoryAccess(v *site.PersonalDirectoryAccess) *SiteCreate {
+	if v != nil {
+		_c.SetPersonalDirectoryAccess(*v)
+	}
+	return _c
+}
+
+// SetButtonProgrammingAccess sets the "button_programming_access" field.
+func (_c *SiteCreate) SetButtonProgrammingAccess(v site.ButtonProgrammingAccess) *SiteCreate {
+	_c.mutation.SetButtonProgrammingAccess(v)
+	return _c
+}
+
+// SetNillableButtonProgrammingAccess sets the "button_programming_access" field if the given value is not nil.
+func (_c *SiteCreate) SetNillableButtonProgrammingAccess(v *site.ButtonProgrammingAccess) *SiteCreate {
+	if v != nil {
+		_c.SetButtonProgrammingAccess(*v)
+	}
+	return _c
+}
+
+// SetDownloadApplicationsAccess sets the "download_applications_access" field.
+func (_c *SiteCreate) SetDownloadApplicationsAccess(v site.DownloadApplicationsAccess) *SiteCreate {
+	_c.mutation.SetDownloadApplicationsAccess(v)
+	return _c
+}
+
+// SetNillableDownloadApplicationsAccess sets the "download_applications_access" field if the given value is not nil.
+func (_c *SiteCreate) SetNillableDownloadApplicationsAccess(v *site.DownloadApplicationsAccess) *SiteCreate {
+	if v != nil {
+		_c.SetDownloadApplicationsAccess(*v)
+	}
+	return _c
+}
+
 // SetDomain sets the "domain" edge to the Domain entity.
 func (_c *SiteCreate) SetDomain(v *Domain) *SiteCreate {
 	return _c.SetDomainID(v.ID)
@@ -44,6 +156,7 @@ func (_c *SiteCreate) Mutation() *SiteMutation {
 
 // Save creates the Site in the database.
 func (_c *SiteCreate) Save(ctx context.Context) (*Site, error) {
+	_c.defaults()
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -69,6 +182,42 @@ func (_c *SiteCreate) ExecX(ctx context.Context) {
 	}
 }
 
+// defaults sets the default values of the builder before save.
+func (_c *SiteCreate) defaults() {
+	if _, ok := _c.mutation.ServiceType(); !ok {
+		v := site.DefaultServiceType
+		_c.mutation.SetServiceType(v)
+	}
+	if _, ok := _c.mutation.FeaturePlan(); !ok {
+		v := site.DefaultFeaturePlan
+		_c.mutation.SetFeaturePlan(v)
+	}
+	if _, ok := _c.mutation.VoicePortalAccess(); !ok {
+		v := site.DefaultVoicePortalAccess
+		_c.mutation.SetVoicePortalAccess(v)
+	}
+	if _, ok := _c.mutation.ProfileAccess(); !ok {
+		v := site.DefaultProfileAccess
+		_c.mutation.SetProfileAccess(v)
+	}
+	if _, ok := _c.mutation.CallHandlingAccess(); !ok {
+		v := site.DefaultCallHandlingAccess
+		_c.mutation.SetCallHandlingAccess(v)
+	}
+	if _, ok := _c.mutation.PersonalDirectoryAccess(); !ok {
+		v := site.DefaultPersonalDirectoryAccess
+		_c.mutation.SetPersonalDirectoryAccess(v)
+	}
+	if _, ok := _c.mutation.ButtonProgrammingAccess(); !ok {
+		v := site.DefaultButtonProgrammingAccess
+		_c.mutation.SetButtonProgrammingAccess(v)
+	}
+	if _, ok := _c.mutation.DownloadApplicationsAccess(); !ok {
+		v := site.DefaultDownloadApplicationsAccess
+		_c.mutation.SetDownloadApplicationsAccess(v)
+	}
+}
+
 // check runs all checks and user-defined validators on the builder.
 func (_c *SiteCreate) check() error {
 	if _, ok := _c.mutation.DomainID(); !ok {
@@ -80,6 +229,65 @@ func (_c *SiteCreate) check() error {
 	if v, ok := _c.mutation.Name(); ok {
 		if err := site.NameValidator(v); err != nil {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Site.name": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.ServiceType(); !ok {
+		return &ValidationError{Name: "service_type", err: errors.New(`ent: missing required field "Site.service_type"`)}
+	}
+	if v, ok := _c.mutation.ServiceType(); ok {
+		if err := site.ServiceTypeValidator(v); err != nil {
+			return &ValidationError{Name: "service_type", err: fmt.Errorf(`ent: validator failed for field "Site.service_type": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.FeaturePlan(); !ok {
+		return &ValidationError{Name: "feature_plan", err: errors.New(`ent: missing required field "Site.feature_plan"`)}
+	}
+	if v, ok := _c.mutation.FeaturePlan(); ok {
+		if err := site.FeaturePlanValidator(v); err != nil {
+			return &ValidationError{Name: "feature_plan", err: fmt.Errorf(`ent: validator failed for field "Site.feature_plan": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.VoicePortalAccess(); !ok {
+		return &ValidationError{Name: "voice_portal_access", err: errors.New(`ent: missing required field "Site.voice_portal_access"`)}
+	}
+	if _, ok := _c.mutation.ProfileAccess(); !ok {
+		return &ValidationError{Name: "profile_access", err: errors.New(`ent: missing required field "Site.profile_access"`)}
+	}
+	if v, ok := _c.mutation.ProfileAccess(); ok {
+		if err := site.ProfileAccessValidator(v); err != nil {
+			return &ValidationError{Name: "profile_access", err: fmt.Errorf(`ent: validator failed for field "Site.profile_access": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.CallHandlingAccess(); !ok {
+		return &ValidationError{Name: "call_handling_access", err: errors.New(`ent: missing required field "Site.call_handling_access"`)}
+	}
+	if v, ok := _c.mutation.CallHandlingAccess(); ok {
+		if err := site.CallHandlingAccessValidator(v); err != nil {
+			return &ValidationError{Name: "call_handling_access", err: fmt.Errorf(`ent: validator failed for field "Site.call_handling_access": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.PersonalDirectoryAccess(); !ok {
+		return &ValidationError{Name: "personal_directory_access", err: errors.New(`ent: missing required field "Site.personal_directory_access"`)}
+	}
+	if v, ok := _c.mutation.PersonalDirectoryAccess(); ok {
+		if err := site.PersonalDirectoryAccessValidator(v); err != nil {
+			return &ValidationError{Name: "personal_directory_access", err: fmt.Errorf(`ent: validator failed for field "Site.personal_directory_access": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.ButtonProgrammingAccess(); !ok {
+		return &ValidationError{Name: "button_programming_access", err: errors.New(`ent: missing required field "Site.button_programming_access"`)}
+	}
+	if v, ok := _c.mutation.ButtonProgrammingAccess(); ok {
+		if err := site.ButtonProgrammingAccessValidator(v); err != nil {
+			return &ValidationError{Name: "button_programming_access", err: fmt.Errorf(`ent: validator failed for field "Site.button_programming_access": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.DownloadApplicationsAccess(); !ok {
+		return &ValidationError{Name: "download_applications_access", err: errors.New(`ent: missing required field "Site.download_applications_access"`)}
+	}
+	if v, ok := _c.mutation.DownloadApplicationsAccess(); ok {
+		if err := site.DownloadApplicationsAccessValidator(v); err != nil {
+			return &ValidationError{Name: "download_applications_access", err: fmt.Errorf(`ent: validator failed for field "Site.download_applications_access": %w`, err)}
 		}
 	}
 	if len(_c.mutation.DomainIDs()) == 0 {
@@ -114,6 +322,38 @@ func (_c *SiteCreate) createSpec() (*Site, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Name(); ok {
 		_spec.SetField(site.FieldName, field.TypeString, value)
 		_node.Name = value
+	}
+	if value, ok := _c.mutation.ServiceType(); ok {
+		_spec.SetField(site.FieldServiceType, field.TypeEnum, value)
+		_node.ServiceType = value
+	}
+	if value, ok := _c.mutation.FeaturePlan(); ok {
+		_spec.SetField(site.FieldFeaturePlan, field.TypeEnum, value)
+		_node.FeaturePlan = value
+	}
+	if value, ok := _c.mutation.VoicePortalAccess(); ok {
+		_spec.SetField(site.FieldVoicePortalAccess, field.TypeBool, value)
+		_node.VoicePortalAccess = value
+	}
+	if value, ok := _c.mutation.ProfileAccess(); ok {
+		_spec.SetField(site.FieldProfileAccess, field.TypeEnum, value)
+		_node.ProfileAccess = value
+	}
+	if value, ok := _c.mutation.CallHandlingAccess(); ok {
+		_spec.SetField(site.FieldCallHandlingAccess, field.TypeEnum, value)
+		_node.CallHandlingAccess = value
+	}
+	if value, ok := _c.mutation.PersonalDirectoryAccess(); ok {
+		_spec.SetField(site.FieldPersonalDirectoryAccess, field.TypeEnum, value)
+		_node.PersonalDirectoryAccess = value
+	}
+	if value, ok := _c.mutation.ButtonProgrammingAccess(); ok {
+		_spec.SetField(site.FieldButtonProgrammingAccess, field.TypeEnum, value)
+		_node.ButtonProgrammingAccess = value
+	}
+	if value, ok := _c.mutation.DownloadApplicationsAccess(); ok {
+		_spec.SetField(site.FieldDownloadApplicationsAccess, field.TypeEnum, value)
+		_node.DownloadApplicationsAccess = value
 	}
 	if nodes := _c.mutation.DomainIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -153,6 +393,7 @@ func (_c *SiteCreateBulk) Save(ctx context.Context) ([]*Site, error) {
 	for i := range _c.builders {
 		func(i int, root context.Context) {
 			builder := _c.builders[i]
+			builder.defaults()
 			var mut Mutator = MutateFunc(func(ctx context.Context, m Mutation) (Value, error) {
 				mutation, ok := m.(*SiteMutation)
 				if !ok {

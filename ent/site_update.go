@@ -41,6 +41,118 @@ func (_u *SiteUpdate) SetNillableName(v *string) *SiteUpdate {
 	return _u
 }
 
+// SetServiceType sets the "service_type" field.
+func (_u *SiteUpdate) SetServiceType(v site.ServiceType) *SiteUpdate {
+	_u.mutation.SetServiceType(v)
+	return _u
+}
+
+// SetNillableServiceType sets the "service_type" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillableServiceType(v *site.ServiceType) *SiteUpdate {
+	if v != nil {
+		_u.SetServiceType(*v)
+	}
+	return _u
+}
+
+// SetFeaturePlan sets the "feature_plan" field.
+func (_u *SiteUpdate) SetFeaturePlan(v site.FeaturePlan) *SiteUpdate {
+	_u.mutation.SetFeaturePlan(v)
+	return _u
+}
+
+// SetNillableFeaturePlan sets the "feature_plan" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillableFeaturePlan(v *site.FeaturePlan) *SiteUpdate {
+	if v != nil {
+		_u.SetFeaturePlan(*v)
+	}
+	return _u
+}
+
+// SetVoicePortalAccess sets the "voice_portal_access" field.
+func (_u *SiteUpdate) SetVoicePortalAccess(v bool) *SiteUpdate {
+	_u.mutation.SetVoicePortalAccess(v)
+	return _u
+}
+
+// SetNillableVoicePortalAccess sets the "voice_portal_access" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillableVoicePortalAccess(v *bool) *SiteUpdate {
+	if v != nil {
+		_u.SetVoicePortalAccess(*v)
+	}
+	return _u
+}
+
+// SetProfileAccess sets the "profile_access" field.
+func (_u *SiteUpdate) SetProfileAccess(v site.ProfileAccess) *SiteUpdate {
+	_u.mutation.SetProfileAccess(v)
+	return _u
+}
+
+// SetNillableProfileAccess sets the "profile_access" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillableProfileAccess(v *site.ProfileAccess) *SiteUpdate {
+	if v != nil {
+		_u.SetProfileAccess(*v)
+	}
+	return _u
+}
+
+// SetCallHandlingAccess sets the "call_handling_access" field.
+func (_u *SiteUpdate) SetCallHandlingAccess(v site.CallHandlingAccess) *SiteUpdate {
+	_u.mutation.SetCallHandlingAccess(v)
+	return _u
+}
+
+// SetNillableCallHandlingAccess sets the "call_handling_access" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillableCallHandlingAccess(v *site.CallHandlingAccess) *SiteUpdate {
+	if v != nil {
+		_u.SetCallHandlingAccess(*v)
+	}
+	return _u
+}
+
+// SetPersonalDirectoryAccess sets the "personal_directory_access" field.
+func (_u *SiteUpdate) SetPersonalDirectoryAccess(v site.PersonalDirectoryAccess) *SiteUpdate {
+	_u.mutation.SetPersonalDirectoryAccess(v)
+	return _u
+}
+
+// SetNillablePersonalDirectoryAccess sets the "personal_directory_access" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillablePersonalDirectoryAccess(v *site.PersonalDirectoryAccess) *SiteUpdate {
+	if v != nil {
+		_u.SetPersonalDirectoryAccess(*v)
+	}
+	return _u
+}
+
+// SetButtonProgrammingAccess sets the "button_programming_access" field.
+func (_u *SiteUpdate) SetButtonProgrammingAccess(v site.ButtonProgrammingAccess) *SiteUpdate {
+	_u.mutation.SetButtonProgrammingAccess(v)
+	return _u
+}
+
+// SetNillableButtonProgrammingAccess sets the "button_programming_access" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillableButtonProgrammingAccess(v *site.ButtonProgrammingAccess) *SiteUpdate {
+	if v != nil {
+		_u.SetButtonProgrammingAccess(*v)
+	}
+	return _u
+}
+
+// SetDownloadApplicationsAccess sets the "download_applications_access" field.
+func (_u *SiteUpdate) SetDownloadApplicationsAccess(v site.DownloadApplicationsAccess) *SiteUpdate {
+	_u.mutation.SetDownloadApplicationsAccess(v)
+	return _u
+}
+
+// SetNillableDownloadApplicationsAccess sets the "download_applications_access" field if the given value is not nil.
+func (_u *SiteUpdate) SetNillableDownloadApplicationsAccess(v *site.DownloadApplicationsAccess) *SiteUpdate {
+	if v != nil {
+		_u.SetDownloadApplicationsAccess(*v)
+	}
+	return _u
+}
+
 // Mutation returns the SiteMutation object of the builder.
 func (_u *SiteUpdate) Mutation() *SiteMutation {
 	return _u.mutation
@@ -80,6 +192,41 @@ func (_u *SiteUpdate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Site.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ServiceType(); ok {
+		if err := site.ServiceTypeValidator(v); err != nil {
+			return &ValidationError{Name: "service_type", err: fmt.Errorf(`ent: validator failed for field "Site.service_type": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.FeaturePlan(); ok {
+		if err := site.FeaturePlanValidator(v); err != nil {
+			return &ValidationError{Name: "feature_plan", err: fmt.Errorf(`ent: validator failed for field "Site.feature_plan": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ProfileAccess(); ok {
+		if err := site.ProfileAccessValidator(v); err != nil {
+			return &ValidationError{Name: "profile_access", err: fmt.Errorf(`ent: validator failed for field "Site.profile_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CallHandlingAccess(); ok {
+		if err := site.CallHandlingAccessValidator(v); err != nil {
+			return &ValidationError{Name: "call_handling_access", err: fmt.Errorf(`ent: validator failed for field "Site.call_handling_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PersonalDirectoryAccess(); ok {
+		if err := site.PersonalDirectoryAccessValidator(v); err != nil {
+			return &ValidationError{Name: "personal_directory_access", err: fmt.Errorf(`ent: validator failed for field "Site.personal_directory_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ButtonProgrammingAccess(); ok {
+		if err := site.ButtonProgrammingAccessValidator(v); err != nil {
+			return &ValidationError{Name: "button_programming_access", err: fmt.Errorf(`ent: validator failed for field "Site.button_programming_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DownloadApplicationsAccess(); ok {
+		if err := site.DownloadApplicationsAccessValidator(v); err != nil {
+			return &ValidationError{Name: "download_applications_access", err: fmt.Errorf(`ent: validator failed for field "Site.download_applications_access": %w`, err)}
+		}
+	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Site.domain"`)
 	}
@@ -100,6 +247,30 @@ func (_u *SiteUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(site.FieldName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ServiceType(); ok {
+		_spec.SetField(site.FieldServiceType, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.FeaturePlan(); ok {
+		_spec.SetField(site.FieldFeaturePlan, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.VoicePortalAccess(); ok {
+		_spec.SetField(site.FieldVoicePortalAccess, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.ProfileAccess(); ok {
+		_spec.SetField(site.FieldProfileAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.CallHandlingAccess(); ok {
+		_spec.SetField(site.FieldCallHandlingAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.PersonalDirectoryAccess(); ok {
+		_spec.SetField(site.FieldPersonalDirectoryAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.ButtonProgrammingAccess(); ok {
+		_spec.SetField(site.FieldButtonProgrammingAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.DownloadApplicationsAccess(); ok {
+		_spec.SetField(site.FieldDownloadApplicationsAccess, field.TypeEnum, value)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -131,6 +302,118 @@ func (_u *SiteUpdateOne) SetName(v string) *SiteUpdateOne {
 func (_u *SiteUpdateOne) SetNillableName(v *string) *SiteUpdateOne {
 	if v != nil {
 		_u.SetName(*v)
+	}
+	return _u
+}
+
+// SetServiceType sets the "service_type" field.
+func (_u *SiteUpdateOne) SetServiceType(v site.ServiceType) *SiteUpdateOne {
+	_u.mutation.SetServiceType(v)
+	return _u
+}
+
+// SetNillableServiceType sets the "service_type" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillableServiceType(v *site.ServiceType) *SiteUpdateOne {
+	if v != nil {
+		_u.SetServiceType(*v)
+	}
+	return _u
+}
+
+// SetFeaturePlan sets the "feature_plan" field.
+func (_u *SiteUpdateOne) SetFeaturePlan(v site.FeaturePlan) *SiteUpdateOne {
+	_u.mutation.SetFeaturePlan(v)
+	return _u
+}
+
+// SetNillableFeaturePlan sets the "feature_plan" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillableFeaturePlan(v *site.FeaturePlan) *SiteUpdateOne {
+	if v != nil {
+		_u.SetFeaturePlan(*v)
+	}
+	return _u
+}
+
+// SetVoicePortalAccess sets the "voice_portal_access" field.
+func (_u *SiteUpdateOne) SetVoicePortalAccess(v bool) *SiteUpdateOne {
+	_u.mutation.SetVoicePortalAccess(v)
+	return _u
+}
+
+// SetNillableVoicePortalAccess sets the "voice_portal_access" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillableVoicePortalAccess(v *bool) *SiteUpdateOne {
+	if v != nil {
+		_u.SetVoicePortalAccess(*v)
+	}
+	return _u
+}
+
+// SetProfileAccess sets the "profile_access" field.
+func (_u *SiteUpdateOne) SetProfileAccess(v site.ProfileAccess) *SiteUpdateOne {
+	_u.mutation.SetProfileAccess(v)
+	return _u
+}
+
+// SetNillableProfileAccess sets the "profile_access" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillableProfileAccess(v *site.ProfileAccess) *SiteUpdateOne {
+	if v != nil {
+		_u.SetProfileAccess(*v)
+	}
+	return _u
+}
+
+// SetCallHandlingAccess sets the "call_handling_access" field.
+func (_u *SiteUpdateOne) SetCallHandlingAccess(v site.CallHandlingAccess) *SiteUpdateOne {
+	_u.mutation.SetCallHandlingAccess(v)
+	return _u
+}
+
+// SetNillableCallHandlingAccess sets the "call_handling_access" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillableCallHandlingAccess(v *site.CallHandlingAccess) *SiteUpdateOne {
+	if v != nil {
+		_u.SetCallHandlingAccess(*v)
+	}
+	return _u
+}
+
+// SetPersonalDirectoryAccess sets the "personal_directory_access" field.
+func (_u *SiteUpdateOne) SetPersonalDirectoryAccess(v site.PersonalDirectoryAccess) *SiteUpdateOne {
+	_u.mutation.SetPersonalDirectoryAccess(v)
+	return _u
+}
+
+// SetNillablePersonalDirectoryAccess sets the "personal_directory_access" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillablePersonalDirectoryAccess(v *site.PersonalDirectoryAccess) *SiteUpdateOne {
+	if v != nil {
+		_u.SetPersonalDirectoryAccess(*v)
+	}
+	return _u
+}
+
+// SetButtonProgrammingAccess sets the "button_programming_access" field.
+func (_u *SiteUpdateOne) SetButtonProgrammingAccess(v site.ButtonProgrammingAccess) *SiteUpdateOne {
+	_u.mutation.SetButtonProgrammingAccess(v)
+	return _u
+}
+
+// SetNillableButtonProgrammingAccess sets the "button_programming_access" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillableButtonProgrammingAccess(v *site.ButtonProgrammingAccess) *SiteUpdateOne {
+	if v != nil {
+		_u.SetButtonProgrammingAccess(*v)
+	}
+	return _u
+}
+
+// SetDownloadApplicationsAccess sets the "download_applications_access" field.
+func (_u *SiteUpdateOne) SetDownloadApplicationsAccess(v site.DownloadApplicationsAccess) *SiteUpdateOne {
+	_u.mutation.SetDownloadApplicationsAccess(v)
+	return _u
+}
+
+// SetNillableDownloadApplicationsAccess sets the "download_applications_access" field if the given value is not nil.
+func (_u *SiteUpdateOne) SetNillableDownloadApplicationsAccess(v *site.DownloadApplicationsAccess) *SiteUpdateOne {
+	if v != nil {
+		_u.SetDownloadApplicationsAccess(*v)
 	}
 	return _u
 }
@@ -187,6 +470,41 @@ func (_u *SiteUpdateOne) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Site.name": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.ServiceType(); ok {
+		if err := site.ServiceTypeValidator(v); err != nil {
+			return &ValidationError{Name: "service_type", err: fmt.Errorf(`ent: validator failed for field "Site.service_type": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.FeaturePlan(); ok {
+		if err := site.FeaturePlanValidator(v); err != nil {
+			return &ValidationError{Name: "feature_plan", err: fmt.Errorf(`ent: validator failed for field "Site.feature_plan": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ProfileAccess(); ok {
+		if err := site.ProfileAccessValidator(v); err != nil {
+			return &ValidationError{Name: "profile_access", err: fmt.Errorf(`ent: validator failed for field "Site.profile_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CallHandlingAccess(); ok {
+		if err := site.CallHandlingAccessValidator(v); err != nil {
+			return &ValidationError{Name: "call_handling_access", err: fmt.Errorf(`ent: validator failed for field "Site.call_handling_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PersonalDirectoryAccess(); ok {
+		if err := site.PersonalDirectoryAccessValidator(v); err != nil {
+			return &ValidationError{Name: "personal_directory_access", err: fmt.Errorf(`ent: validator failed for field "Site.personal_directory_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ButtonProgrammingAccess(); ok {
+		if err := site.ButtonProgrammingAccessValidator(v); err != nil {
+			return &ValidationError{Name: "button_programming_access", err: fmt.Errorf(`ent: validator failed for field "Site.button_programming_access": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.DownloadApplicationsAccess(); ok {
+		if err := site.DownloadApplicationsAccessValidator(v); err != nil {
+			return &ValidationError{Name: "download_applications_access", err: fmt.Errorf(`ent: validator failed for field "Site.download_applications_access": %w`, err)}
+		}
+	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Site.domain"`)
 	}
@@ -224,6 +542,30 @@ func (_u *SiteUpdateOne) sqlSave(ctx context.Context) (_node *Site, err error) {
 	}
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(site.FieldName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.ServiceType(); ok {
+		_spec.SetField(site.FieldServiceType, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.FeaturePlan(); ok {
+		_spec.SetField(site.FieldFeaturePlan, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.VoicePortalAccess(); ok {
+		_spec.SetField(site.FieldVoicePortalAccess, field.TypeBool, value)
+	}
+	if value, ok := _u.mutation.ProfileAccess(); ok {
+		_spec.SetField(site.FieldProfileAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.CallHandlingAccess(); ok {
+		_spec.SetField(site.FieldCallHandlingAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.PersonalDirectoryAccess(); ok {
+		_spec.SetField(site.FieldPersonalDirectoryAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.ButtonProgrammingAccess(); ok {
+		_spec.SetField(site.FieldButtonProgrammingAccess, field.TypeEnum, value)
+	}
+	if value, ok := _u.mutation.DownloadApplicationsAccess(); ok {
+		_spec.SetField(site.FieldDownloadApplicationsAccess, field.TypeEnum, value)
 	}
 	_node = &Site{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -169,13 +169,3 @@ func (r *Resolver) mayChangeMembers(ctx context.Context, g *ent.Group, input ent
 	}
 	return nil
 }
-
-// sitePermission is the permission an update of a site needs: renaming is
-// for office managers and support (site#manage); a site manager edits only
-// its site's defaults (site#edit_defaults) (docs/product.md §3.7).
-func sitePermission(input ent.UpdateSiteInput) string {
-	if input.Name != nil {
-		return "manage"
-	}
-	return "edit_defaults"
-}

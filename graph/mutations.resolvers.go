@@ -39,7 +39,11 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input ent.CreateUserI
 	if err != nil {
 		return nil, err
 	}
-	return tx(ctx).User.Create().SetInput(input).SetPasswordHash(hash).Save(ctx)
+	c := tx(ctx).User.Create().SetInput(input).SetPasswordHash(hash)
+	if err := withSiteDefaults(ctx, c, input); err != nil {
+		return nil, err
+	}
+	return c.Save(ctx)
 }
 
 // UpdateUser is the resolver for the updateUser field.
@@ -286,7 +290,7 @@ func (r *mutationResolver) CreateSite(ctx context.Context, input ent.CreateSiteI
 
 // UpdateSite is the resolver for the updateSite field.
 func (r *mutationResolver) UpdateSite(ctx context.Context, id int, input ent.UpdateSiteInput) (*ent.Site, error) {
-	if _, err := r.authorize(ctx, projection.TypeSite, id, sitePermission(input)); err != nil {
+	if _, err := r.authorize(ctx, projection.TypeSite, id, "manage"); err != nil {
 		return nil, err
 	}
 	return tx(ctx).Site.UpdateOneID(id).SetInput(input).Save(ctx)

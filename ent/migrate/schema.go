@@ -391,6 +391,14 @@ var (
 	SitesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "name", Type: field.TypeString},
+		{Name: "service_type", Type: field.TypeEnum, Enums: []string{"BCC", "CLOUD_PBX"}, Default: "BCC"},
+		{Name: "feature_plan", Type: field.TypeEnum, Enums: []string{"STANDARD", "ADVANCED", "PROFESSIONAL"}, Default: "STANDARD"},
+		{Name: "voice_portal_access", Type: field.TypeBool, Default: false},
+		{Name: "profile_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
+		{Name: "call_handling_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
+		{Name: "personal_directory_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
+		{Name: "button_programming_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "READ"},
+		{Name: "download_applications_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "READ"},
 		{Name: "domain_id", Type: field.TypeInt},
 	}
 	// SitesTable holds the schema information for the "sites" table.
@@ -401,7 +409,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "sites_domains_domain",
-				Columns:    []*schema.Column{SitesColumns[2]},
+				Columns:    []*schema.Column{SitesColumns[10]},
 				RefColumns: []*schema.Column{DomainsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},

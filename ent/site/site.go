@@ -3,6 +3,10 @@
 package site
 
 import (
+	"fmt"
+	"io"
+	"strconv"
+
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 )
@@ -16,6 +20,22 @@ const (
 	FieldDomainID = "domain_id"
 	// FieldName holds the string denoting the name field in the database.
 	FieldName = "name"
+	// FieldServiceType holds the string denoting the service_type field in the database.
+	FieldServiceType = "service_type"
+	// FieldFeaturePlan holds the string denoting the feature_plan field in the database.
+	FieldFeaturePlan = "feature_plan"
+	// FieldVoicePortalAccess holds the string denoting the voice_portal_access field in the database.
+	FieldVoicePortalAccess = "voice_portal_access"
+	// FieldProfileAccess holds the string denoting the profile_access field in the database.
+	FieldProfileAccess = "profile_access"
+	// FieldCallHandlingAccess holds the string denoting the call_handling_access field in the database.
+	FieldCallHandlingAccess = "call_handling_access"
+	// FieldPersonalDirectoryAccess holds the string denoting the personal_directory_access field in the database.
+	FieldPersonalDirectoryAccess = "personal_directory_access"
+	// FieldButtonProgrammingAccess holds the string denoting the button_programming_access field in the database.
+	FieldButtonProgrammingAccess = "button_programming_access"
+	// FieldDownloadApplicationsAccess holds the string denoting the download_applications_access field in the database.
+	FieldDownloadApplicationsAccess = "download_applications_access"
 	// EdgeDomain holds the string denoting the domain edge name in mutations.
 	EdgeDomain = "domain"
 	// Table holds the table name of the site in the database.
@@ -34,6 +54,14 @@ var Columns = []string{
 	FieldID,
 	FieldDomainID,
 	FieldName,
+	FieldServiceType,
+	FieldFeaturePlan,
+	FieldVoicePortalAccess,
+	FieldProfileAccess,
+	FieldCallHandlingAccess,
+	FieldPersonalDirectoryAccess,
+	FieldButtonProgrammingAccess,
+	FieldDownloadApplicationsAccess,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -49,7 +77,197 @@ func ValidColumn(column string) bool {
 var (
 	// NameValidator is a validator for the "name" field. It is called by the builders before save.
 	NameValidator func(string) error
+	// DefaultVoicePortalAccess holds the default value on creation for the "voice_portal_access" field.
+	DefaultVoicePortalAccess bool
 )
+
+// ServiceType defines the type for the "service_type" enum field.
+type ServiceType string
+
+// ServiceTypeBCC is the default value of the ServiceType enum.
+const DefaultServiceType = ServiceTypeBCC
+
+// ServiceType values.
+const (
+	ServiceTypeBCC       ServiceType = "BCC"
+	ServiceTypeCLOUD_PBX ServiceType = "CLOUD_PBX"
+)
+
+func (st ServiceType) String() string {
+	return string(st)
+}
+
+// ServiceTypeValidator is a validator for the "service_type" field enum values. It is called by the builders before save.
+func ServiceTypeValidator(st ServiceType) error {
+	switch st {
+	case ServiceTypeBCC, ServiceTypeCLOUD_PBX:
+		return nil
+	default:
+		return fmt.Errorf("site: invalid enum value for service_type field: %q", st)
+	}
+}
+
+// FeaturePlan defines the type for the "feature_plan" enum field.
+type FeaturePlan string
+
+// FeaturePlanSTANDARD is the default value of the FeaturePlan enum.
+const DefaultFeaturePlan = FeaturePlanSTANDARD
+
+// FeaturePlan values.
+const (
+	FeaturePlanSTANDARD     FeaturePlan = "STANDARD"
+	FeaturePlanADVANCED     FeaturePlan = "ADVANCED"
+	FeaturePlanPROFESSIONAL FeaturePlan = "PROFESSIONAL"
+)
+
+func (fp FeaturePlan) String() string {
+	return string(fp)
+}
+
+// FeaturePlanValidator is a validator for the "feature_plan" field enum values. It is called by the builders before save.
+func FeaturePlanValidator(fp FeaturePlan) error {
+	switch fp {
+	case FeaturePlanSTANDARD, FeaturePlanADVANCED, FeaturePlanPROFESSIONAL:
+		return nil
+	default:
+		return fmt.Errorf("site: invalid enum value for feature_plan field: %q", fp)
+	}
+}
+
+// ProfileAccess defines the type for the "profile_access" enum field.
+type ProfileAccess string
+
+// ProfileAccessWRITE is the default value of the ProfileAccess enum.
+const DefaultProfileAccess = ProfileAccessWRITE
+
+// ProfileAccess values.
+const (
+	ProfileAccessNO_ACCESS ProfileAccess = "NO_ACCESS"
+	ProfileAccessREAD      ProfileAccess = "READ"
+	ProfileAccessWRITE     ProfileAccess = "WRITE"
+)
+
+func (pa ProfileAccess) String() string {
+	return string(pa)
+}
+
+// ProfileAccessValidator is a validator for the "profile_access" field enum values. It is called by the builders before save.
+func ProfileAccessValidator(pa ProfileAccess) error {
+	switch pa {
+	case ProfileAccessNO_ACCESS, ProfileAccessREAD, ProfileAccessWRITE:
+		return nil
+	default:
+		return fmt.Errorf("site: invalid enum value for profile_access field: %q", pa)
+	}
+}
+
+// CallHandlingAccess defines the type for the "call_handling_access" enum field.
+type CallHandlingAccess string
+
+// CallHandlingAccessWRITE is the default value of the CallHandlingAccess enum.
+const DefaultCallHandlingAccess = CallHandlingAccessWRITE
+
+// CallHandlingAccess values.
+const (
+	CallHandlingAccessNO_ACCESS CallHandlingAccess = "NO_ACCESS"
+	CallHandlingAccessREAD      CallHandlingAccess = "READ"
+	CallHandlingAccessWRITE     CallHandlingAccess = "WRITE"
+)
+
+func (cha CallHandlingAccess) String() string {
+	return string(cha)
+}
+
+// CallHandlingAccessValidator is a validator for the "call_handling_access" field enum values. It is called by the builders before save.
+func CallHandlingAccessValidator(cha CallHandlingAccess) error {
+	switch cha {
+	case CallHandlingAccessNO_ACCESS, CallHandlingAccessREAD, CallHandlingAccessWRITE:
+		return nil
+	default:
+		return fmt.Errorf("site: invalid enum value for call_handling_access field: %q", cha)
+	}
+}
+
+// PersonalDirectoryAccess defines the type for the "personal_directory_access" enum field.
+type PersonalDirectoryAccess string
+
+// PersonalDirectoryAccessWRITE is the default value of the PersonalDirectoryAccess enum.
+const DefaultPersonalDirectoryAccess = PersonalDirectoryAccessWRITE
+
+// PersonalDirectoryAccess values.
+const (
+	PersonalDirectoryAccessNO_ACCESS PersonalDirectoryAccess = "NO_ACCESS"
+	PersonalDirectoryAccessREAD      PersonalDirectoryAccess = "READ"
+	PersonalDirectoryAccessWRITE     PersonalDirectoryAccess = "WRITE"
+)
+
+func (pda PersonalDirectoryAccess) String() string {
+	return string(pda)
+}
+
+// PersonalDirectoryAccessValidator is a validator for the "personal_directory_access" field enum values. It is called by the builders before save.
+func PersonalDirectoryAccessValidator(pda PersonalDirectoryAccess) error {
+	switch pda {
+	case PersonalDirectoryAccessNO_ACCESS, PersonalDirectoryAccessREAD, PersonalDirectoryAccessWRITE:
+		return nil
+	default:
+		return fmt.Errorf("site: invalid enum value for personal_directory_access field: %q", pda)
+	}
+}
+
+// ButtonProgrammingAccess defines the type for the "button_programming_access" enum field.
+type ButtonProgrammingAccess string
+
+// ButtonProgrammingAccessREAD is the default value of the ButtonProgrammingAccess enum.
+const DefaultButtonProgrammingAccess = ButtonProgrammingAccessREAD
+
+// ButtonProgrammingAccess values.
+const (
+	ButtonProgrammingAccessNO_ACCESS ButtonProgrammingAccess = "NO_ACCESS"
+	ButtonProgrammingAccessREAD      ButtonProgrammingAccess = "READ"
+	ButtonProgrammingAccessWRITE     ButtonProgrammingAccess = "WRITE"
+)
+
+func (bpa ButtonProgrammingAccess) String() string {
+	return string(bpa)
+}
+
+// ButtonProgrammingAccessValidator is a validator for the "button_programming_access" field enum values. It is called by the builders before save.
+func ButtonProgrammingAccessValidator(bpa ButtonProgrammingAccess) error {
+	switch bpa {
+	case ButtonProgrammingAccessNO_ACCESS, ButtonProgrammingAccessREAD, ButtonProgrammingAccessWRITE:
+		return nil
+	default:
+		return fmt.Errorf("site: invalid enum value for button_programming_access field: %q", bpa)
+	}
+}
+
+// DownloadApplicationsAccess defines the type for the "download_applications_access" enum field.
+type DownloadApplicationsAccess string
+
+// DownloadApplicationsAccessREAD is the default value of the DownloadApplicationsAccess enum.
+const DefaultDownloadApplicationsAccess = DownloadApplicationsAccessREAD
+
+// DownloadApplicationsAccess values.
+const (
+	DownloadApplicationsAccessNO_ACCESS DownloadApplicationsAccess = "NO_ACCESS"
+	DownloadApplicationsAccessREAD      DownloadApplicationsAccess = "READ"
+	DownloadApplicationsAccessWRITE     DownloadApplicationsAccess = "WRITE"
+)
+
+func (daa DownloadApplicationsAccess) String() string {
+	return string(daa)
+}
+
+// DownloadApplicationsAccessValidator is a validator for the "download_applications_access" field enum values. It is called by the builders before save.
+func DownloadApplicationsAccessValidator(daa DownloadApplicationsAccess) error {
+	switch daa {
+	case DownloadApplicationsAccessNO_ACCESS, DownloadApplicationsAccessREAD, DownloadApplicationsAccessWRITE:
+		return nil
+	default:
+		return fmt.Errorf("site: invalid enum value for download_applications_access field: %q", daa)
+	}
+}
 
 // OrderOption defines the ordering options for the Site queries.
 type OrderOption func(*sql.Selector)
@@ -69,6 +287,46 @@ func ByName(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldName, opts...).ToFunc()
 }
 
+// ByServiceType orders the results by the service_type field.
+func ByServiceType(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldServiceType, opts...).ToFunc()
+}
+
+// ByFeaturePlan orders the results by the feature_plan field.
+func ByFeaturePlan(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFeaturePlan, opts...).ToFunc()
+}
+
+// ByVoicePortalAccess orders the results by the voice_portal_access field.
+func ByVoicePortalAccess(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldVoicePortalAccess, opts...).ToFunc()
+}
+
+// ByProfileAccess orders the results by the profile_access field.
+func ByProfileAccess(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldProfileAccess, opts...).ToFunc()
+}
+
+// ByCallHandlingAccess orders the results by the call_handling_access field.
+func ByCallHandlingAccess(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCallHandlingAccess, opts...).ToFunc()
+}
+
+// ByPersonalDirectoryAccess orders the results by the personal_directory_access field.
+func ByPersonalDirectoryAccess(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPersonalDirectoryAccess, opts...).ToFunc()
+}
+
+// ByButtonProgrammingAccess orders the results by the button_programming_access field.
+func ByButtonProgrammingAccess(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldButtonProgrammingAccess, opts...).ToFunc()
+}
+
+// ByDownloadApplicationsAccess orders the results by the download_applications_access field.
+func ByDownloadApplicationsAccess(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDownloadApplicationsAccess, opts...).ToFunc()
+}
+
 // ByDomainField orders the results by domain field.
 func ByDomainField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -81,4 +339,130 @@ func newDomainStep() *sqlgraph.Step {
 		sqlgraph.To(DomainInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, DomainTable, DomainColumn),
 	)
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e ServiceType) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *ServiceType) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = ServiceType(str)
+	if err := ServiceTypeValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid ServiceType", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e FeaturePlan) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *FeaturePlan) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = FeaturePlan(str)
+	if err := FeaturePlanValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid FeaturePlan", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e ProfileAccess) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *ProfileAccess) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = ProfileAccess(str)
+	if err := ProfileAccessValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid ProfileAccess", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e CallHandlingAccess) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *CallHandlingAccess) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = CallHandlingAccess(str)
+	if err := CallHandlingAccessValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid CallHandlingAccess", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e PersonalDirectoryAccess) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *PersonalDirectoryAccess) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = PersonalDirectoryAccess(str)
+	if err := PersonalDirectoryAccessValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid PersonalDirectoryAccess", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e ButtonProgrammingAccess) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *ButtonProgrammingAccess) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = ButtonProgrammingAccess(str)
+	if err := ButtonProgrammingAccessValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid ButtonProgrammingAccess", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e DownloadApplicationsAccess) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *DownloadApplicationsAccess) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = DownloadApplicationsAccess(str)
+	if err := DownloadApplicationsAccessValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid DownloadApplicationsAccess", str)
+	}
+	return nil
 }

@@ -63,6 +63,11 @@ func Name(v string) predicate.Site {
 	return predicate.Site(sql.FieldEQ(FieldName, v))
 }
 
+// VoicePortalAccess applies equality check predicate on the "voice_portal_access" field. It's identical to VoicePortalAccessEQ.
+func VoicePortalAccess(v bool) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldVoicePortalAccess, v))
+}
+
 // DomainIDEQ applies the EQ predicate on the "domain_id" field.
 func DomainIDEQ(v int) predicate.Site {
 	return predicate.Site(sql.FieldEQ(FieldDomainID, v))
@@ -146,6 +151,156 @@ func NameEqualFold(v string) predicate.Site {
 // NameContainsFold applies the ContainsFold predicate on the "name" field.
 func NameContainsFold(v string) predicate.Site {
 	return predicate.Site(sql.FieldContainsFold(FieldName, v))
+}
+
+// ServiceTypeEQ applies the EQ predicate on the "service_type" field.
+func ServiceTypeEQ(v ServiceType) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldServiceType, v))
+}
+
+// ServiceTypeNEQ applies the NEQ predicate on the "service_type" field.
+func ServiceTypeNEQ(v ServiceType) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldServiceType, v))
+}
+
+// ServiceTypeIn applies the In predicate on the "service_type" field.
+func ServiceTypeIn(vs ...ServiceType) predicate.Site {
+	return predicate.Site(sql.FieldIn(FieldServiceType, vs...))
+}
+
+// ServiceTypeNotIn applies the NotIn predicate on the "service_type" field.
+func ServiceTypeNotIn(vs ...ServiceType) predicate.Site {
+	return predicate.Site(sql.FieldNotIn(FieldServiceType, vs...))
+}
+
+// FeaturePlanEQ applies the EQ predicate on the "feature_plan" field.
+func FeaturePlanEQ(v FeaturePlan) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldFeaturePlan, v))
+}
+
+// FeaturePlanNEQ applies the NEQ predicate on the "feature_plan" field.
+func FeaturePlanNEQ(v FeaturePlan) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldFeaturePlan, v))
+}
+
+// FeaturePlanIn applies the In predicate on the "feature_plan" field.
+func FeaturePlanIn(vs ...FeaturePlan) predicate.Site {
+	return predicate.Site(sql.FieldIn(FieldFeaturePlan, vs...))
+}
+
+// FeaturePlanNotIn applies the NotIn predicate on the "feature_plan" field.
+func FeaturePlanNotIn(vs ...FeaturePlan) predicate.Site {
+	return predicate.Site(sql.FieldNotIn(FieldFeaturePlan, vs...))
+}
+
+// VoicePortalAccessEQ applies the EQ predicate on the "voice_portal_access" field.
+func VoicePortalAccessEQ(v bool) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldVoicePortalAccess, v))
+}
+
+// VoicePortalAccessNEQ applies the NEQ predicate on the "voice_portal_access" field.
+func VoicePortalAccessNEQ(v bool) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldVoicePortalAccess, v))
+}
+
+// ProfileAccessEQ applies the EQ predicate on the "profile_access" field.
+func ProfileAccessEQ(v ProfileAccess) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldProfileAccess, v))
+}
+
+// ProfileAccessNEQ applies the NEQ predicate on the "profile_access" field.
+func ProfileAccessNEQ(v ProfileAccess) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldProfileAccess, v))
+}
+
+// ProfileAccessIn applies the In predicate on the "profile_access" field.
+func ProfileAccessIn(vs ...ProfileAccess) predicate.Site {
+	return predicate.Site(sql.FieldIn(FieldProfileAccess, vs...))
+}
+
+// ProfileAccessNotIn applies the NotIn predicate on the "profile_access" field.
+func ProfileAccessNotIn(vs ...ProfileAccess) predicate.Site {
+	return predicate.Site(sql.FieldNotIn(FieldProfileAccess, vs...))
+}
+
+// CallHandlingAccessEQ applies the EQ predicate on the "call_handling_access" field.
+func CallHandlingAccessEQ(v CallHandlingAccess) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldCallHandlingAccess, v))
+}
+
+// CallHandlingAccessNEQ applies the NEQ predicate on the "call_handling_access" field.
+func CallHandlingAccessNEQ(v CallHandlingAccess) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldCallHandlingAccess, v))
+}
+
+// CallHandlingAccessIn applies the In predicate on the "call_handling_access" field.
+func CallHandlingAccessIn(vs ...CallHandlingAccess) predicate.Site {
+	return predicate.Site(sql.FieldIn(FieldCallHandlingAccess, vs...))
+}
+
+// CallHandlingAccessNotIn applies the NotIn predicate on the "call_handling_access" field.
+func CallHandlingAccessNotIn(vs ...CallHandlingAccess) predicate.Site {
+	return predicate.Site(sql.FieldNotIn(FieldCallHandlingAccess, vs...))
+}
+
+// PersonalDirectoryAccessEQ applies the EQ predicate on the "personal_directory_access" field.
+func PersonalDirectoryAccessEQ(v PersonalDirectoryAccess) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldPersonalDirectoryAccess, v))
+}
+
+// PersonalDirectoryAccessNEQ applies the NEQ predicate on the "personal_directory_access" field.
+func PersonalDirectoryAccessNEQ(v PersonalDirectoryAccess) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldPersonalDirectoryAccess, v))
+}
+
+// PersonalDirectoryAccessIn applies the In predicate on the "personal_directory_access" field.
+func PersonalDirectoryAccessIn(vs ...PersonalDirectoryAccess) predicate.Site {
+	return predicate.Site(sql.FieldIn(FieldPersonalDirectoryAccess, vs...))
+}
+
+// PersonalDirectoryAccessNotIn applies the NotIn predicate on the "personal_directory_access" field.
+func PersonalDirectoryAccessNotIn(vs ...PersonalDirectoryAccess) predicate.Site {
+	return predicate.Site(sql.FieldNotIn(FieldPersonalDirectoryAccess, vs...))
+}
+
+// ButtonProgrammingAccessEQ applies the EQ predicate on the "button_programming_access" field.
+func ButtonProgrammingAccessEQ(v ButtonProgrammingAccess) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldButtonProgrammingAccess, v))
+}
+
+// ButtonProgrammingAccessNEQ applies the NEQ predicate on the "button_programming_access" field.
+func ButtonProgrammingAccessNEQ(v ButtonProgrammingAccess) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldButtonProgrammingAccess, v))
+}
+
+// ButtonProgrammingAccessIn applies the In predicate on the "button_programming_access" field.
+func ButtonProgrammingAccessIn(vs ...ButtonProgrammingAccess) predicate.Site {
+	return predicate.Site(sql.FieldIn(FieldButtonProgrammingAccess, vs...))
+}
+
+// ButtonProgrammingAccessNotIn applies the NotIn predicate on the "button_programming_access" field.
+func ButtonProgrammingAccessNotIn(vs ...ButtonProgrammingAccess) predicate.Site {
+	return predicate.Site(sql.FieldNotIn(FieldButtonProgrammingAccess, vs...))
+}
+
+// DownloadApplicationsAccessEQ applies the EQ predicate on the "download_applications_access" field.
+func DownloadApplicationsAccessEQ(v DownloadApplicationsAccess) predicate.Site {
+	return predicate.Site(sql.FieldEQ(FieldDownloadApplicationsAccess, v))
+}
+
+// DownloadApplicationsAccessNEQ applies the NEQ predicate on the "download_applications_access" field.
+func DownloadApplicationsAccessNEQ(v DownloadApplicationsAccess) predicate.Site {
+	return predicate.Site(sql.FieldNEQ(FieldDownloadApplicationsAccess, v))
+}
+
+// DownloadApplicationsAccessIn applies the In predicate on the "download_applications_access" field.
+func DownloadApplicationsAccessIn(vs ...DownloadApplicationsAccess) predicate.Site {
+	return predicate.Site(sql.FieldIn(FieldDownloadApplicationsAccess, vs...))
+}
+
+// DownloadApplicationsAccessNotIn applies the NotIn predicate on the "download_applications_access" field.
+func DownloadApplicationsAccessNotIn(vs ...DownloadApplicationsAccess) predicate.Site {
+	return predicate.Site(sql.FieldNotIn(FieldDownloadApplicationsAccess, vs...))
 }
 
 // HasDomain applies the HasEdge predicate on the "domain" edge.

@@ -287,6 +287,7 @@ type ComplexityRoot struct {
 		UpdatePersonalDirectoryEntry func(childComplexity int, id int, input ent.UpdatePersonalDirectoryEntryInput) int
 		UpdateSelfAdminAccess        func(childComplexity int, userID int, input model.SelfAdminAccessInput) int
 		UpdateSite                   func(childComplexity int, id int, input ent.UpdateSiteInput) int
+		UpdateSiteDefaults           func(childComplexity int, id int, input model.SiteDefaultsInput) int
 		UpdateUser                   func(childComplexity int, id int, input ent.UpdateUserInput) int
 	}
 
@@ -380,6 +381,7 @@ type ComplexityRoot struct {
 	}
 
 	Site struct {
+		Defaults  func(childComplexity int) int
 		Domain    func(childComplexity int) int
 		DomainID  func(childComplexity int) int
 		ID        func(childComplexity int) int
@@ -391,6 +393,17 @@ type ComplexityRoot struct {
 		Edges      func(childComplexity int) int
 		PageInfo   func(childComplexity int) int
 		TotalCount func(childComplexity int) int
+	}
+
+	SiteDefaults struct {
+		ButtonProgrammingAccess    func(childComplexity int) int
+		CallHandlingAccess         func(childComplexity int) int
+		DownloadApplicationsAccess func(childComplexity int) int
+		FeaturePlan                func(childComplexity int) int
+		PersonalDirectoryAccess    func(childComplexity int) int
+		ProfileAccess              func(childComplexity int) int
+		ServiceType                func(childComplexity int) int
+		VoicePortalAccess          func(childComplexity int) int
 	}
 
 	SiteEdge struct {
@@ -528,6 +541,7 @@ type MutationResolver interface {
 	AgentLogin(ctx context.Context, queueID int, agentID *int) (*ent.QueueAgent, error)
 	AgentLogout(ctx context.Context, queueID int, agentID *int) (*ent.QueueAgent, error)
 	SetAgentStatus(ctx context.Context, queueID int, agentID *int, status queueagent.Status) (*ent.QueueAgent, error)
+	UpdateSiteDefaults(ctx context.Context, id int, input model.SiteDefaultsInput) (*ent.Site, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
@@ -550,6 +564,7 @@ type RecordingResolver interface {
 	ViewerCan(ctx context.Context, obj *ent.Recording) (*model.RecordingViewerCan, error)
 }
 type SiteResolver interface {
+	Defaults(ctx context.Context, obj *ent.Site) (*model.SiteDefaults, error)
 	ViewerCan(ctx context.Context, obj *ent.Site) (*model.SiteViewerCan, error)
 }
 type UserResolver interface {
@@ -1704,6 +1719,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateSite(childComplexity, args["id"].(int), args["input"].(ent.UpdateSiteInput)), true
+	case "Mutation.updateSiteDefaults":
+		if e.ComplexityRoot.Mutation.UpdateSiteDefaults == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSiteDefaults_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSiteDefaults(childComplexity, args["id"].(int), args["input"].(model.SiteDefaultsInput)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -2141,6 +2167,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RecordingViewerCan.Replay(childComplexity), true
 
+	case "Site.defaults":
+		if e.ComplexityRoot.Site.Defaults == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Site.Defaults(childComplexity), true
 	case "Site.domain":
 		if e.ComplexityRoot.Site.Domain == nil {
 			break
@@ -2190,6 +2222,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SiteConnection.TotalCount(childComplexity), true
+
+	case "SiteDefaults.buttonProgrammingAccess":
+		if e.ComplexityRoot.SiteDefaults.ButtonProgrammingAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.ButtonProgrammingAccess(childComplexity), true
+	case "SiteDefaults.callHandlingAccess":
+		if e.ComplexityRoot.SiteDefaults.CallHandlingAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.CallHandlingAccess(childComplexity), true
+	case "SiteDefaults.downloadApplicationsAccess":
+		if e.ComplexityRoot.SiteDefaults.DownloadApplicationsAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.DownloadApplicationsAccess(childComplexity), true
+	case "SiteDefaults.featurePlan":
+		if e.ComplexityRoot.SiteDefaults.FeaturePlan == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.FeaturePlan(childComplexity), true
+	case "SiteDefaults.personalDirectoryAccess":
+		if e.ComplexityRoot.SiteDefaults.PersonalDirectoryAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.PersonalDirectoryAccess(childComplexity), true
+	case "SiteDefaults.profileAccess":
+		if e.ComplexityRoot.SiteDefaults.ProfileAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.ProfileAccess(childComplexity), true
+	case "SiteDefaults.serviceType":
+		if e.ComplexityRoot.SiteDefaults.ServiceType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.ServiceType(childComplexity), true
+	case "SiteDefaults.voicePortalAccess":
+		if e.ComplexityRoot.SiteDefaults.VoicePortalAccess == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SiteDefaults.VoicePortalAccess(childComplexity), true
 
 	case "SiteEdge.cursor":
 		if e.ComplexityRoot.SiteEdge.Cursor == nil {
@@ -2601,6 +2682,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RecordingOrder", ec.unmarshalInputRecordingOrder),
 			graphql.NewInputUnmarshaler("RecordingWhereInput", ec.unmarshalInputRecordingWhereInput),
 			graphql.NewInputUnmarshaler("SelfAdminAccessInput", ec.unmarshalInputSelfAdminAccessInput),
+			graphql.NewInputUnmarshaler("SiteDefaultsInput", ec.unmarshalInputSiteDefaultsInput),
 			graphql.NewInputUnmarshaler("SiteOrder", ec.unmarshalInputSiteOrder),
 			graphql.NewInputUnmarshaler("SiteWhereInput", ec.unmarshalInputSiteWhereInput),
 			graphql.NewInputUnmarshaler("UpdateCallQueueInput", ec.unmarshalInputUpdateCallQueueInput),
@@ -5131,8 +5213,11 @@ extend type Mutation {
 
   "Change a domain's plan and switches (scopeManagement, callReportingAvailable): support only."
   updateDomain(id: ID!, input: UpdateDomainInput!): Domain!
+  "Create a site: office managers and support. Its defaults: updateSiteDefaults."
   createSite(input: CreateSiteInput!): Site!
+  "Rename a site: office managers and support."
   updateSite(id: ID!, input: UpdateSiteInput!): Site!
+  "Delete a site without users: office managers and support."
   deleteSite(id: ID!): ID!
   createCallQueue(input: CreateCallQueueInput!): CallQueue!
   updateCallQueue(id: ID!, input: UpdateCallQueueInput!): CallQueue!
@@ -5234,6 +5319,45 @@ type LoginPayload {
 type Mutation {
   "Log in with a username and password."
   login(input: LoginInput!): LoginPayload!
+}
+`, BuiltIn: false},
+	{Name: "../sites.graphql", Input: `# A site's defaults (docs/product.md §3.7): the values given to users created
+# on the site. Office managers and support create, rename and delete sites
+# (createSite, updateSite, deleteSite); the site's own site managers, and
+# office managers, edit its defaults (updateSiteDefaults).
+
+"The values a user created on a site starts with, unless its input says otherwise."
+type SiteDefaults {
+  serviceType: UserServiceType!
+  featurePlan: UserFeaturePlan!
+  voicePortalAccess: Boolean!
+  profileAccess: UserProfileAccess!
+  callHandlingAccess: UserCallHandlingAccess!
+  personalDirectoryAccess: UserPersonalDirectoryAccess!
+  buttonProgrammingAccess: UserButtonProgrammingAccess!
+  downloadApplicationsAccess: UserDownloadApplicationsAccess!
+}
+
+"A change of a site's defaults. Omitted fields are left as they are."
+input SiteDefaultsInput {
+  serviceType: UserServiceType
+  featurePlan: UserFeaturePlan
+  voicePortalAccess: Boolean
+  profileAccess: UserProfileAccess
+  callHandlingAccess: UserCallHandlingAccess
+  personalDirectoryAccess: UserPersonalDirectoryAccess
+  buttonProgrammingAccess: UserButtonProgrammingAccess
+  downloadApplicationsAccess: UserDownloadApplicationsAccess
+}
+
+extend type Site {
+  "The site's defaults: visible to those who may edit them."
+  defaults: SiteDefaults @authz(permission: "edit_defaults")
+}
+
+extend type Mutation {
+  "Change a site's defaults: its site managers, office managers and support."
+  updateSiteDefaults(id: ID!, input: SiteDefaultsInput!): Site!
 }
 `, BuiltIn: false},
 	{Name: "../viewercan.graphql", Input: `# viewerCan: what the viewer may do to an object, for a single-page
@@ -5866,6 +5990,8 @@ func (ec *executionContext) childFields_Site(ctx context.Context, field graphql.
 		return ec.fieldContext_Site_name(ctx, field)
 	case "domain":
 		return ec.fieldContext_Site_domain(ctx, field)
+	case "defaults":
+		return ec.fieldContext_Site_defaults(ctx, field)
 	case "viewerCan":
 		return ec.fieldContext_Site_viewerCan(ctx, field)
 	}
@@ -5882,6 +6008,28 @@ func (ec *executionContext) childFields_SiteConnection(ctx context.Context, fiel
 		return ec.fieldContext_SiteConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SiteConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SiteDefaults(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "serviceType":
+		return ec.fieldContext_SiteDefaults_serviceType(ctx, field)
+	case "featurePlan":
+		return ec.fieldContext_SiteDefaults_featurePlan(ctx, field)
+	case "voicePortalAccess":
+		return ec.fieldContext_SiteDefaults_voicePortalAccess(ctx, field)
+	case "profileAccess":
+		return ec.fieldContext_SiteDefaults_profileAccess(ctx, field)
+	case "callHandlingAccess":
+		return ec.fieldContext_SiteDefaults_callHandlingAccess(ctx, field)
+	case "personalDirectoryAccess":
+		return ec.fieldContext_SiteDefaults_personalDirectoryAccess(ctx, field)
+	case "buttonProgrammingAccess":
+		return ec.fieldContext_SiteDefaults_buttonProgrammingAccess(ctx, field)
+	case "downloadApplicationsAccess":
+		return ec.fieldContext_SiteDefaults_downloadApplicationsAccess(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SiteDefaults", field.Name)
 }
 
 func (ec *executionContext) childFields_SiteEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6766,6 +6914,28 @@ func (ec *executionContext) field_Mutation_updateSelfAdminAccess_args(ctx contex
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SelfAdminAccessInput, error) {
 			return ec.unmarshalNSelfAdminAccessInput2githubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐSelfAdminAccessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateSiteDefaults_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SiteDefaultsInput, error) {
+			return ec.unmarshalNSiteDefaultsInput2githubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐSiteDefaultsInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -12239,6 +12409,50 @@ func (ec *executionContext) fieldContext_Mutation_setAgentStatus(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateSiteDefaults(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSiteDefaults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSiteDefaults(ctx, fc.Args["id"].(int), fc.Args["input"].(model.SiteDefaultsInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Site) graphql.Marshaler {
+			return ec.marshalNSite2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐSite(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSiteDefaults(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Site(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSiteDefaults_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *entgql.PageInfo[int]) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14187,6 +14401,56 @@ func (ec *executionContext) fieldContext_Site_domain(_ context.Context, field gr
 	return fc, nil
 }
 
+func (ec *executionContext) _Site_defaults(ctx context.Context, field graphql.CollectedField, obj *ent.Site) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Site_defaults(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Site().Defaults(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				permission, err := ec.unmarshalNString2string(ctx, "edit_defaults")
+				if err != nil {
+					var zeroVal *model.SiteDefaults
+					return zeroVal, err
+				}
+				if ec.Directives.Authz == nil {
+					var zeroVal *model.SiteDefaults
+					return zeroVal, errors.New("directive authz is not implemented")
+				}
+				return ec.Directives.Authz(ctx, obj, directive0, permission)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SiteDefaults) graphql.Marshaler {
+			return ec.marshalOSiteDefaults2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐSiteDefaults(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Site_defaults(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Site",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SiteDefaults(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Site_viewerCan(ctx context.Context, field graphql.CollectedField, obj *ent.Site) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14304,6 +14568,190 @@ func (ec *executionContext) _SiteConnection_totalCount(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_SiteConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SiteConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SiteDefaults_serviceType(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_serviceType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ServiceType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v user.ServiceType) graphql.Marshaler {
+			return ec.marshalNUserServiceType2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐServiceType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_serviceType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "UserServiceType")
+}
+
+func (ec *executionContext) _SiteDefaults_featurePlan(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_featurePlan(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FeaturePlan, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v user.FeaturePlan) graphql.Marshaler {
+			return ec.marshalNUserFeaturePlan2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐFeaturePlan(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_featurePlan(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "UserFeaturePlan")
+}
+
+func (ec *executionContext) _SiteDefaults_voicePortalAccess(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_voicePortalAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VoicePortalAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_voicePortalAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SiteDefaults_profileAccess(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_profileAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProfileAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v user.ProfileAccess) graphql.Marshaler {
+			return ec.marshalNUserProfileAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐProfileAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_profileAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "UserProfileAccess")
+}
+
+func (ec *executionContext) _SiteDefaults_callHandlingAccess(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_callHandlingAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallHandlingAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v user.CallHandlingAccess) graphql.Marshaler {
+			return ec.marshalNUserCallHandlingAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐCallHandlingAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_callHandlingAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "UserCallHandlingAccess")
+}
+
+func (ec *executionContext) _SiteDefaults_personalDirectoryAccess(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_personalDirectoryAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PersonalDirectoryAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v user.PersonalDirectoryAccess) graphql.Marshaler {
+			return ec.marshalNUserPersonalDirectoryAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐPersonalDirectoryAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_personalDirectoryAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "UserPersonalDirectoryAccess")
+}
+
+func (ec *executionContext) _SiteDefaults_buttonProgrammingAccess(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_buttonProgrammingAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ButtonProgrammingAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v user.ButtonProgrammingAccess) graphql.Marshaler {
+			return ec.marshalNUserButtonProgrammingAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐButtonProgrammingAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_buttonProgrammingAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "UserButtonProgrammingAccess")
+}
+
+func (ec *executionContext) _SiteDefaults_downloadApplicationsAccess(ctx context.Context, field graphql.CollectedField, obj *model.SiteDefaults) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SiteDefaults_downloadApplicationsAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DownloadApplicationsAccess, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v user.DownloadApplicationsAccess) graphql.Marshaler {
+			return ec.marshalNUserDownloadApplicationsAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐDownloadApplicationsAccess(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SiteDefaults_downloadApplicationsAccess(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SiteDefaults", field, false, false, "UserDownloadApplicationsAccess")
 }
 
 func (ec *executionContext) _SiteEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.SiteEdge) (ret graphql.Marshaler) {
@@ -23400,6 +23848,97 @@ func UnmarshalSelfAdminAccessInput(ctx context.Context, raw any) (model.SelfAdmi
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSiteDefaultsInput(ctx context.Context, obj any) (model.SiteDefaultsInput, error) {
+	var it model.SiteDefaultsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"serviceType", "featurePlan", "voicePortalAccess", "profileAccess", "callHandlingAccess", "personalDirectoryAccess", "buttonProgrammingAccess", "downloadApplicationsAccess"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "serviceType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("serviceType"))
+			data, err := ec.unmarshalOUserServiceType2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐServiceType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ServiceType = data
+		case "featurePlan":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("featurePlan"))
+			data, err := ec.unmarshalOUserFeaturePlan2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐFeaturePlan(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeaturePlan = data
+		case "voicePortalAccess":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voicePortalAccess"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoicePortalAccess = data
+		case "profileAccess":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("profileAccess"))
+			data, err := ec.unmarshalOUserProfileAccess2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐProfileAccess(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProfileAccess = data
+		case "callHandlingAccess":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("callHandlingAccess"))
+			data, err := ec.unmarshalOUserCallHandlingAccess2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐCallHandlingAccess(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CallHandlingAccess = data
+		case "personalDirectoryAccess":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("personalDirectoryAccess"))
+			data, err := ec.unmarshalOUserPersonalDirectoryAccess2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐPersonalDirectoryAccess(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PersonalDirectoryAccess = data
+		case "buttonProgrammingAccess":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buttonProgrammingAccess"))
+			data, err := ec.unmarshalOUserButtonProgrammingAccess2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐButtonProgrammingAccess(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ButtonProgrammingAccess = data
+		case "downloadApplicationsAccess":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("downloadApplicationsAccess"))
+			data, err := ec.unmarshalOUserDownloadApplicationsAccess2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐDownloadApplicationsAccess(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DownloadApplicationsAccess = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSiteDefaultsInput unmarshals raw into the SiteDefaultsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSiteDefaultsInput(ctx context.Context, raw any) (model.SiteDefaultsInput, error) {
+	var out model.SiteDefaultsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SiteDefaultsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSiteOrder(ctx context.Context, obj any) (ent.SiteOrder, error) {
 	var it ent.SiteOrder
 	if obj == nil {
@@ -26468,6 +27007,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "updateSiteDefaults":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSiteDefaults(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27137,6 +27683,12 @@ func (ec *executionContext) _Site(ctx context.Context, sel ast.SelectionSet, obj
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Site_domain(ctx, field, obj)
 				})
+		case "defaults":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Site_defaults(ctx, field, obj)
+				})
 		case "viewerCan":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -27183,6 +27735,74 @@ func (ec *executionContext) _SiteConnection(ctx context.Context, sel ast.Selecti
 			}
 		case "totalCount":
 			out.Values[i] = ec._SiteConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var siteDefaultsImplementors = []string{"SiteDefaults"}
+
+func (ec *executionContext) _SiteDefaults(ctx context.Context, sel ast.SelectionSet, obj *model.SiteDefaults) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, siteDefaultsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SiteDefaults")
+		case "serviceType":
+			out.Values[i] = ec._SiteDefaults_serviceType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "featurePlan":
+			out.Values[i] = ec._SiteDefaults_featurePlan(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "voicePortalAccess":
+			out.Values[i] = ec._SiteDefaults_voicePortalAccess(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "profileAccess":
+			out.Values[i] = ec._SiteDefaults_profileAccess(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "callHandlingAccess":
+			out.Values[i] = ec._SiteDefaults_callHandlingAccess(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "personalDirectoryAccess":
+			out.Values[i] = ec._SiteDefaults_personalDirectoryAccess(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buttonProgrammingAccess":
+			out.Values[i] = ec._SiteDefaults_buttonProgrammingAccess(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "downloadApplicationsAccess":
+			out.Values[i] = ec._SiteDefaults_downloadApplicationsAccess(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -28624,6 +29244,11 @@ func (ec *executionContext) marshalNSiteConnection2ᚖgithubᚗcomᚋpbxportal�
 	return ec._SiteConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSiteDefaultsInput2githubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐSiteDefaultsInput(ctx context.Context, v any) (model.SiteDefaultsInput, error) {
+	res, err := ec.unmarshalInputSiteDefaultsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNSiteOrderField2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐSiteOrderField(ctx context.Context, v any) (*ent.SiteOrderField, error) {
 	var res = new(ent.SiteOrderField)
 	err := res.UnmarshalGQL(v)
@@ -28714,6 +29339,26 @@ func (ec *executionContext) marshalNUser2ᚖgithubᚗcomᚋpbxportalᚋpbxportal
 	return ec._User(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUserButtonProgrammingAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐButtonProgrammingAccess(ctx context.Context, v any) (user.ButtonProgrammingAccess, error) {
+	var res user.ButtonProgrammingAccess
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserButtonProgrammingAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐButtonProgrammingAccess(ctx context.Context, sel ast.SelectionSet, v user.ButtonProgrammingAccess) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNUserCallHandlingAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐCallHandlingAccess(ctx context.Context, v any) (user.CallHandlingAccess, error) {
+	var res user.CallHandlingAccess
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserCallHandlingAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐCallHandlingAccess(ctx context.Context, sel ast.SelectionSet, v user.CallHandlingAccess) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNUserCallTotals2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐUserCallTotalsᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.UserCallTotals) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -28746,6 +29391,26 @@ func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋpbxportal�
 	return ec._UserConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUserDownloadApplicationsAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐDownloadApplicationsAccess(ctx context.Context, v any) (user.DownloadApplicationsAccess, error) {
+	var res user.DownloadApplicationsAccess
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserDownloadApplicationsAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐDownloadApplicationsAccess(ctx context.Context, sel ast.SelectionSet, v user.DownloadApplicationsAccess) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNUserFeaturePlan2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐFeaturePlan(ctx context.Context, v any) (user.FeaturePlan, error) {
+	var res user.FeaturePlan
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserFeaturePlan2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐFeaturePlan(ctx context.Context, sel ast.SelectionSet, v user.FeaturePlan) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNUserOrderField2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐUserOrderField(ctx context.Context, v any) (*ent.UserOrderField, error) {
 	var res = new(ent.UserOrderField)
 	err := res.UnmarshalGQL(v)
@@ -28760,6 +29425,26 @@ func (ec *executionContext) marshalNUserOrderField2ᚖgithubᚗcomᚋpbxportal�
 	return v
 }
 
+func (ec *executionContext) unmarshalNUserPersonalDirectoryAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐPersonalDirectoryAccess(ctx context.Context, v any) (user.PersonalDirectoryAccess, error) {
+	var res user.PersonalDirectoryAccess
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserPersonalDirectoryAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐPersonalDirectoryAccess(ctx context.Context, sel ast.SelectionSet, v user.PersonalDirectoryAccess) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNUserProfileAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐProfileAccess(ctx context.Context, v any) (user.ProfileAccess, error) {
+	var res user.ProfileAccess
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserProfileAccess2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐProfileAccess(ctx context.Context, sel ast.SelectionSet, v user.ProfileAccess) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNUserScope2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐScope(ctx context.Context, v any) (user.Scope, error) {
 	var res user.Scope
 	err := res.UnmarshalGQL(v)
@@ -28767,6 +29452,16 @@ func (ec *executionContext) unmarshalNUserScope2githubᚗcomᚋpbxportalᚋpbxpo
 }
 
 func (ec *executionContext) marshalNUserScope2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐScope(ctx context.Context, sel ast.SelectionSet, v user.Scope) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNUserServiceType2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐServiceType(ctx context.Context, v any) (user.ServiceType, error) {
+	var res user.ServiceType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUserServiceType2githubᚗcomᚋpbxportalᚋpbxportalᚋentᚋuserᚐServiceType(ctx context.Context, sel ast.SelectionSet, v user.ServiceType) graphql.Marshaler {
 	return v
 }
 
@@ -29959,6 +30654,13 @@ func (ec *executionContext) marshalOSite2ᚖgithubᚗcomᚋpbxportalᚋpbxportal
 		return graphql.Null
 	}
 	return ec._Site(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSiteDefaults2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋgraphᚋmodelᚐSiteDefaults(ctx context.Context, sel ast.SelectionSet, v *model.SiteDefaults) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SiteDefaults(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOSiteEdge2ᚕᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐSiteEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.SiteEdge) graphql.Marshaler {

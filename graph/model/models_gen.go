@@ -142,6 +142,30 @@ type SelfAdminAccessInput struct {
 	HistoricalCallReporting *bool                       `json:"historicalCallReporting,omitempty"`
 }
 
+// The values a user created on a site starts with, unless its input says otherwise.
+type SiteDefaults struct {
+	ServiceType                user.ServiceType                `json:"serviceType"`
+	FeaturePlan                user.FeaturePlan                `json:"featurePlan"`
+	VoicePortalAccess          bool                            `json:"voicePortalAccess"`
+	ProfileAccess              user.ProfileAccess              `json:"profileAccess"`
+	CallHandlingAccess         user.CallHandlingAccess         `json:"callHandlingAccess"`
+	PersonalDirectoryAccess    user.PersonalDirectoryAccess    `json:"personalDirectoryAccess"`
+	ButtonProgrammingAccess    user.ButtonProgrammingAccess    `json:"buttonProgrammingAccess"`
+	DownloadApplicationsAccess user.DownloadApplicationsAccess `json:"downloadApplicationsAccess"`
+}
+
+// A change of a site's defaults. Omitted fields are left as they are.
+type SiteDefaultsInput struct {
+	ServiceType                *user.ServiceType                `json:"serviceType,omitempty"`
+	FeaturePlan                *user.FeaturePlan                `json:"featurePlan,omitempty"`
+	VoicePortalAccess          *bool                            `json:"voicePortalAccess,omitempty"`
+	ProfileAccess              *user.ProfileAccess              `json:"profileAccess,omitempty"`
+	CallHandlingAccess         *user.CallHandlingAccess         `json:"callHandlingAccess,omitempty"`
+	PersonalDirectoryAccess    *user.PersonalDirectoryAccess    `json:"personalDirectoryAccess,omitempty"`
+	ButtonProgrammingAccess    *user.ButtonProgrammingAccess    `json:"buttonProgrammingAccess,omitempty"`
+	DownloadApplicationsAccess *user.DownloadApplicationsAccess `json:"downloadApplicationsAccess,omitempty"`
+}
+
 // What the viewer may do to a site.
 type SiteViewerCan struct {
 	EditDefaults bool `json:"editDefaults"`

@@ -154,6 +154,7 @@ func idCases(f writeFixture) map[string]idCase {
 		"updateDomain.id":                               {sam, `mutation($x: ID!) { updateDomain(id: $x, input: {callReportingAvailable: true}) { id } }`, nil, f.acme, f.globex, f.provider, false},
 		"createSite.input.domainID":                     {sam, `mutation($x: ID!) { createSite(input: {domainID: $x, name: "West"}) { id } }`, nil, f.acme, f.globex, f.provider, false},
 		"updateSite.id":                                 {sam, `mutation($x: ID!) { updateSite(id: $x, input: {name: "Renamed"}) { id } }`, nil, f.north, f.globexSite, f.globexSite, false},
+		"updateSiteDefaults.id":                         {sam, `mutation($x: ID!) { updateSiteDefaults(id: $x, input: {featurePlan: ADVANCED}) { id } }`, nil, f.north, f.globexSite, f.globexSite, false},
 		"deleteSite.id":                                 {sam, `mutation($x: ID!) { deleteSite(id: $x) }`, nil, f.east, f.globexSite, f.globexSite, false},
 		"createCallQueue.input.domainID": {sam, `mutation($x: ID!, $s: ID) { createCallQueue(input: {domainID: $x, siteID: $s, name: "Q", extension: "620"}) { id } }`,
 			v("s", f.north), f.acme, f.globex, f.provider, false},
@@ -470,5 +471,60 @@ func TestPlanDowngradeKeepsScopes(t *testing.T) {
 				t.Errorf("a refused plan change changed the database")
 			}
 		})
+	}
+}
+
+// TestSiteDefaults: office managers (and support) create, rename and delete
+// sites; a site manager edits its own site's defaults, which users created on
+// the site start with.
+func TestSiteDefaults(t *testing.T) {
+	p := startPortal(t)
+	ctx := context.Background()
+	c := p.app.Client
+	acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(ctx)
+	north := c.Site.Query().Where(site.Name("North")).OnlyIDX(ctx)
+	south := c.Site.Query().Where(site.Name("South")).OnlyIDX(ctx)
+	const setDefaults = `mutation($s: ID!) { updateSiteDefaults(id: $s, input: {featurePlan: ADVANCED, voicePortalAccess: true, callHandlingAccess: READ}) { defaults { featurePlan voicePortalAccess callHandlingAccess } } }`
+	const rename = `mutation($s: ID!) { updateSite(id: $s, input: {name: "Renamed"}) { name } }`
+	v := func(kv ...any) map[string]any { return map[string]any{kv[0].(string): kv[1]} }
+	runMutationCases(t, p, []mutationCase{
+		{"a site manager edits its site's defaults", "sam@acme.example", setDefaults, v("s", north), "", ""},
+		{"not another site's", "sam@acme.example", setDefaults, v("s", south), "FORBIDDEN", ""},
+		{"a supervisor edits none", "cora@acme.example", setDefaults, v("s", north), "FORBIDDEN", ""},
+		{"a site manager does not rename its site", "sam@acme.example", rename, v("s", north), "FORBIDDEN", ""},
+		{"nor delete it", "sam@acme.example", `mutation($s: ID!) { deleteSite(id: $s) }`, v("s", north), "FORBIDDEN", ""},
+		{"nor create one", "sam@acme.example", `mutation($d: ID!) { createSite(input: {domainID: $d, name: "West"}) { id } }`, v("d", acme), "FORBIDDEN", ""},
+		{"an office manager renames it", "olivia@acme.example", rename, v("s", north), "", ""},
+		{"and edits another site's defaults", "olivia@acme.example", setDefaults, v("s", south), "", ""},
+	})
+	// The defaults are shown to those who may edit them.
+	const read = `query($s: ID!) { node(id: $s) { ... on Site { defaults { featurePlan voicePortalAccess callHandlingAccess profileAccess } } } }`
+	var out struct {
+		Node struct{ Defaults *map[string]any }
+	}
+	if errs := p.as("sam@acme.example", read, v("s", north), &out); len(errs) > 0 || out.Node.Defaults == nil ||
+		(*out.Node.Defaults)["featurePlan"] != "ADVANCED" || (*out.Node.Defaults)["profileAccess"] != "WRITE" {
+		t.Errorf("sam reads North's defaults: %+v, errors %+v", out.Node.Defaults, errs)
+	}
+	if errs := p.as("bob@acme.example", read, v("s", north), nil); len(errs) != 1 || errs[0].code() != "FORBIDDEN" {
+		t.Errorf("bob reads North's defaults: errors %+v, want one FORBIDDEN", errs)
+	}
+	// A user created on the site starts with them, unless its input says otherwise.
+	const create = `mutation($d: ID!, $s: ID!, $n: String!, $p: UserFeaturePlan) { createUser(password: "a-long-password", input: {domainID: $d, siteID: $s, username: $n, email: $n, displayName: "N", extension: "180", featurePlan: $p}) { id } }`
+	for _, tt := range []struct {
+		name string
+		plan any
+		want user.FeaturePlan
+	}{
+		{"d1@acme.example", nil, user.FeaturePlanADVANCED},
+		{"d2@acme.example", "STANDARD", user.FeaturePlanSTANDARD},
+	} {
+		if errs := p.as("sam@acme.example", create, map[string]any{"d": acme, "s": north, "n": tt.name, "p": tt.plan}, nil); len(errs) > 0 {
+			t.Fatalf("create %s: %+v", tt.name, errs)
+		}
+		u := c.User.Query().Where(user.Username(tt.name)).OnlyX(ctx)
+		if u.FeaturePlan != tt.want || !u.VoicePortalAccess || u.CallHandlingAccess != user.CallHandlingAccessREAD || u.ProfileAccess != user.ProfileAccessWRITE {
+			t.Errorf("%s: plan %s, portal %v, call handling %s, profile %s", tt.name, u.FeaturePlan, u.VoicePortalAccess, u.CallHandlingAccess, u.ProfileAccess)
+		}
 	}
 }
