@@ -149,7 +149,7 @@ func (r *Resolver) mayChangeMembers(ctx context.Context, g *ent.Group, input ent
 		return nil
 	}
 	members, err := tx(ctx).Group.QueryMembers(g).IDs(ctx)
-	if err != nil {
+	if err != nil || len(members) == 0 {
 		return err
 	}
 	v, err := r.viewer(ctx)

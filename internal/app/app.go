@@ -130,8 +130,8 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	// Rules first: a refused change is refused before anything else runs.
 	// Then session: a change that must end the user's tokens gives it a new
 	// credential stamp.
-	a.Client.User.Use(rules.Hook(), session.Hook())
 	locker := rowlock.Locker{Enabled: store.postgres}
+	a.Client.User.Use(rules.Hook(locker), session.Hook())
 	a.Client.Domain.Use(rules.PlanHook(locker))
 	a.Client.Use(audit.Hook(), projection.Hook(a.Relay, locker))
 	a.Client.Use(rules.MembershipHooks(locker)...)

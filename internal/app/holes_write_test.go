@@ -528,3 +528,36 @@ func TestSiteDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestMembershipChangesNeedReachOverTheMember: adding or removing a group
+// member, a queue agent or a queue supervisor needs reach over that user;
+// a supervisor may still add any CALL_CENTER_AGENT of its domain to its
+// queues.
+func TestMembershipChangesNeedReachOverTheMember(t *testing.T) {
+	p := startPortal(t)
+	f := newWriteFixture(t, p)
+	adam := ids{p}.user("adam@acme.example")
+	const sam, cora, olivia = "sam@acme.example", "cora@acme.example", "olivia@acme.example"
+	v := func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	const group = `mutation($g: ID!, $add: [ID!], $remove: [ID!], $clear: Boolean) { updateGroup(id: $g, input: {addMemberIDs: $add, removeMemberIDs: $remove, clearMembers: $clear}) { id } }`
+	const agent = `mutation($q: ID!, $u: ID!) { addQueueAgent(queueId: $q, userId: $u) { id } }`
+	runMutationCases(t, p, []mutationCase{
+		{"a site manager does not add another site's user to its group", sam, group, v("g", f.reception, "add", []int{f.bea}), "FORBIDDEN", ""},
+		{"nor remove one", sam, group, v("g", f.reception, "remove", []int{f.bea}), "FORBIDDEN", ""},
+		{"nor clear the members when one is out of reach", sam, group, v("g", f.reception, "clear", true), "FORBIDDEN", ""},
+		{"nor create a group with one", sam, `mutation($d: ID!, $s: ID!, $m: [ID!]) { createGroup(input: {domainID: $d, siteID: $s, memberIDs: $m, name: "G", extension: "740"}) { id } }`, v("d", f.acme, "s", f.north, "m", []int{f.bea}), "FORBIDDEN", ""},
+		{"a site manager adds its own site's user", sam, group, v("g", f.reception, "add", []int{f.ann}), "", ""},
+		{"an office manager clears the members", olivia, group, v("g", f.reception, "clear", true), "", ""},
+		{"a site manager does not add another site's agent to its queue", sam, agent, v("q", f.sales, "u", adam), "FORBIDDEN", ""},
+		{"a supervisor adds any agent of its domain to its queue", cora, agent, v("q", f.sales, "u", adam), "", ""},
+		{"a site manager does not remove another site's agent", sam, `mutation($q: ID!, $u: ID!) { removeQueueAgent(queueId: $q, userId: $u) { id } }`, v("q", f.sales, "u", adam), "FORBIDDEN", ""},
+		{"the supervisor does", cora, `mutation($q: ID!, $u: ID!) { removeQueueAgent(queueId: $q, userId: $u) { id } }`, v("q", f.sales, "u", adam), "", ""},
+		{"a site manager does not make another site's supervisor supervise its queue", sam, `mutation($q: ID!, $u: ID!) { assignQueueSupervisor(queueId: $q, userId: $u) { id } }`, v("q", f.sales, "u", ids{p}.user("carl@acme.example")), "FORBIDDEN", ""},
+	})
+}

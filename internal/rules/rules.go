@@ -17,14 +17,18 @@ import (
 	"github.com/pbxportal/pbxportal/ent/hook"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/apperr"
+	"github.com/pbxportal/pbxportal/internal/rowlock"
 )
 
 // MaxReplayOthers is the longest replayOthers list (docs/product.md §3.11).
 const MaxReplayOthers = 127
 
 // Hook checks the rules on every user mutation, on the user as it will be
-// once the mutation is applied. Register it on the user client (c.User.Use).
-func Hook() ent.Hook {
+// once the mutation is applied. A scope is checked against its domain's plan
+// with the domain's row locked, so that a concurrent plan change (PlanHook)
+// and scope change run one after the other. Register it on the user client
+// (c.User.Use).
+func Hook(locker rowlock.Locker) ent.Hook {
 	return hook.On(func(next ent.Mutator) ent.Mutator {
 		return hook.UserFunc(func(ctx context.Context, m *ent.UserMutation) (ent.Value, error) {
 			users, err := after(ctx, m)
@@ -32,7 +36,7 @@ func Hook() ent.Hook {
 				return nil, err
 			}
 			for _, u := range users {
-				if err := check(ctx, m.Client(), m, u); err != nil {
+				if err := check(ctx, m.Client(), locker, m, u); err != nil {
 					return nil, err
 				}
 			}
@@ -124,11 +128,14 @@ func requiresPortal(u *ent.User) bool {
 		(u.FeaturePlan == user.FeaturePlanADVANCED || u.FeaturePlan == user.FeaturePlanPROFESSIONAL)
 }
 
-func check(ctx context.Context, c *ent.Client, m *ent.UserMutation, u *ent.User) error {
+func check(ctx context.Context, c *ent.Client, locker rowlock.Locker, m *ent.UserMutation, u *ent.User) error {
 	if err := voicePortalAccess(u); err != nil {
 		return err
 	}
 	if _, set := m.Scope(); set || m.Op().Is(ent.OpCreate) {
+		if err := locker.Lock(ctx, c, ent.TypeDomain, []int{u.DomainID}, false); err != nil {
+			return err
+		}
 		if err := planAllows(ctx, c, u.DomainID, u.Scope); err != nil {
 			return err
 		}
