@@ -54,6 +54,7 @@ type writeFixture struct {
 	globexGroup, globexQueue, tmpQueue       int
 	bobEntry, tmpEntry, beaEntry, gusEntry   int
 	tmpContact, globexContact, globexSysUser int
+	oliviaEntry, southGroup, carl, adam      int
 	bob, bea, cora, alice, olivia, nina, gus int
 	sales, support, reception                int
 }
@@ -71,7 +72,7 @@ func newWriteFixture(t *testing.T, p *portal) writeFixture {
 		south:    c.Site.Query().Where(site.Name("South")).OnlyIDX(ctx),
 		bob:      id.user("bob@acme.example"), bea: id.user("bea@acme.example"), cora: id.user("cora@acme.example"),
 		alice: id.user("alice@acme.example"), olivia: id.user("olivia@acme.example"), nina: id.user("nina@acme.example"),
-		gus:   id.user("gus@globex.example"),
+		gus: id.user("gus@globex.example"), carl: id.user("carl@acme.example"), adam: id.user("adam@acme.example"),
 		sales: id.queue("Sales"), support: id.queue("Support"), reception: id.group("Reception"),
 	}
 	p.inTx(func(tx *ent.Client) error {
@@ -101,6 +102,8 @@ func newWriteFixture(t *testing.T, p *portal) writeFixture {
 			return tx.PersonalDirectoryEntry.Create().SetOwnerID(owner).SetName("Mum").SetNumber("+15550999").SaveX(ctx).ID
 		}
 		f.bobEntry, f.tmpEntry, f.beaEntry, f.gusEntry = entry(f.bob), entry(f.bob), entry(f.bea), entry(f.gus)
+		f.oliviaEntry = entry(f.olivia)
+		f.southGroup = tx.Group.Create().SetDomainID(f.acme).SetSiteID(f.south).SetName("South Hunt").SetExtension("710").SaveX(ctx).ID
 		f.tmpContact = tx.Contact.Create().SetDomainID(f.acme).SetName("Temp").SetPhone("+15550111").SaveX(ctx).ID
 		f.globexContact = tx.Contact.Create().SetDomainID(f.globex).SetName("Globex Temp").SetPhone("+15550112").SaveX(ctx).ID
 		return nil
@@ -193,15 +196,47 @@ func idCases(f writeFixture) map[string]idCase {
 	}
 }
 
+// forbiddenIDs gives, for each ID slot of idCases, an id its persona sees but
+// may not use there (FORBIDDEN, not NOT_FOUND), or the reason there is none.
+func forbiddenIDs(f writeFixture) (map[string]int, map[string]string) {
+	const ownDomain = "the persona sees no domain but its own, where it may do this"
+	const managedQueues = "the persona sees only the queues it may do this to"
+	const visibility = "the slot needs only visibility"
+	const logging = "logging agents is decided on the queue"
+	return map[string]int{
+			"createUser.input.siteID": f.south, "updateUser.id": f.olivia, "updateUser.input.siteID": f.south,
+			"deleteUser.id": f.olivia, "resetPassword.userId": f.olivia, "changeEmail.userId": f.olivia,
+			"setUserScope.userId": f.bob, "updateMediaManagerRights.userId": f.olivia, "updateSelfAdminAccess.userId": f.olivia,
+			"createPersonalDirectoryEntry.input.ownerID": f.olivia, "updatePersonalDirectoryEntry.id": f.oliviaEntry,
+			"deletePersonalDirectoryEntry.id": f.oliviaEntry, "updateDomain.id": f.acme, "createSite.input.domainID": f.acme,
+			"updateSite.id": f.north, "updateSiteDefaults.id": f.south, "deleteSite.id": f.south,
+			"createCallQueue.input.siteID": f.south, "updateCallQueue.input.siteID": f.south,
+			"createGroup.input.siteID": f.south, "createGroup.input.memberIDs": f.bea, "updateGroup.id": f.southGroup,
+			"updateGroup.input.siteID": f.south, "updateGroup.input.addMemberIDs": f.bea, "updateGroup.input.removeMemberIDs": f.bea,
+			"createContact.input.domainID": f.acme, "updateContact.id": f.tmpContact, "deleteContact.id": f.tmpContact,
+			"assignQueueSupervisor.userId": f.carl, "removeQueueSupervisor.userId": f.carl, "removeQueueAgent.userId": f.adam,
+		}, map[string]string{
+			"createUser.input.domainID": ownDomain, "createCallQueue.input.domainID": ownDomain, "createGroup.input.domainID": ownDomain,
+			"updateCallQueue.id": managedQueues, "deleteCallQueue.id": managedQueues, "assignQueueSupervisor.queueId": managedQueues,
+			"removeQueueSupervisor.queueId": managedQueues, "addQueueAgent.queueId": managedQueues, "removeQueueAgent.queueId": managedQueues,
+			"agentLogin.queueId": managedQueues, "agentLogout.queueId": managedQueues, "setAgentStatus.queueId": managedQueues,
+			"updateMediaManagerRights.input.replayGroupIDs": visibility,
+			"addQueueAgent.userId":                          "a supervisor may add any agent of its domain it sees",
+			"agentLogin.agentId":                            logging, "agentLogout.agentId": logging, "setAgentStatus.agentId": logging,
+		}
+}
+
 // TestEveryMutationIDResolvesThroughVisibility: for every ID argument or
 // input field of every mutation (found by walking the schema), an id that
 // does not exist, one the persona cannot see and one of another domain all
-// answer NOT_FOUND with the same message, and write nothing; the valid id
-// gets past resolution (it is not NOT_FOUND).
+// answer NOT_FOUND with the same message, and write nothing; an id it sees
+// but may not use there answers FORBIDDEN; the valid id gets past
+// resolution (it is not NOT_FOUND).
 func TestEveryMutationIDResolvesThroughVisibility(t *testing.T) {
 	p := startPortal(t)
 	f := newWriteFixture(t, p)
 	cases := idCases(f)
+	forbidden, noForbidden := forbiddenIDs(f)
 	var slots []string
 	lists := map[string]bool{}
 	for path, typ := range mutationInputs() {
@@ -241,6 +276,22 @@ func TestEveryMutationIDResolvesThroughVisibility(t *testing.T) {
 				if p.fingerprint() != before {
 					t.Errorf("%s as %s: the refused mutation changed the database", label, persona)
 				}
+			}
+			if id, ok := forbidden[slot]; ok {
+				vars := map[string]any{"x": arg(id)}
+				for k, val := range tc.vars {
+					vars[k] = val
+				}
+				before := p.fingerprint()
+				r := p.do(p.tokenFor(tc.persona), tc.query, vars)
+				if len(r.Errors) != 1 || r.Errors[0].code() != "FORBIDDEN" {
+					t.Errorf("an id %s sees but may not use: errors %+v, want one FORBIDDEN", tc.persona, r.Errors)
+				}
+				if p.fingerprint() != before {
+					t.Errorf("the forbidden mutation changed the database")
+				}
+			} else if _, ok := noForbidden[slot]; !ok {
+				t.Errorf("%s has neither a visible-but-forbidden id in forbiddenIDs nor the reason it has none", slot)
 			}
 			try(tc.persona, "a nonexistent id", tc.valid+1_000_000)
 			try(tc.persona, "an id the persona cannot see", tc.invisible)
