@@ -18,6 +18,15 @@ import (
 	"github.com/pbxportal/pbxportal/graph/generated"
 )
 
+// kv builds a request's variables from name, value pairs.
+func kv(pairs ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i < len(pairs); i += 2 {
+		m[pairs[i].(string)] = pairs[i+1]
+	}
+	return m
+}
+
 // mutationInputs walks the GraphQL schema: every argument of every mutation,
 // and every field of the input objects they take (recursively), keyed
 // "mutation.arg[.field…]", with its type. Code added later is enumerated
@@ -127,29 +136,22 @@ type idCase struct {
 // idCases covers every ID slot of every mutation (see mutationInputs).
 func idCases(f writeFixture) map[string]idCase {
 	const sam, cora, alice, bob = "sam@acme.example", "cora@acme.example", "alice@acme.example", "bob@acme.example"
-	v := func(kv ...any) map[string]any {
-		m := map[string]any{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1]
-		}
-		return m
-	}
 	createUser := func(domainVar, siteVar string) string {
 		return fmt.Sprintf(`mutation($%[1]s: ID!, $%[2]s: ID) { createUser(password: "a-long-password", input: {domainID: $%[1]s, siteID: $%[2]s, username: "n@acme.example", displayName: "N", extension: "170"}) { id } }`, domainVar, siteVar)
 	}
 	rights := `mutation($u: ID!, $x: [ID!]!) { updateMediaManagerRights(userId: $u, input: {mediaManagerReplay: true, replayAll: false, replayOwn: true, replayGroupIDs: $x, replayOthers: "", downloadRecordings: false}) { id } }`
 	return map[string]idCase{
-		"createUser.input.domainID": {sam, createUser("x", "s"), v("s", f.north), f.acme, f.globex, f.provider, false},
-		"createUser.input.siteID":   {sam, createUser("d", "x"), v("d", f.acme), f.north, f.globexSite, f.globexSite, true},
+		"createUser.input.domainID": {sam, createUser("x", "s"), kv("s", f.north), f.acme, f.globex, f.provider, false},
+		"createUser.input.siteID":   {sam, createUser("d", "x"), kv("d", f.acme), f.north, f.globexSite, f.globexSite, true},
 		"updateUser.id":             {sam, `mutation($x: ID!) { updateUser(id: $x, input: {department: "Ops"}) { id } }`, nil, f.cora, f.sysSouth, f.gus, false},
-		"updateUser.input.siteID":   {sam, `mutation($u: ID!, $x: ID!) { updateUser(id: $u, input: {siteID: $x}) { id } }`, v("u", f.cora), f.north, f.globexSite, f.globexSite, true},
+		"updateUser.input.siteID":   {sam, `mutation($u: ID!, $x: ID!) { updateUser(id: $u, input: {siteID: $x}) { id } }`, kv("u", f.cora), f.north, f.globexSite, f.globexSite, true},
 		"deleteUser.id":             {sam, `mutation($x: ID!) { deleteUser(id: $x) }`, nil, f.tmpUser, f.sysSouth, f.gus, false},
 		"resetPassword.userId":      {sam, `mutation($x: ID!) { resetPassword(userId: $x, newPassword: "a-new-password") { id } }`, nil, f.bob, f.sysSouth, f.gus, false},
 		"changeEmail.userId":        {sam, `mutation($x: ID!) { changeEmail(userId: $x, email: "b@new.example") { id } }`, nil, f.bob, f.sysSouth, f.gus, false},
 		"setUserScope.userId":       {sam, `mutation($x: ID!) { setUserScope(userId: $x, scope: BASIC_USER) { id } }`, nil, f.bob, f.sysSouth, f.gus, false},
 		"updateMediaManagerRights.userId": {sam, `mutation($x: ID!) { updateMediaManagerRights(userId: $x, input: {mediaManagerReplay: true, replayAll: false, replayOwn: true, replayGroupIDs: [], replayOthers: "", downloadRecordings: false}) { id } }`,
 			nil, f.bob, f.sysSouth, f.gus, false},
-		"updateMediaManagerRights.input.replayGroupIDs": {sam, rights, v("u", f.bob), f.reception, f.globexGroup, f.globexGroup, true},
+		"updateMediaManagerRights.input.replayGroupIDs": {sam, rights, kv("u", f.bob), f.reception, f.globexGroup, f.globexGroup, true},
 		"updateSelfAdminAccess.userId":                  {sam, `mutation($x: ID!) { updateSelfAdminAccess(userId: $x, input: {profile: WRITE}) { id } }`, nil, f.bob, f.sysSouth, f.gus, false},
 		"createPersonalDirectoryEntry.input.ownerID":    {sam, `mutation($x: ID!) { createPersonalDirectoryEntry(input: {ownerID: $x, name: "Dad", number: "+15550998"}) { id } }`, nil, f.bob, f.sysSouth, f.gus, false},
 		"updatePersonalDirectoryEntry.id":               {sam, `mutation($x: ID!) { updatePersonalDirectoryEntry(id: $x, input: {name: "Mother"}) { id } }`, nil, f.bobEntry, f.beaEntry, f.gusEntry, false},
@@ -160,39 +162,39 @@ func idCases(f writeFixture) map[string]idCase {
 		"updateSiteDefaults.id":                         {sam, `mutation($x: ID!) { updateSiteDefaults(id: $x, input: {featurePlan: ADVANCED}) { id } }`, nil, f.north, f.globexSite, f.globexSite, false},
 		"deleteSite.id":                                 {sam, `mutation($x: ID!) { deleteSite(id: $x) }`, nil, f.east, f.globexSite, f.globexSite, false},
 		"createCallQueue.input.domainID": {sam, `mutation($x: ID!, $s: ID) { createCallQueue(input: {domainID: $x, siteID: $s, name: "Q", extension: "620"}) { id } }`,
-			v("s", f.north), f.acme, f.globex, f.provider, false},
+			kv("s", f.north), f.acme, f.globex, f.provider, false},
 		"createCallQueue.input.siteID": {sam, `mutation($d: ID!, $x: ID) { createCallQueue(input: {domainID: $d, siteID: $x, name: "Q", extension: "621"}) { id } }`,
-			v("d", f.acme), f.north, f.globexSite, f.globexSite, true},
+			kv("d", f.acme), f.north, f.globexSite, f.globexSite, true},
 		"updateCallQueue.id":           {sam, `mutation($x: ID!) { updateCallQueue(id: $x, input: {name: "Renamed"}) { id } }`, nil, f.sales, f.support, f.globexQueue, false},
-		"updateCallQueue.input.siteID": {sam, `mutation($q: ID!, $x: ID!) { updateCallQueue(id: $q, input: {siteID: $x}) { id } }`, v("q", f.sales), f.north, f.globexSite, f.globexSite, true},
+		"updateCallQueue.input.siteID": {sam, `mutation($q: ID!, $x: ID!) { updateCallQueue(id: $q, input: {siteID: $x}) { id } }`, kv("q", f.sales), f.north, f.globexSite, f.globexSite, true},
 		"deleteCallQueue.id":           {sam, `mutation($x: ID!) { deleteCallQueue(id: $x) }`, nil, f.tmpQueue, f.support, f.globexQueue, false},
 		"createGroup.input.domainID": {sam, `mutation($x: ID!, $s: ID) { createGroup(input: {domainID: $x, siteID: $s, name: "G", extension: "720"}) { id } }`,
-			v("s", f.north), f.acme, f.globex, f.provider, false},
+			kv("s", f.north), f.acme, f.globex, f.provider, false},
 		"createGroup.input.siteID": {sam, `mutation($d: ID!, $x: ID) { createGroup(input: {domainID: $d, siteID: $x, name: "G", extension: "721"}) { id } }`,
-			v("d", f.acme), f.north, f.globexSite, f.globexSite, true},
+			kv("d", f.acme), f.north, f.globexSite, f.globexSite, true},
 		"createGroup.input.memberIDs": {sam, `mutation($d: ID!, $s: ID, $x: [ID!]) { createGroup(input: {domainID: $d, siteID: $s, memberIDs: $x, name: "G", extension: "722"}) { id } }`,
-			v("d", f.acme, "s", f.north), f.bob, f.sysSouth, f.gus, true},
+			kv("d", f.acme, "s", f.north), f.bob, f.sysSouth, f.gus, true},
 		"updateGroup.id":                    {sam, `mutation($x: ID!) { updateGroup(id: $x, input: {name: "Renamed"}) { id } }`, nil, f.reception, f.globexGroup, f.globexGroup, false},
-		"updateGroup.input.siteID":          {sam, `mutation($g: ID!, $x: ID!) { updateGroup(id: $g, input: {siteID: $x}) { id } }`, v("g", f.reception), f.north, f.globexSite, f.globexSite, true},
-		"updateGroup.input.addMemberIDs":    {sam, `mutation($g: ID!, $x: [ID!]) { updateGroup(id: $g, input: {addMemberIDs: $x}) { id } }`, v("g", f.reception), f.ann, f.sysSouth, f.gus, true},
-		"updateGroup.input.removeMemberIDs": {sam, `mutation($g: ID!, $x: [ID!]) { updateGroup(id: $g, input: {removeMemberIDs: $x}) { id } }`, v("g", f.reception), f.bob, f.sysSouth, f.gus, true},
+		"updateGroup.input.siteID":          {sam, `mutation($g: ID!, $x: ID!) { updateGroup(id: $g, input: {siteID: $x}) { id } }`, kv("g", f.reception), f.north, f.globexSite, f.globexSite, true},
+		"updateGroup.input.addMemberIDs":    {sam, `mutation($g: ID!, $x: [ID!]) { updateGroup(id: $g, input: {addMemberIDs: $x}) { id } }`, kv("g", f.reception), f.ann, f.sysSouth, f.gus, true},
+		"updateGroup.input.removeMemberIDs": {sam, `mutation($g: ID!, $x: [ID!]) { updateGroup(id: $g, input: {removeMemberIDs: $x}) { id } }`, kv("g", f.reception), f.bob, f.sysSouth, f.gus, true},
 		"createContact.input.domainID":      {sam, `mutation($x: ID!) { createContact(input: {domainID: $x, name: "V", phone: "+15550777"}) { id } }`, nil, f.acme, f.globex, f.provider, false},
 		"updateContact.id":                  {sam, `mutation($x: ID!) { updateContact(id: $x, input: {name: "V"}) { id } }`, nil, f.tmpContact, f.globexContact, f.globexContact, false},
 		"deleteContact.id":                  {sam, `mutation($x: ID!) { deleteContact(id: $x) }`, nil, f.tmpContact, f.globexContact, f.globexContact, false},
-		"assignQueueSupervisor.queueId":     {sam, `mutation($x: ID!, $u: ID!) { assignQueueSupervisor(queueId: $x, userId: $u) { id } }`, v("u", f.cora), f.sales, f.support, f.globexQueue, false},
-		"assignQueueSupervisor.userId":      {sam, `mutation($q: ID!, $x: ID!) { assignQueueSupervisor(queueId: $q, userId: $x) { id } }`, v("q", f.sales), f.cora, f.sysSouth, f.gus, true},
-		"removeQueueSupervisor.queueId":     {sam, `mutation($x: ID!, $u: ID!) { removeQueueSupervisor(queueId: $x, userId: $u) { id } }`, v("u", f.sid), f.sales, f.support, f.globexQueue, false},
-		"removeQueueSupervisor.userId":      {sam, `mutation($q: ID!, $x: ID!) { removeQueueSupervisor(queueId: $q, userId: $x) { id } }`, v("q", f.sales), f.sid, f.sysSouth, f.gus, true},
-		"addQueueAgent.queueId":             {cora, `mutation($x: ID!, $u: ID!) { addQueueAgent(queueId: $x, userId: $u) { id } }`, v("u", f.alice), f.sales, f.support, f.globexQueue, false},
-		"addQueueAgent.userId":              {cora, `mutation($q: ID!, $x: ID!) { addQueueAgent(queueId: $q, userId: $x) { id } }`, v("q", f.sales), f.alice, f.nina, f.gus, true},
-		"removeQueueAgent.queueId":          {cora, `mutation($x: ID!, $u: ID!) { removeQueueAgent(queueId: $x, userId: $u) { id } }`, v("u", f.ann), f.sales, f.support, f.globexQueue, false},
-		"removeQueueAgent.userId":           {cora, `mutation($q: ID!, $x: ID!) { removeQueueAgent(queueId: $q, userId: $x) { id } }`, v("q", f.sales), f.ann, f.nina, f.gus, true},
+		"assignQueueSupervisor.queueId":     {sam, `mutation($x: ID!, $u: ID!) { assignQueueSupervisor(queueId: $x, userId: $u) { id } }`, kv("u", f.cora), f.sales, f.support, f.globexQueue, false},
+		"assignQueueSupervisor.userId":      {sam, `mutation($q: ID!, $x: ID!) { assignQueueSupervisor(queueId: $q, userId: $x) { id } }`, kv("q", f.sales), f.cora, f.sysSouth, f.gus, true},
+		"removeQueueSupervisor.queueId":     {sam, `mutation($x: ID!, $u: ID!) { removeQueueSupervisor(queueId: $x, userId: $u) { id } }`, kv("u", f.sid), f.sales, f.support, f.globexQueue, false},
+		"removeQueueSupervisor.userId":      {sam, `mutation($q: ID!, $x: ID!) { removeQueueSupervisor(queueId: $q, userId: $x) { id } }`, kv("q", f.sales), f.sid, f.sysSouth, f.gus, true},
+		"addQueueAgent.queueId":             {cora, `mutation($x: ID!, $u: ID!) { addQueueAgent(queueId: $x, userId: $u) { id } }`, kv("u", f.alice), f.sales, f.support, f.globexQueue, false},
+		"addQueueAgent.userId":              {cora, `mutation($q: ID!, $x: ID!) { addQueueAgent(queueId: $q, userId: $x) { id } }`, kv("q", f.sales), f.alice, f.nina, f.gus, true},
+		"removeQueueAgent.queueId":          {cora, `mutation($x: ID!, $u: ID!) { removeQueueAgent(queueId: $x, userId: $u) { id } }`, kv("u", f.ann), f.sales, f.support, f.globexQueue, false},
+		"removeQueueAgent.userId":           {cora, `mutation($q: ID!, $x: ID!) { removeQueueAgent(queueId: $q, userId: $x) { id } }`, kv("q", f.sales), f.ann, f.nina, f.gus, true},
 		"agentLogin.queueId":                {alice, `mutation($x: ID!) { agentLogin(queueId: $x) { loggedIn } }`, nil, f.sales, f.support, f.globexQueue, false},
-		"agentLogin.agentId":                {cora, `mutation($q: ID!, $x: ID) { agentLogin(queueId: $q, agentId: $x) { loggedIn } }`, v("q", f.sales), f.alice, f.nina, f.gus, true},
+		"agentLogin.agentId":                {cora, `mutation($q: ID!, $x: ID) { agentLogin(queueId: $q, agentId: $x) { loggedIn } }`, kv("q", f.sales), f.alice, f.nina, f.gus, true},
 		"agentLogout.queueId":               {alice, `mutation($x: ID!) { agentLogout(queueId: $x) { loggedIn } }`, nil, f.sales, f.support, f.globexQueue, false},
-		"agentLogout.agentId":               {cora, `mutation($q: ID!, $x: ID) { agentLogout(queueId: $q, agentId: $x) { loggedIn } }`, v("q", f.sales), f.alice, f.nina, f.gus, true},
+		"agentLogout.agentId":               {cora, `mutation($q: ID!, $x: ID) { agentLogout(queueId: $q, agentId: $x) { loggedIn } }`, kv("q", f.sales), f.alice, f.nina, f.gus, true},
 		"setAgentStatus.queueId":            {alice, `mutation($x: ID!) { setAgentStatus(queueId: $x, status: BREAK) { status } }`, nil, f.sales, f.support, f.globexQueue, false},
-		"setAgentStatus.agentId":            {cora, `mutation($q: ID!, $x: ID) { setAgentStatus(queueId: $q, agentId: $x, status: BREAK) { status } }`, v("q", f.sales), f.alice, f.nina, f.gus, true},
+		"setAgentStatus.agentId":            {cora, `mutation($q: ID!, $x: ID) { setAgentStatus(queueId: $q, agentId: $x, status: BREAK) { status } }`, kv("q", f.sales), f.alice, f.nina, f.gus, true},
 	}
 }
 
@@ -263,13 +265,16 @@ func TestEveryMutationIDResolvesThroughVisibility(t *testing.T) {
 				}
 				return id
 			}
-			try := func(persona, label string, id int) {
+			with := func(id int) map[string]any {
 				vars := map[string]any{"x": arg(id)}
 				for k, val := range tc.vars {
 					vars[k] = val
 				}
+				return vars
+			}
+			try := func(persona, label string, id int) {
 				before := p.fingerprint()
-				r := p.do(p.tokenFor(persona), tc.query, vars)
+				r := p.do(p.tokenFor(persona), tc.query, with(id))
 				if len(r.Errors) != 1 || r.Errors[0].code() != "NOT_FOUND" || r.Errors[0].Message != "not found" {
 					t.Errorf("%s as %s: errors %+v, want one NOT_FOUND \"not found\"", label, persona, r.Errors)
 				}
@@ -278,12 +283,8 @@ func TestEveryMutationIDResolvesThroughVisibility(t *testing.T) {
 				}
 			}
 			if id, ok := forbidden[slot]; ok {
-				vars := map[string]any{"x": arg(id)}
-				for k, val := range tc.vars {
-					vars[k] = val
-				}
 				before := p.fingerprint()
-				r := p.do(p.tokenFor(tc.persona), tc.query, vars)
+				r := p.do(p.tokenFor(tc.persona), tc.query, with(id))
 				if len(r.Errors) != 1 || r.Errors[0].code() != "FORBIDDEN" {
 					t.Errorf("an id %s sees but may not use: errors %+v, want one FORBIDDEN", tc.persona, r.Errors)
 				}
@@ -301,11 +302,7 @@ func TestEveryMutationIDResolvesThroughVisibility(t *testing.T) {
 			}
 			// The control: the valid id resolves, so the answers above came
 			// from the slot under test.
-			vars := map[string]any{"x": arg(tc.valid)}
-			for k, val := range tc.vars {
-				vars[k] = val
-			}
-			r := p.do(p.tokenFor(tc.persona), tc.query, vars)
+			r := p.do(p.tokenFor(tc.persona), tc.query, with(tc.valid))
 			for _, e := range r.Errors {
 				if e.code() == "NOT_FOUND" || strings.HasPrefix(e.code(), "GRAPHQL_") {
 					t.Errorf("the valid id as %s: %+v; the case does not test its slot", tc.persona, e)
@@ -326,13 +323,6 @@ func TestPlacementNeedsReachOverOldAndNew(t *testing.T) {
 	p := startPortal(t)
 	f := newWriteFixture(t, p)
 	const sam, cora, olivia = "sam@acme.example", "cora@acme.example", "olivia@acme.example"
-	v := func(kv ...any) map[string]any {
-		m := map[string]any{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1]
-		}
-		return m
-	}
 	updUser := `mutation($u: ID!, $s: ID, $c: Boolean) { updateUser(id: $u, input: {siteID: $s, clearSite: $c}) { id } }`
 	updQueue := `mutation($q: ID!, $s: ID, $c: Boolean) { updateCallQueue(id: $q, input: {siteID: $s, clearSite: $c}) { id } }`
 	updGroup := `mutation($g: ID!, $s: ID, $c: Boolean) { updateGroup(id: $g, input: {siteID: $s, clearSite: $c}) { id } }`
@@ -341,54 +331,54 @@ func TestPlacementNeedsReachOverOldAndNew(t *testing.T) {
 	newGroup := `mutation($d: ID!, $s: ID) { createGroup(input: {domainID: $d, siteID: $s, name: "P", extension: "730"}) { id } }`
 	cases := map[string][]mutationCase{
 		"updateUser.input.siteID": {
-			{"a site manager moves its user to another site", sam, updUser, v("u", f.cora, "s", f.south), "FORBIDDEN", ""},
-			{"a supervisor moves its agent to another site", cora, updUser, v("u", f.alice, "s", f.south), "FORBIDDEN", ""},
+			{"a site manager moves its user to another site", sam, updUser, kv("u", f.cora, "s", f.south), "FORBIDDEN", ""},
+			{"a supervisor moves its agent to another site", cora, updUser, kv("u", f.alice, "s", f.south), "FORBIDDEN", ""},
 		},
 		"updateUser.input.clearSite": {
-			{"a site manager clears its user's site", sam, updUser, v("u", f.cora, "c", true), "FORBIDDEN", ""},
-			{"a supervisor clears its agent's site", cora, updUser, v("u", f.alice, "c", true), "FORBIDDEN", ""},
-			{"an office manager clears a site", olivia, updUser, v("u", f.cora, "c", true), "", ""},
-			{"and moves the user back", sam, updUser, v("u", f.cora, "s", f.north), "FORBIDDEN", ""},
-			{"an office manager does", olivia, updUser, v("u", f.cora, "s", f.north), "", ""},
+			{"a site manager clears its user's site", sam, updUser, kv("u", f.cora, "c", true), "FORBIDDEN", ""},
+			{"a supervisor clears its agent's site", cora, updUser, kv("u", f.alice, "c", true), "FORBIDDEN", ""},
+			{"an office manager clears a site", olivia, updUser, kv("u", f.cora, "c", true), "", ""},
+			{"and moves the user back", sam, updUser, kv("u", f.cora, "s", f.north), "FORBIDDEN", ""},
+			{"an office manager does", olivia, updUser, kv("u", f.cora, "s", f.north), "", ""},
 		},
 		"updateCallQueue.input.siteID": {
-			{"a site manager moves its queue to another site", sam, updQueue, v("q", f.sales, "s", f.south), "FORBIDDEN", ""},
+			{"a site manager moves its queue to another site", sam, updQueue, kv("q", f.sales, "s", f.south), "FORBIDDEN", ""},
 		},
 		"updateCallQueue.input.clearSite": {
-			{"a site manager clears its queue's site", sam, updQueue, v("q", f.sales, "c", true), "FORBIDDEN", ""},
-			{"an office manager does", olivia, updQueue, v("q", f.tmpQueue, "c", true), "", ""},
+			{"a site manager clears its queue's site", sam, updQueue, kv("q", f.sales, "c", true), "FORBIDDEN", ""},
+			{"an office manager does", olivia, updQueue, kv("q", f.tmpQueue, "c", true), "", ""},
 		},
 		"updateGroup.input.siteID": {
-			{"a site manager moves its group to another site", sam, updGroup, v("g", f.reception, "s", f.south), "FORBIDDEN", ""},
+			{"a site manager moves its group to another site", sam, updGroup, kv("g", f.reception, "s", f.south), "FORBIDDEN", ""},
 		},
 		"updateGroup.input.clearSite": {
-			{"a site manager clears its group's site", sam, updGroup, v("g", f.reception, "c", true), "FORBIDDEN", ""},
-			{"a site manager keeping the site changes nothing of its placement", sam, updGroup, v("g", f.reception, "s", f.north), "", ""},
+			{"a site manager clears its group's site", sam, updGroup, kv("g", f.reception, "c", true), "FORBIDDEN", ""},
+			{"a site manager keeping the site changes nothing of its placement", sam, updGroup, kv("g", f.reception, "s", f.north), "", ""},
 		},
 		"createUser.input.siteID": {
-			{"a site manager creates a user on another site", sam, newUser, v("d", f.acme, "s", f.south), "FORBIDDEN", ""},
+			{"a site manager creates a user on another site", sam, newUser, kv("d", f.acme, "s", f.south), "FORBIDDEN", ""},
 		},
 		"createUser.input.domainID": {
-			{"a site manager creates a user with no site", sam, newUser, v("d", f.acme), "FORBIDDEN", ""},
+			{"a site manager creates a user with no site", sam, newUser, kv("d", f.acme), "FORBIDDEN", ""},
 		},
 		"createCallQueue.input.siteID": {
-			{"a site manager creates a queue on another site", sam, newQueue, v("d", f.acme, "s", f.south), "FORBIDDEN", ""},
+			{"a site manager creates a queue on another site", sam, newQueue, kv("d", f.acme, "s", f.south), "FORBIDDEN", ""},
 		},
 		"createCallQueue.input.domainID": {
-			{"a site manager creates a queue with no site", sam, newQueue, v("d", f.acme), "FORBIDDEN", ""},
+			{"a site manager creates a queue with no site", sam, newQueue, kv("d", f.acme), "FORBIDDEN", ""},
 		},
 		"createGroup.input.siteID": {
-			{"a site manager creates a group on another site", sam, newGroup, v("d", f.acme, "s", f.south), "FORBIDDEN", ""},
-			{"and on its own", sam, newGroup, v("d", f.acme, "s", f.north), "", ""},
+			{"a site manager creates a group on another site", sam, newGroup, kv("d", f.acme, "s", f.south), "FORBIDDEN", ""},
+			{"and on its own", sam, newGroup, kv("d", f.acme, "s", f.north), "", ""},
 		},
 		"createGroup.input.domainID": {
-			{"a site manager creates a group with no site", sam, newGroup, v("d", f.acme), "FORBIDDEN", ""},
+			{"a site manager creates a group with no site", sam, newGroup, kv("d", f.acme), "FORBIDDEN", ""},
 		},
 		"createSite.input.domainID": {
-			{"a site manager creates a site", sam, `mutation($d: ID!) { createSite(input: {domainID: $d, name: "West"}) { id } }`, v("d", f.acme), "FORBIDDEN", ""},
+			{"a site manager creates a site", sam, `mutation($d: ID!) { createSite(input: {domainID: $d, name: "West"}) { id } }`, kv("d", f.acme), "FORBIDDEN", ""},
 		},
 		"createContact.input.domainID": {
-			{"a site manager creates a contact", sam, `mutation($d: ID!) { createContact(input: {domainID: $d, name: "V", phone: "+15550777"}) { id } }`, v("d", f.acme), "FORBIDDEN", ""},
+			{"a site manager creates a contact", sam, `mutation($d: ID!) { createContact(input: {domainID: $d, name: "V", phone: "+15550777"}) { id } }`, kv("d", f.acme), "FORBIDDEN", ""},
 		},
 	}
 	var slots []string
@@ -537,27 +527,26 @@ func TestSiteDefaults(t *testing.T) {
 	south := c.Site.Query().Where(site.Name("South")).OnlyIDX(ctx)
 	const setDefaults = `mutation($s: ID!) { updateSiteDefaults(id: $s, input: {featurePlan: ADVANCED, voicePortalAccess: true, callHandlingAccess: READ}) { defaults { featurePlan voicePortalAccess callHandlingAccess } } }`
 	const rename = `mutation($s: ID!) { updateSite(id: $s, input: {name: "Renamed"}) { name } }`
-	v := func(kv ...any) map[string]any { return map[string]any{kv[0].(string): kv[1]} }
 	runMutationCases(t, p, []mutationCase{
-		{"a site manager edits its site's defaults", "sam@acme.example", setDefaults, v("s", north), "", ""},
-		{"not another site's", "sam@acme.example", setDefaults, v("s", south), "FORBIDDEN", ""},
-		{"a supervisor edits none", "cora@acme.example", setDefaults, v("s", north), "FORBIDDEN", ""},
-		{"a site manager does not rename its site", "sam@acme.example", rename, v("s", north), "FORBIDDEN", ""},
-		{"nor delete it", "sam@acme.example", `mutation($s: ID!) { deleteSite(id: $s) }`, v("s", north), "FORBIDDEN", ""},
-		{"nor create one", "sam@acme.example", `mutation($d: ID!) { createSite(input: {domainID: $d, name: "West"}) { id } }`, v("d", acme), "FORBIDDEN", ""},
-		{"an office manager renames it", "olivia@acme.example", rename, v("s", north), "", ""},
-		{"and edits another site's defaults", "olivia@acme.example", setDefaults, v("s", south), "", ""},
+		{"a site manager edits its site's defaults", "sam@acme.example", setDefaults, kv("s", north), "", ""},
+		{"not another site's", "sam@acme.example", setDefaults, kv("s", south), "FORBIDDEN", ""},
+		{"a supervisor edits none", "cora@acme.example", setDefaults, kv("s", north), "FORBIDDEN", ""},
+		{"a site manager does not rename its site", "sam@acme.example", rename, kv("s", north), "FORBIDDEN", ""},
+		{"nor delete it", "sam@acme.example", `mutation($s: ID!) { deleteSite(id: $s) }`, kv("s", north), "FORBIDDEN", ""},
+		{"nor create one", "sam@acme.example", `mutation($d: ID!) { createSite(input: {domainID: $d, name: "West"}) { id } }`, kv("d", acme), "FORBIDDEN", ""},
+		{"an office manager renames it", "olivia@acme.example", rename, kv("s", north), "", ""},
+		{"and edits another site's defaults", "olivia@acme.example", setDefaults, kv("s", south), "", ""},
 	})
 	// The defaults are shown to those who may edit them.
 	const read = `query($s: ID!) { node(id: $s) { ... on Site { defaults { featurePlan voicePortalAccess callHandlingAccess profileAccess } } } }`
 	var out struct {
 		Node struct{ Defaults *map[string]any }
 	}
-	if errs := p.as("sam@acme.example", read, v("s", north), &out); len(errs) > 0 || out.Node.Defaults == nil ||
+	if errs := p.as("sam@acme.example", read, kv("s", north), &out); len(errs) > 0 || out.Node.Defaults == nil ||
 		(*out.Node.Defaults)["featurePlan"] != "ADVANCED" || (*out.Node.Defaults)["profileAccess"] != "WRITE" {
 		t.Errorf("sam reads North's defaults: %+v, errors %+v", out.Node.Defaults, errs)
 	}
-	if errs := p.as("bob@acme.example", read, v("s", north), nil); len(errs) != 1 || errs[0].code() != "FORBIDDEN" {
+	if errs := p.as("bob@acme.example", read, kv("s", north), nil); len(errs) != 1 || errs[0].code() != "FORBIDDEN" {
 		t.Errorf("bob reads North's defaults: errors %+v, want one FORBIDDEN", errs)
 	}
 	// A user created on the site starts with them, unless its input says otherwise.
@@ -589,26 +578,19 @@ func TestMembershipChangesNeedReachOverTheMember(t *testing.T) {
 	f := newWriteFixture(t, p)
 	adam := ids{p}.user("adam@acme.example")
 	const sam, cora, olivia = "sam@acme.example", "cora@acme.example", "olivia@acme.example"
-	v := func(kv ...any) map[string]any {
-		m := map[string]any{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1]
-		}
-		return m
-	}
 	const group = `mutation($g: ID!, $add: [ID!], $remove: [ID!], $clear: Boolean) { updateGroup(id: $g, input: {addMemberIDs: $add, removeMemberIDs: $remove, clearMembers: $clear}) { id } }`
 	const agent = `mutation($q: ID!, $u: ID!) { addQueueAgent(queueId: $q, userId: $u) { id } }`
 	runMutationCases(t, p, []mutationCase{
-		{"a site manager does not add another site's user to its group", sam, group, v("g", f.reception, "add", []int{f.bea}), "FORBIDDEN", ""},
-		{"nor remove one", sam, group, v("g", f.reception, "remove", []int{f.bea}), "FORBIDDEN", ""},
-		{"nor clear the members when one is out of reach", sam, group, v("g", f.reception, "clear", true), "FORBIDDEN", ""},
-		{"nor create a group with one", sam, `mutation($d: ID!, $s: ID!, $m: [ID!]) { createGroup(input: {domainID: $d, siteID: $s, memberIDs: $m, name: "G", extension: "740"}) { id } }`, v("d", f.acme, "s", f.north, "m", []int{f.bea}), "FORBIDDEN", ""},
-		{"a site manager adds its own site's user", sam, group, v("g", f.reception, "add", []int{f.ann}), "", ""},
-		{"an office manager clears the members", olivia, group, v("g", f.reception, "clear", true), "", ""},
-		{"a site manager does not add another site's agent to its queue", sam, agent, v("q", f.sales, "u", adam), "FORBIDDEN", ""},
-		{"a supervisor adds any agent of its domain to its queue", cora, agent, v("q", f.sales, "u", adam), "", ""},
-		{"a site manager does not remove another site's agent", sam, `mutation($q: ID!, $u: ID!) { removeQueueAgent(queueId: $q, userId: $u) { id } }`, v("q", f.sales, "u", adam), "FORBIDDEN", ""},
-		{"the supervisor does", cora, `mutation($q: ID!, $u: ID!) { removeQueueAgent(queueId: $q, userId: $u) { id } }`, v("q", f.sales, "u", adam), "", ""},
-		{"a site manager does not make another site's supervisor supervise its queue", sam, `mutation($q: ID!, $u: ID!) { assignQueueSupervisor(queueId: $q, userId: $u) { id } }`, v("q", f.sales, "u", ids{p}.user("carl@acme.example")), "FORBIDDEN", ""},
+		{"a site manager does not add another site's user to its group", sam, group, kv("g", f.reception, "add", []int{f.bea}), "FORBIDDEN", ""},
+		{"nor remove one", sam, group, kv("g", f.reception, "remove", []int{f.bea}), "FORBIDDEN", ""},
+		{"nor clear the members when one is out of reach", sam, group, kv("g", f.reception, "clear", true), "FORBIDDEN", ""},
+		{"nor create a group with one", sam, `mutation($d: ID!, $s: ID!, $m: [ID!]) { createGroup(input: {domainID: $d, siteID: $s, memberIDs: $m, name: "G", extension: "740"}) { id } }`, kv("d", f.acme, "s", f.north, "m", []int{f.bea}), "FORBIDDEN", ""},
+		{"a site manager adds its own site's user", sam, group, kv("g", f.reception, "add", []int{f.ann}), "", ""},
+		{"an office manager clears the members", olivia, group, kv("g", f.reception, "clear", true), "", ""},
+		{"a site manager does not add another site's agent to its queue", sam, agent, kv("q", f.sales, "u", adam), "FORBIDDEN", ""},
+		{"a supervisor adds any agent of its domain to its queue", cora, agent, kv("q", f.sales, "u", adam), "", ""},
+		{"a site manager does not remove another site's agent", sam, `mutation($q: ID!, $u: ID!) { removeQueueAgent(queueId: $q, userId: $u) { id } }`, kv("q", f.sales, "u", adam), "FORBIDDEN", ""},
+		{"the supervisor does", cora, `mutation($q: ID!, $u: ID!) { removeQueueAgent(queueId: $q, userId: $u) { id } }`, kv("q", f.sales, "u", adam), "", ""},
+		{"a site manager does not make another site's supervisor supervise its queue", sam, `mutation($q: ID!, $u: ID!) { assignQueueSupervisor(queueId: $q, userId: $u) { id } }`, kv("q", f.sales, "u", ids{p}.user("carl@acme.example")), "FORBIDDEN", ""},
 	})
 }
