@@ -72,6 +72,9 @@ func New(o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Personas == nil {
+		o.Personas = []Persona{}
+	}
 	cfg, err := json.Marshal(map[string]any{"endpoint": o.Endpoint, "personas": o.Personas, "password": o.Password})
 	if err != nil {
 		return nil, fmt.Errorf("graphiql config: %w", err)
