@@ -68,6 +68,18 @@ func (p *Policy) Allowed(origin string) bool {
 	return origin != "" && p.origins[strings.ToLower(origin)]
 }
 
+// CheckOrigin is the origin check of a WebSocket upgrade (the signature of
+// websocket.Upgrader.CheckOrigin): a request with no Origin (not from a
+// browser), from the server's own origin (GraphiQL), or from an allowed one.
+func (p *Policy) CheckOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || p.Allowed(origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
 // Origins is the number of allowed origins.
 func (p *Policy) Origins() int { return len(p.origins) }
 
