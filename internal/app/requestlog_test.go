@@ -78,23 +78,27 @@ func TestRequestLog(t *testing.T) {
 	okID, res := post("", login, map[string]any{"input": map[string]any{"username": "bob@acme.example", "password": demo.Password}})
 	token := res["data"].(map[string]any)["login"].(map[string]any)["token"].(string)
 	usersID, _ := post(token, `query Users { users(first: 50) { edges { node { email } } } }`, nil)
+	anonID, _ := post("", `mutation { login(input: {username: "bea@acme.example", password: "wrong-password"}) { token } }`, nil)
 
 	cases := []struct {
-		id, operation, codes string
-		viewer               bool
+		id, operation, fields, codes string
+		viewer                       bool
 	}{
-		{badID, "LogIn", `["UNAUTHENTICATED"]`, false},
-		{okID, "LogIn", `null`, false},
-		{usersID, "Users", `["FORBIDDEN"]`, true},
+		{badID, "LogIn", `["login"]`, `["UNAUTHENTICATED"]`, false},
+		{okID, "LogIn", `["login"]`, `null`, false},
+		{usersID, "Users", `["users"]`, `["FORBIDDEN"]`, true},
+		{anonID, "(anonymous mutation)", `["login"]`, `["UNAUTHENTICATED"]`, false},
 	}
 	for _, c := range cases {
 		l := lineOf(c.id)
 		codes, _ := json.Marshal(l["error_codes"])
-		if l["operation"] != c.operation || string(codes) != c.codes || (l["viewer"] != nil) != c.viewer {
-			t.Errorf("request %s: operation %v, codes %s, viewer %v; want %s, %s, viewer %v", c.id, l["operation"], codes, l["viewer"], c.operation, c.codes, c.viewer)
+		fields, _ := json.Marshal(l["fields"])
+		if l["operation"] != c.operation || string(fields) != c.fields || string(codes) != c.codes || (l["viewer"] != nil) != c.viewer {
+			t.Errorf("request %s: operation %v, fields %s, codes %s, viewer %v; want %s, %s, %s, viewer %v",
+				c.id, l["operation"], fields, codes, l["viewer"], c.operation, c.fields, c.codes, c.viewer)
 		}
 	}
-	for _, secret := range []string{"not-the-password", demo.Password, token, `"variables"`} {
+	for _, secret := range []string{"not-the-password", "wrong-password", demo.Password, token, `"variables"`} {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds %q", secret)
 		}

@@ -1,7 +1,8 @@
 // Package requestlog logs one structured line per HTTP request: a request
 // id (also returned in the X-Request-Id header and added to every log line
 // written during the request), method, path, status, duration and, for
-// GraphQL, the operation name, the viewer and the errors' codes. It never
+// GraphQL, the operation name, its root fields, the viewer and the errors'
+// codes. It never
 // logs variables, queries, headers or tokens.
 package requestlog
 
@@ -33,6 +34,7 @@ type entry struct {
 
 	mu        sync.Mutex
 	operation string
+	fields    []string
 	viewer    string
 	codes     map[string]int
 }
@@ -50,6 +52,16 @@ func SetOperation(ctx context.Context, name string) {
 	if e, ok := ctx.Value(key{}).(*entry); ok {
 		e.mu.Lock()
 		e.operation = name
+		e.mu.Unlock()
+	}
+}
+
+// SetRootFields records the operation's root fields (e.g. login), so a
+// failed login is found whatever the client named its operation.
+func SetRootFields(ctx context.Context, names []string) {
+	if e, ok := ctx.Value(key{}).(*entry); ok {
+		e.mu.Lock()
+		e.fields = names
 		e.mu.Unlock()
 	}
 }
@@ -98,6 +110,9 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		e.mu.Lock()
 		if e.operation != "" {
 			attrs = append(attrs, slog.String("operation", e.operation))
+		}
+		if len(e.fields) > 0 {
+			attrs = append(attrs, slog.Any("fields", e.fields))
 		}
 		if e.viewer != "" {
 			attrs = append(attrs, slog.String("viewer", e.viewer))

@@ -33,6 +33,7 @@ func TestRequestLog(t *testing.T) {
 		h := requestlog.Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ctx := r.Context()
 			requestlog.SetOperation(ctx, "Users")
+			requestlog.SetRootFields(ctx, []string{"users", "viewer"})
 			requestlog.SetViewer(ctx, "12")
 			requestlog.AddErrorCode(ctx, "FORBIDDEN")
 			requestlog.AddErrorCode(ctx, "FORBIDDEN")
@@ -63,6 +64,10 @@ func TestRequestLog(t *testing.T) {
 			t.Errorf("%s: ids %v, %v, want %q on both lines", c.name, inside["request_id"], line["request_id"], id)
 		}
 		codes, _ := json.Marshal(line["error_codes"])
+		fields, _ := json.Marshal(line["fields"])
+		if string(fields) != `["users","viewer"]` {
+			t.Errorf("%s: fields %s", c.name, fields)
+		}
 		if line["msg"] != "request" || line["status"] != float64(http.StatusTeapot) || line["operation"] != "Users" ||
 			line["viewer"] != "12" || string(codes) != `["FORBIDDEN","NOT_FOUND"]` || line["path"] != "/graphql" {
 			t.Errorf("%s: request line %s", c.name, lines[1])

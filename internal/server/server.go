@@ -130,7 +130,8 @@ func nameAuditedAction(ctx context.Context, next graphql.RootResolver) graphql.M
 	return next(ctx)
 }
 
-// logOperation names the request log's operation and viewer.
+// logOperation names the request log's operation, its root fields and the
+// viewer.
 func logOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	if oc := graphql.GetOperationContext(ctx); oc != nil {
 		name := oc.OperationName
@@ -141,6 +142,15 @@ func logOperation(ctx context.Context, next graphql.OperationHandler) graphql.Re
 			name = "(anonymous " + string(oc.Operation.Operation) + ")"
 		}
 		requestlog.SetOperation(ctx, name)
+		if oc.Operation != nil {
+			var fields []string
+			for _, sel := range oc.Operation.SelectionSet {
+				if f, ok := sel.(*ast.Field); ok {
+					fields = append(fields, f.Name)
+				}
+			}
+			requestlog.SetRootFields(ctx, fields)
+		}
 	}
 	if u, ok := auth.ViewerFrom[*ent.User](ctx); ok {
 		requestlog.SetViewer(ctx, strconv.Itoa(u.ID))
