@@ -22,11 +22,12 @@ func newRootCommand() *cobra.Command {
 		Short:         "The GraphQL backend of the hosted-PBX manager portal",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := flagsFromEnv(cmd.Flags()); err != nil {
 				return err
 			}
-			cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+			cfg.Log = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			return nil
 		},
 	}
@@ -37,7 +38,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&cfg.SpiceDBToken, "spicedb-token", "", "preshared key of that SpiceDB")
 	f.BoolVar(&cfg.SpiceDBInsecure, "spicedb-insecure", false, "connect to that SpiceDB without TLS")
 	f.StringVar(&cfg.SpiceDBDatastoreURL, "spicedb-datastore-url", "", "PostgreSQL URL of the embedded SpiceDB's own datastore, to keep its relationships there instead of in memory")
-	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg))
+	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg), newSchemaCommand())
+	root.SetVersionTemplate("{{.Version}}")
 	return root
 }
 

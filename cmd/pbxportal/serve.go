@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -11,42 +13,64 @@ import (
 	"github.com/pbxportal/pbxportal/internal/app"
 )
 
+// shutdownGrace is how long a stopping server lets requests in flight finish.
+const shutdownGrace = 10 * time.Second
+
 func newServeCommand(cfg *app.Config) *cobra.Command {
 	var listen string
-	var demo bool
+	var demo, graphiQL bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve GraphiQL at / and the GraphQL API at /graphql",
 		Long: `Serve the portal. By default it keeps SQLite and its signing key in --data-dir,
 runs SpiceDB in-process, and loads the demo dataset into an empty database.
-With --database-url the demo is loaded only when --demo is given.`,
+With --database-url the demo is loaded only when --demo is given.
+
+It stops cleanly on SIGINT or SIGTERM. Run the built binary (go build ./cmd/pbxportal)
+for anything long-lived: 'go run' does not pass SIGTERM on to it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			cfg.Demo = cfg.DatabaseURL == "" || demo
+			cfg.DisableGraphiQL = !graphiQL
+			// Bind first: a port in use fails at once, before SpiceDB starts.
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", listen, err)
+			}
+			defer ln.Close()
 			a, err := app.Open(ctx, *cfg)
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			srv := &http.Server{Addr: listen, Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			errc := make(chan error, 1)
-			go func() { errc <- srv.ListenAndServe() }()
-			cfg.Log.InfoContext(ctx, "pbxportal is serving", "listen", listen, "graphiql", "http://localhost"+portOf(listen)+"/")
+			go func() { errc <- srv.Serve(ln) }()
+			attrs := []any{"listen", ln.Addr().String()}
+			if graphiQL {
+				attrs = append(attrs, "graphiql", "http://localhost"+portOf(ln.Addr().String())+"/")
+			}
+			cfg.Log.InfoContext(ctx, "pbxportal is serving", attrs...)
 			select {
 			case err := <-errc:
-				return err
+				return fmt.Errorf("serve: %w", err)
 			case <-ctx.Done():
 			}
-			shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			cfg.Log.Info("pbxportal is stopping: finishing the requests in flight")
+			shutdown, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 			defer cancel()
 			if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
+				return fmt.Errorf("shutdown: %w", err)
 			}
+			cfg.Log.Info("pbxportal stopped")
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":8080", "address to listen on")
 	cmd.Flags().BoolVar(&demo, "demo", false, "load the demo dataset into an empty database given by --database-url")
+	cmd.Flags().BoolVar(&graphiQL, "graphiql", true, "serve GraphiQL at / (--graphiql=false to turn it off in production)")
+	cmd.Flags().StringSliceVar(&cfg.CORSOrigins, "cors-origin", nil,
+		"an origin (scheme://host[:port]) whose pages may call the API; repeat or comma-separate for several; none by default")
 	return cmd
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +23,13 @@ func newTokenCommand(cfg *app.Config) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if username == "" {
 				return errors.New("--username is required")
+			}
+			// The token must be signed with the server's key, in its data
+			// dir: never make a new, empty one.
+			if _, err := os.Stat(cfg.DataDir); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("data directory %q does not exist: give --data-dir of the server's data", cfg.DataDir)
+			} else if err != nil {
+				return fmt.Errorf("data directory: %w", err)
 			}
 			store, err := app.OpenStore(cmd.Context(), *cfg)
 			if err != nil {

@@ -35,6 +35,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/model"
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/cors"
 	"github.com/pbxportal/pbxportal/internal/demo"
 	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/migration"
@@ -69,6 +70,11 @@ type Config struct {
 	TokenTTL time.Duration
 	// Log receives the server's own logs.
 	Log *slog.Logger
+	// DisableGraphiQL turns GraphiQL at / off, e.g. in production.
+	DisableGraphiQL bool
+	// CORSOrigins are the other origins (scheme://host[:port]) whose pages
+	// may call the API; none by default.
+	CORSOrigins []string
 }
 
 // MediaDir is where recordings' audio is kept: media/ in the data dir.
@@ -82,6 +88,8 @@ type App struct {
 	Signer   *auth.Signer
 	Media    *media.Signer
 	Registry *prometheus.Registry
+	// CORS is the allowlist of origins, for the WebSocket upgrade too.
+	CORS *cors.Policy
 
 	handler  http.Handler
 	db       *sql.DB
@@ -98,6 +106,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	a := &App{Registry: prometheus.NewRegistry()}
+	if a.CORS, err = cors.New(cfg.CORSOrigins); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -161,6 +172,10 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	gi, err := a.graphiQL(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
@@ -172,6 +187,8 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Ready:    a.ready,
 		Media:    a.Media.Handler(a.Client, a.Spice, a.Relay.Settle, cfg.MediaDir()),
 		Settle:   a.Relay.Settle,
+		GraphiQL: gi,
+		CORS:     a.CORS,
 	})
 	return a, nil
 }

@@ -60,6 +60,30 @@ func acmePersonas() []persona {
 	}
 }
 
+// globexPersonas are the users of globex.example: gina, then gus.
+func globexPersonas() []persona {
+	return []persona{
+		{"gina@globex.example", "Gina Gray", "100", "", user.ScopeOFFICE_MANAGER, nil},
+		{"gus@globex.example", "Gus Green", "101", "", user.ScopeBASIC_USER, nil},
+	}
+}
+
+// providerPersona is the provider's support user, who sees every domain.
+func providerPersona() persona {
+	return persona{"support@provider.example", "Provider Support", "900", "", user.ScopeSUPPORT, nil}
+}
+
+// Usernames lists every demo persona's username, in the order of the demo's
+// table in README.md (some of them may not log in).
+func Usernames() []string {
+	all := append(append(acmePersonas(), globexPersonas()...), providerPersona())
+	out := make([]string, len(all))
+	for i, p := range all {
+		out[i] = p.username
+	}
+	return out
+}
+
 // Load loads the demo dataset into c, in one transaction, and writes the
 // recordings' audio (small real WAV files) into mediaDir. It refuses a
 // database that already holds a domain or a user.
@@ -203,8 +227,8 @@ func load(ctx context.Context, c *ent.Client, hash, mediaDir string) error {
 	if err != nil {
 		return err
 	}
-	gina := l.user(globex, nil, persona{"gina@globex.example", "Gina Gray", "100", "", user.ScopeOFFICE_MANAGER, nil})
-	gus := l.user(globex, nil, persona{"gus@globex.example", "Gus Green", "101", "", user.ScopeBASIC_USER, nil})
+	gp := globexPersonas()
+	gina, gus := l.user(globex, nil, gp[0]), l.user(globex, nil, gp[1])
 	if l.err != nil {
 		return l.err
 	}
@@ -222,7 +246,7 @@ func load(ctx context.Context, c *ent.Client, hash, mediaDir string) error {
 	if err != nil {
 		return err
 	}
-	l.user(provider, nil, persona{"support@provider.example", "Provider Support", "900", "", user.ScopeSUPPORT, nil})
+	l.user(provider, nil, providerPersona())
 	return l.err
 }
 

@@ -1,5 +1,7 @@
-// Package server wires pbxportal's HTTP endpoints: GraphiQL at /, the GraphQL
-// API at /graphql, /healthz, /readyz and /metrics (docs/product.md §4).
+// Package server wires pbxportal's HTTP endpoints: GraphiQL at / (unless
+// turned off), the GraphQL API at /graphql (with CORS for the allowed
+// origins), /healthz, /readyz and /metrics (docs/product.md §4), every
+// request logged with its request id.
 package server
 
 import (
@@ -7,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -15,7 +18,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -27,7 +29,10 @@ import (
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/cors"
+	"github.com/pbxportal/pbxportal/internal/graphiql"
 	"github.com/pbxportal/pbxportal/internal/media"
+	"github.com/pbxportal/pbxportal/internal/requestlog"
 	"github.com/pbxportal/pbxportal/internal/session"
 )
 
@@ -54,15 +59,27 @@ type Deps struct {
 	// database, by any replica, and returns the revision (a ZedToken) that
 	// the request's reads must be at least as fresh as.
 	Settle func(context.Context) (string, error)
+	// GraphiQL, when not nil, is served at /.
+	GraphiQL *graphiql.Handler
+	// CORS is the allowlist of other origins that may call /graphql; nil
+	// allows none.
+	CORS *cors.Policy
 }
 
 // Handler returns the HTTP handler of the whole server.
 func Handler(d Deps) http.Handler {
+	d.Log = slog.New(requestlog.Handler(d.Log.Handler()))
+	if d.CORS == nil {
+		d.CORS = &cors.Policy{}
+	}
 	m := newMetrics(d.Registry)
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", playground.Handler("pbxportal", "/graphql"))
+	if d.GraphiQL != nil {
+		mux.HandleFunc("GET /{$}", d.GraphiQL.Page)
+		mux.HandleFunc("GET "+graphiql.Prefix, d.GraphiQL.Assets)
+	}
 	gql := auth.Middleware(d.Signer, session.Loader(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
-	mux.Handle("/graphql", m.instrument(gql))
+	mux.Handle("/graphql", d.CORS.Middleware(m.instrument(gql)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -76,7 +93,7 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.Handle("GET "+media.Path+"{id}", d.Media)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-	return mux
+	return requestlog.Middleware(d.Log, mux)
 }
 
 // graphQL is the gqlgen handler: explicit transports, a query cache,
@@ -95,6 +112,8 @@ func graphQL(d Deps) http.Handler {
 		srv.AroundFields(f)
 	}
 	srv.AroundRootFields(nameAuditedAction)
+	srv.AroundOperations(logOperation)
+	srv.AroundResponses(logErrorCodes)
 	srv.SetErrorPresenter(presentError(d.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		d.Log.ErrorContext(ctx, "panic in resolver", "panic", p)
@@ -109,6 +128,49 @@ func nameAuditedAction(ctx context.Context, next graphql.RootResolver) graphql.M
 		ctx = audit.WithAction(ctx, graphql.GetRootFieldContext(ctx).Field.Name)
 	}
 	return next(ctx)
+}
+
+// logOperation names the request log's operation, its root fields and the
+// viewer.
+func logOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if oc := graphql.GetOperationContext(ctx); oc != nil {
+		name := oc.OperationName
+		if name == "" && oc.Operation != nil {
+			name = oc.Operation.Name
+		}
+		if name == "" && oc.Operation != nil {
+			name = "(anonymous " + string(oc.Operation.Operation) + ")"
+		}
+		requestlog.SetOperation(ctx, name)
+		if oc.Operation != nil {
+			var fields []string
+			for _, sel := range oc.Operation.SelectionSet {
+				if f, ok := sel.(*ast.Field); ok {
+					fields = append(fields, f.Name)
+				}
+			}
+			requestlog.SetRootFields(ctx, fields)
+		}
+	}
+	if u, ok := auth.ViewerFrom[*ent.User](ctx); ok {
+		requestlog.SetViewer(ctx, strconv.Itoa(u.ID))
+	}
+	return next(ctx)
+}
+
+// logErrorCodes adds each error's code, as presented, to the request log.
+func logErrorCodes(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp != nil {
+		for _, e := range resp.Errors {
+			code, _ := e.Extensions["code"].(string)
+			if code == "" {
+				code = "UNKNOWN"
+			}
+			requestlog.AddErrorCode(ctx, code)
+		}
+	}
+	return resp
 }
 
 // presentError shows every error with its docs/product.md §4 code and a client-safe

@@ -1,0 +1,418 @@
+package browsertest_test
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/pbxportal/pbxportal/internal/app"
+	"github.com/pbxportal/pbxportal/internal/demo"
+)
+
+//go:embed testdata/spa
+var spaFiles embed.FS
+
+// browser is a headless Chromium tab that may reach loopback only.
+type browser struct {
+	ctx context.Context
+	t   *testing.T
+
+	mu       sync.Mutex
+	requests []string // every URL the page requested
+}
+
+// newBrowser starts Chromium, or skips the test if it is not installed
+// (fails instead when PBXPORTAL_TEST_CHROMIUM=required).
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := ""
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("PBXPORTAL_TEST_CHROMIUM") == "required" {
+			t.Fatal("chromium is not installed, and PBXPORTAL_TEST_CHROMIUM=required")
+		}
+		t.Skip("chromium is not installed: browser tests skipped (apt-get install chromium)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+		// Nothing but loopback resolves, and whatever else is asked goes to
+		// a proxy that is not there (loopback bypasses proxies).
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.ProxyServer("http://127.0.0.1:9"),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	b := &browser{ctx: ctx, t: t}
+	t.Cleanup(func() {
+		b.screenshot()
+		cancelTimeout()
+		cancelTab()
+		cancelAlloc()
+	})
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			b.mu.Lock()
+			b.requests = append(b.requests, e.Request.URL)
+			b.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	// Record every Content-Security-Policy violation, from before the
+	// page's first script runs.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
+document.addEventListener('securitypolicyviolation', function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });`}); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	return b
+}
+
+// run runs actions, failing the test on error.
+func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ''`))
+		b.t.Fatalf("browser: %v\npage text: %s", err, body)
+	}
+}
+
+// value runs an action that returns a value, failing the test on error.
+func value[T any](b *browser, a chromedp.Action[T]) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, a)
+	if err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+	return v
+}
+
+// waitFor waits until the JavaScript expression is truthy.
+func waitFor(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(45*time.Second))
+}
+
+// offLoopback lists the requests the page made to anything but loopback.
+func (b *browser) offLoopback() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, r := range b.requests {
+		u, err := url.Parse(r)
+		if err != nil || (u.Scheme != "data" && u.Scheme != "blob" && u.Hostname() != "127.0.0.1") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// screenshot keeps the page as PBXPORTAL_TEST_ARTIFACTS/<test>.png.
+func (b *browser) screenshot() {
+	dir := os.Getenv("PBXPORTAL_TEST_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("screenshot: %v", err)
+		return
+	}
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(b.t.Name()) + ".png"
+	if err := os.MkdirAll(dir, 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	}
+}
+
+// startPortal runs pbxportal on the demo dataset, allowing corsOrigins.
+func startPortal(t *testing.T, corsOrigins ...string) *httptest.Server {
+	t.Helper()
+	a, err := app.Open(context.Background(), app.Config{
+		DataDir:     t.TempDir(),
+		Demo:        true,
+		CORSOrigins: corsOrigins,
+		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	return srv
+}
+
+// startSPA serves testdata/spa on a new loopback port: a new origin.
+func startSPA(t *testing.T) *httptest.Server {
+	t.Helper()
+	sub, err := fs.Sub(spaFiles, "testdata/spa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.FileServerFS(sub))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// resultJS is the text of GraphiQL's result pane.
+const resultJS = `(document.querySelector('.graphiql-response .CodeMirror') || { CodeMirror: { getValue: function () { return ''; } } }).CodeMirror.getValue()`
+
+// TestGraphiQLRunsAPersonaQuery: GraphiQL renders from the server alone,
+// under its Content-Security-Policy; picking a persona logs in and sets
+// the Authorization header; the query runs as that persona, denied fields
+// shown as FORBIDDEN errors next to the data.
+func TestGraphiQLRunsAPersonaQuery(t *testing.T) {
+	portal := startPortal(t)
+	res, err := http.Get(portal.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Fatalf("GraphiQL's Content-Security-Policy is %q, want script-src 'self'", csp)
+	}
+
+	b := newBrowser(t)
+	b.run(
+		chromedp.Navigate(portal.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#pbx-persona")),
+		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
+		chromedp.Evaluate[chromedp.Void](`(function () { var s = document.getElementById('pbx-persona');
+  s.value = 'bob@acme.example'; s.dispatchEvent(new Event('change', { bubbles: true })); })()`),
+		waitFor(`document.getElementById('pbx-status').textContent === 'logged in as bob@acme.example'`),
+		waitFor(`document.querySelector('.graphiql-editor-tool') && document.querySelector('.graphiql-editor-tool').innerText.includes('Bearer ')`),
+	)
+	headers := value(b, chromedp.Text(chromedp.CSS(".graphiql-editor-tool")))
+	b.run(
+		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
+		chromedp.Click(chromedp.CSS(".graphiql-execute-button")),
+		// The result pane is a CodeMirror editor, which renders only the
+		// lines in view: read the whole text from the editor.
+		waitFor(resultJS+`.includes('"data"')`),
+	)
+	response := value(b, chromedp.Evaluate[string](resultJS))
+	violations := value(b, chromedp.Evaluate[[]string](`window.__csp`))
+	if !strings.Contains(headers, `"Authorization": "Bearer `) {
+		t.Errorf("the headers editor shows %q, want the persona's Authorization header", headers)
+	}
+	var result struct {
+		Data struct {
+			Viewer struct{ DisplayName, Scope string }
+			Users  struct{ TotalCount int }
+		}
+		Errors []struct{ Extensions struct{ Code string } }
+	}
+	if err := json.Unmarshal([]byte(response), &result); err != nil {
+		t.Fatalf("GraphiQL's result is not JSON: %v\n%s", err, response)
+	}
+	if result.Data.Viewer.DisplayName != "Bob Brown" || result.Data.Users.TotalCount < 2 ||
+		len(result.Errors) == 0 || result.Errors[0].Extensions.Code != "FORBIDDEN" {
+		t.Errorf("GraphiQL's result is not bob's view (his name, the users, FORBIDDEN for others' emails):\n%.2000s", response)
+	}
+	if len(violations) > 0 {
+		t.Errorf("Content-Security-Policy violations: %v", violations)
+	}
+	if off := b.offLoopback(); len(off) > 0 {
+		t.Errorf("GraphiQL requested something off this machine: %v", off)
+	}
+}
+
+// usersPage is what the SPA rendered.
+type usersPage struct {
+	State  string   `json:"state"`
+	Rows   []string `json:"rows"`   // user ids, in order
+	Emails []string `json:"emails"` // the email cells: an address, "" or "denied"
+	Edit   []bool   `json:"edit"`   // whether the row has an Edit button
+	Reset  []bool   `json:"reset"`  // whether it has a Reset password button
+}
+
+const readPage = `(function () {
+  var rows = Array.from(document.querySelectorAll('#users tbody tr'));
+  return {
+    state: document.body.getAttribute('data-state'),
+    rows: rows.map(function (r) { return r.getAttribute('data-id'); }),
+    emails: rows.map(function (r) { return r.querySelector('.field-email').textContent; }),
+    edit: rows.map(function (r) { return !!r.querySelector('button[data-action=edit]'); }),
+    reset: rows.map(function (r) { return !!r.querySelector('button[data-action=reset-password]'); })
+  };
+})()`
+
+// openSPA loads the SPA from spa, calling portal as username, and returns
+// what it rendered once it is done or failed.
+func openSPA(t *testing.T, spa, portal *httptest.Server, username string) usersPage {
+	t.Helper()
+	b := newBrowser(t)
+	q := url.Values{"api": {portal.URL + "/graphql"}, "username": {username}, "password": {demo.Password}}
+	b.run(
+		chromedp.Navigate(spa.URL+"/?"+q.Encode()),
+		waitFor(`document.body.getAttribute('data-state') !== 'loading'`),
+	)
+	got := value(b, chromedp.Evaluate[usersPage](readPage))
+	if off := b.offLoopback(); len(off) > 0 {
+		t.Errorf("the page requested something off this machine: %v", off)
+	}
+	return got
+}
+
+// apiUsers asks the API directly what the SPA should show to username.
+func apiUsers(t *testing.T, portal *httptest.Server, username string) usersPage {
+	t.Helper()
+	post := func(token, query string, vars map[string]any) (data json.RawMessage, errs []struct {
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	}) {
+		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+		req, _ := http.NewRequest(http.MethodPost, portal.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var r struct {
+			Data   json.RawMessage `json:"data"`
+			Errors []struct {
+				Path       []any          `json:"path"`
+				Extensions map[string]any `json:"extensions"`
+			} `json:"errors"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Data, r.Errors
+	}
+	data, _ := post("", `mutation($input: LoginInput!) { login(input: $input) { token } }`,
+		map[string]any{"input": map[string]any{"username": username, "password": demo.Password}})
+	var login struct{ Login struct{ Token string } }
+	if err := json.Unmarshal(data, &login); err != nil || login.Login.Token == "" {
+		t.Fatalf("login as %s: %s", username, data)
+	}
+	data, errs := post(login.Login.Token, `{ users(first: 100) { edges { node { id email viewerCan { edit resetPassword } } } } }`, nil)
+	var users struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					ID        string
+					Email     *string
+					ViewerCan struct{ Edit, ResetPassword bool }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &users); err != nil {
+		t.Fatalf("users as %s: %s", username, data)
+	}
+	denied := map[int]bool{}
+	for _, e := range errs {
+		if e.Extensions["code"] == "FORBIDDEN" && len(e.Path) == 5 && e.Path[4] == "email" {
+			denied[int(e.Path[2].(float64))] = true
+		}
+	}
+	want := usersPage{State: "done"}
+	for i, e := range users.Users.Edges {
+		want.Rows = append(want.Rows, e.Node.ID)
+		switch {
+		case denied[i]:
+			want.Emails = append(want.Emails, "denied")
+		case e.Node.Email == nil:
+			want.Emails = append(want.Emails, "")
+		default:
+			want.Emails = append(want.Emails, *e.Node.Email)
+		}
+		want.Edit = append(want.Edit, e.Node.ViewerCan.Edit)
+		want.Reset = append(want.Reset, e.Node.ViewerCan.ResetPassword)
+	}
+	return want
+}
+
+// TestSPAOnAnAllowedOrigin: a page on an allowed origin logs in, lists the
+// users, shows denied fields as denied (not as a failure) and buttons only
+// where viewerCan allows, exactly as the API answers.
+func TestSPAOnAnAllowedOrigin(t *testing.T) {
+	spa := startSPA(t)
+	portal := startPortal(t, spa.URL)
+	cases := []struct {
+		username   string
+		wantDenied bool // some email is denied to this persona
+		wantEdit   bool // this persona may edit some user
+	}{
+		{"bob@acme.example", true, false},
+		{"olivia@acme.example", false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.username, func(t *testing.T) {
+			got := openSPA(t, spa, portal, c.username)
+			want := apiUsers(t, portal, c.username)
+			gotJSON, _ := json.Marshal(got)
+			wantJSON, _ := json.Marshal(want)
+			if string(gotJSON) != string(wantJSON) {
+				t.Fatalf("the page shows\n%s\nthe API answers\n%s", gotJSON, wantJSON)
+			}
+			denied, edit := false, false
+			for i := range got.Rows {
+				denied = denied || got.Emails[i] == "denied"
+				edit = edit || got.Edit[i]
+			}
+			if len(got.Rows) < 2 || denied != c.wantDenied || edit != c.wantEdit {
+				t.Fatalf("%d rows, some denied %v (want %v), some Edit %v (want %v)", len(got.Rows), denied, c.wantDenied, edit, c.wantEdit)
+			}
+		})
+	}
+}
+
+// TestSPAOnAnOriginNotAllowed: the same page on an origin outside the
+// allowlist cannot call the API: its preflight is refused and the browser
+// keeps the response from it.
+func TestSPAOnAnOriginNotAllowed(t *testing.T) {
+	allowed, other := startSPA(t), startSPA(t)
+	portal := startPortal(t, allowed.URL)
+
+	req, _ := http.NewRequest(http.MethodOptions, portal.URL+"/graphql", nil)
+	req.Header.Set("Origin", other.URL)
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from %s: %d, Access-Control-Allow-Origin %q; want 403 and none",
+			other.URL, res.StatusCode, res.Header.Get("Access-Control-Allow-Origin"))
+	}
+
+	got := openSPA(t, other, portal, "olivia@acme.example")
+	if !strings.HasPrefix(got.State, "error: ") || len(got.Rows) != 0 {
+		t.Fatalf("the page on %s: state %q with %d rows, want an error and none", other.URL, got.State, len(got.Rows))
+	}
+}
