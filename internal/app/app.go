@@ -36,6 +36,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/demo"
+	"github.com/pbxportal/pbxportal/internal/events"
 	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/migration"
 	"github.com/pbxportal/pbxportal/internal/rowlock"
@@ -69,6 +70,10 @@ type Config struct {
 	TokenTTL time.Duration
 	// Log receives the server's own logs.
 	Log *slog.Logger
+	// OriginAllowed says whether a browser page of another origin may open
+	// a WebSocket (subscriptions); nil allows only the server's own origin
+	// and clients that send no Origin.
+	OriginAllowed func(origin string) bool
 }
 
 // MediaDir is where recordings' audio is kept: media/ in the data dir.
@@ -76,9 +81,11 @@ func (c Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
 
 // App is a running pbxportal.
 type App struct {
-	Client   *ent.Client
-	Spice    *authz.Client
-	Relay    *outbox.Relay
+	Client *ent.Client
+	Spice  *authz.Client
+	Relay  *outbox.Relay
+	// Events carries agent-status changes to this process's subscriptions.
+	Events   *events.Broker
 	Signer   *auth.Signer
 	Media    *media.Signer
 	Registry *prometheus.Registry
@@ -134,6 +141,8 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	locker := rowlock.Locker{Enabled: store.postgres}
 	a.Client.Use(audit.Hook(), projection.Hook(a.Relay, locker))
 	a.Client.Use(rules.MembershipHooks(locker)...)
+	a.Events = events.NewBroker()
+	a.Client.QueueAgent.Use(events.Hook(a.Events, store.postgres))
 
 	if cfg.Demo {
 		switch err := demo.Load(ctx, a.Client, cfg.MediaDir()); {
@@ -154,12 +163,18 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
 	go a.Relay.Run(runCtx, 2*time.Second)
+	if store.postgres {
+		if err := events.Listen(runCtx, cfg.DatabaseURL, a.Events, cfg.Log); err != nil {
+			return nil, fmt.Errorf("listen for agent-status events: %w", err)
+		}
+	}
 
 	a.Media = media.NewSigner(store.key, 5*time.Minute)
 	resolver, err := graph.NewResolver(a.Client, a.Spice, a.Signer, a.Media)
 	if err != nil {
 		return nil, err
 	}
+	resolver.WithLive(graph.Live{Broker: a.Events, Rescope: server.Rescope(a.Client, a.Spice, a.Relay.Settle, cfg.Log)})
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
@@ -171,6 +186,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Ready:    a.ready,
 		Media:    a.Media.Handler(a.Client, a.Spice, a.Relay.Settle, cfg.MediaDir()),
 		Settle:   a.Relay.Settle,
+
+		Operations:    []graphql.OperationMiddleware{resolver.EventScopes},
+		OriginAllowed: cfg.OriginAllowed,
 	})
 	return a, nil
 }

@@ -1,5 +1,5 @@
 // Package server wires pbxportal's HTTP endpoints: GraphiQL at /, the GraphQL
-// API at /graphql, /healthz, /readyz and /metrics (docs/product.md §4).
+// API at /graphql (also over WebSocket, for subscriptions), /healthz, /readyz and /metrics (docs/product.md §4).
 package server
 
 import (
@@ -54,6 +54,13 @@ type Deps struct {
 	// database, by any replica, and returns the revision (a ZedToken) that
 	// the request's reads must be at least as fresh as.
 	Settle func(context.Context) (string, error)
+	// Operations run around every operation: the subscriptions' per-event
+	// scope is one.
+	Operations []graphql.OperationMiddleware
+	// OriginAllowed says whether a browser page of another origin may open
+	// a WebSocket; nil allows none. Requests without an Origin and from the
+	// server's own origin are always allowed.
+	OriginAllowed func(origin string) bool
 }
 
 // Handler returns the HTTP handler of the whole server.
@@ -62,7 +69,7 @@ func Handler(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", playground.Handler("pbxportal", "/graphql"))
 	gql := auth.Middleware(d.Signer, session.Loader(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
-	mux.Handle("/graphql", m.instrument(gql))
+	mux.Handle("/graphql", checkOrigin(d.OriginAllowed, m.instrument(gql)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -83,6 +90,7 @@ func Handler(d Deps) http.Handler {
 // introspection, one transaction per mutation, and the one error presenter.
 func graphQL(d Deps) http.Handler {
 	srv := handler.New(d.Schema)
+	srv.AddTransport(websocketTransport(d))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -93,6 +101,9 @@ func graphQL(d Deps) http.Handler {
 	srv.AroundFields(limitPageSize)
 	for _, f := range d.Fields {
 		srv.AroundFields(f)
+	}
+	for _, o := range d.Operations {
+		srv.AroundOperations(o)
 	}
 	srv.AroundRootFields(nameAuditedAction)
 	srv.SetErrorPresenter(presentError(d.Log))
@@ -170,13 +181,17 @@ func withBatcher(spice *authz.Client, settle func(context.Context) (string, erro
 // request's checks deny.
 func withReadRevision(settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if token, err := settle(ctx); err != nil {
-			log.WarnContext(ctx, "authorization changes are not yet in SpiceDB; this request's checks deny", "error", err)
-			ctx = authz.WithUnsettled(ctx, err)
-		} else {
-			ctx = authz.WithRevision(ctx, token)
-		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(readRevision(r.Context(), settle, log)))
 	})
+}
+
+// readRevision returns ctx whose SpiceDB reads are at least as fresh as the
+// newest change settled, or which deny if it cannot be settled.
+func readRevision(ctx context.Context, settle func(context.Context) (string, error), log *slog.Logger) context.Context {
+	token, err := settle(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "authorization changes are not yet in SpiceDB; this request's checks deny", "error", err)
+		return authz.WithUnsettled(ctx, err)
+	}
+	return authz.WithRevision(ctx, token)
 }
