@@ -425,3 +425,45 @@ func TestSubscriptionAcrossReplicas(t *testing.T) {
 		t.Fatalf("after the revocation through B, the stream on A ended with %q, want FORBIDDEN", got)
 	}
 }
+
+// TestQueryOverWebSocket: graphql-ws clients may send queries over the
+// socket too; they run as the connection's viewer, whose token is checked
+// again for each, as an HTTP request's would be.
+func TestQueryOverWebSocket(t *testing.T) {
+	p := startPortal(t)
+	cases := []struct {
+		name   string
+		logout bool
+		want   string // the username, or the error code
+	}{
+		{"live token", false, "cora@acme.example"},
+		{"logged out after connecting", true, "UNAUTHENTICATED"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			token := p.tokenFor("cora@acme.example")
+			conn := connectWS(t, p, map[string]any{"token": token})
+			if m := conn.next(); m.Type != "connection_ack" {
+				t.Fatalf("got %s, want connection_ack", m.Type)
+			}
+			if c.logout {
+				mustMutate(t, p, token, `mutation { logout }`, nil)
+			}
+			conn.send(wsMessage{Type: "subscribe", ID: "q", Payload: mustJSON(t, map[string]any{"query": `{ viewer { username } }`})})
+			m := conn.next()
+			var r response
+			if m.Type != "next" || json.Unmarshal(m.Payload, &r) != nil {
+				t.Fatalf("got %s %s, want a result", m.Type, m.Payload)
+			}
+			var out struct{ Viewer *struct{ Username string } }
+			_ = json.Unmarshal(r.Data, &out)
+			got := strings.Join(codes(r.Errors), ",")
+			if out.Viewer != nil {
+				got = out.Viewer.Username
+			}
+			if got != c.want {
+				t.Fatalf("got %q (%s), want %q", got, m.Payload, c.want)
+			}
+		})
+	}
+}
