@@ -65,7 +65,7 @@ func (r *Resolver) queueAgentStatus(ctx context.Context, queueID int) (<-chan *e
 					return
 				}
 				a, err := r.client.QueueAgent.Get(ctx, ev.QueueAgentID)
-				if ent.IsNotFound(err) {
+				if ent.IsNotFound(err) || (err == nil && a.QueueID != queueID) {
 					continue // no longer an agent of the queue
 				}
 				if err != nil {
@@ -118,7 +118,8 @@ type eventScopeKey struct{}
 // values (viewer, token claims, read revision, batcher) are those of its
 // current event, so that the fields of each event are checked afresh, as a
 // new request's would be. Values set above it (the operation, the field, the
-// response) are found before it is asked.
+// response) are found before it is asked. An event still being written when
+// the next one is checked finishes in the newer scope, never an older one.
 type eventScope struct {
 	context.Context
 	current atomic.Pointer[context.Context] // derived from the embedded Context

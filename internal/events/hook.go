@@ -9,8 +9,11 @@ import (
 	"github.com/pbxportal/pbxportal/ent/queueagent"
 )
 
-// Channel is the PostgreSQL NOTIFY channel of agent-status events.
-const Channel = "pbxportal_agent_status"
+// channel is the SQL expression of the PostgreSQL NOTIFY channel of
+// agent-status events. Channels are per database, so the name includes (a
+// digest of) the schema the connection works in: deployments, or tests,
+// sharing one database in different schemas do not hear each other.
+const channel = `'pbxportal_agent_status_' || left(md5(current_schema()), 16)`
 
 // Hook returns the QueueAgent hook that announces every change of an agent's
 // login or status, once its transaction commits: through a NOTIFY sent in the
@@ -64,7 +67,7 @@ func notify(ctx context.Context, m *ent.QueueAgentMutation, evs []AgentStatus) e
 		if err != nil {
 			return fmt.Errorf("events: encode: %w", err)
 		}
-		if _, err := m.ExecContext(ctx, "SELECT pg_notify($1, $2)", Channel, string(payload)); err != nil {
+		if _, err := m.ExecContext(ctx, "SELECT pg_notify("+channel+", $1)", string(payload)); err != nil {
 			return fmt.Errorf("events: notify: %w", err)
 		}
 	}

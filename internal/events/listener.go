@@ -51,13 +51,18 @@ func Listen(ctx context.Context, databaseURL string, broker *Broker, log *slog.L
 	return nil
 }
 
-// listen opens a connection and LISTENs on Channel.
+// listen opens a connection and LISTENs on the channel of its schema.
 func listen(ctx context.Context, databaseURL string) (*pgx.Conn, error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("events: connect: %w", err)
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
+	var name string
+	err = conn.QueryRow(ctx, "SELECT "+channel).Scan(&name)
+	if err == nil {
+		_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{name}.Sanitize())
+	}
+	if err != nil {
 		_ = conn.Close(ctx)
 		return nil, fmt.Errorf("events: listen: %w", err)
 	}
