@@ -12,7 +12,6 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/apperr"
 	"github.com/pbxportal/pbxportal/internal/auth"
-	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/events"
 )
@@ -138,15 +137,14 @@ func (s *eventScope) Value(key any) any {
 
 // EventScopes is the operation middleware that gives each subscription its
 // per-event scope. A query or mutation sent over the WebSocket (whose
-// connection, not an HTTP request, carries the token) gets the scope an HTTP
-// request would have had; if the token has ended, it runs without a viewer.
+// connection, not an HTTP request, carries the token) gets the scope a new
+// HTTP request would have; if the token has ended, it runs without a viewer.
 func (r *Resolver) EventScopes(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
-	_, hasBatcher := authz.BatcherFrom(ctx)
 	switch {
 	case oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Subscription:
 		ctx = &eventScope{Context: ctx}
-	case !hasBatcher && r.live.Rescope != nil:
+	case oc != nil && oc.Headers.Get("Upgrade") != "" && r.live.Rescope != nil:
 		if _, authed := auth.ClaimsFrom(ctx); authed {
 			if fresh, err := r.live.Rescope(ctx); err == nil {
 				ctx = fresh

@@ -45,7 +45,13 @@ func dialWS(t *testing.T, serverURL string, header http.Header) (*websocket.Conn
 // it does not wait for the answer.
 func connectWS(t *testing.T, p *portal, params map[string]any) *wsConn {
 	t.Helper()
-	conn, _, err := dialWS(t, p.srv.URL, nil)
+	return connectWSWith(t, p, nil, params)
+}
+
+// connectWSWith is connectWS with a header on the upgrade request.
+func connectWSWith(t *testing.T, p *portal, header http.Header, params map[string]any) *wsConn {
+	t.Helper()
+	conn, _, err := dialWS(t, p.srv.URL, header)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -432,17 +438,25 @@ func TestSubscriptionAcrossReplicas(t *testing.T) {
 func TestQueryOverWebSocket(t *testing.T) {
 	p := startPortal(t)
 	cases := []struct {
-		name   string
-		logout bool
-		want   string // the username, or the error code
+		name     string
+		inHeader bool // the token in the upgrade request's header, not in connectionParams
+		logout   bool
+		want     string // the username, or the error code
 	}{
-		{"live token", false, "cora@acme.example"},
-		{"logged out after connecting", true, "UNAUTHENTICATED"},
+		{"live token", false, false, "cora@acme.example"},
+		{"logged out after connecting", false, true, "UNAUTHENTICATED"},
+		{"live token in the header", true, false, "cora@acme.example"},
+		{"token in the header, logged out after connecting", true, true, "UNAUTHENTICATED"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			token := p.tokenFor("cora@acme.example")
-			conn := connectWS(t, p, map[string]any{"token": token})
+			var conn *wsConn
+			if c.inHeader {
+				conn = connectWSWith(t, p, http.Header{"Authorization": {"Bearer " + token}}, map[string]any{})
+			} else {
+				conn = connectWS(t, p, map[string]any{"token": token})
+			}
 			if m := conn.next(); m.Type != "connection_ack" {
 				t.Fatalf("got %s, want connection_ack", m.Type)
 			}
