@@ -255,6 +255,8 @@ func TestSubscriptionPersonas(t *testing.T) {
 		{"adam@acme.example", "NOT_FOUND"},  // another queue's agent
 		{"bob@acme.example", "NOT_FOUND"},
 		{"ava@acme.example", "NOT_FOUND"},
+		{"gina@globex.example", "NOT_FOUND"}, // office manager of another domain
+		{"support@provider.example", ""},     // support: every domain
 	}
 	subs := make([]*wsConn, len(cases))
 	allowed := 0
