@@ -483,3 +483,62 @@ func TestQueryOverWebSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestEverySubscriptionRefusesWhoMayNotSee walks the schema's Subscription
+// fields: each, subscribed to by a user who may not see the object its ID
+// arguments name, ends at once with NOT_FOUND, as a query would, instead of
+// streaming. A subscription added later is covered without a new test.
+func TestEverySubscriptionRefusesWhoMayNotSee(t *testing.T) {
+	p := startPortal(t)
+	var schema struct {
+		Schema struct {
+			SubscriptionType struct {
+				Fields []struct {
+					Name string
+					Args []struct {
+						Name string
+						Type struct {
+							Kind   string
+							OfType *struct{ Name string }
+						}
+					}
+				}
+			}
+		} `json:"__schema"`
+	}
+	if errs := p.as("bob@acme.example", `{ __schema { subscriptionType { fields { name args { name type { kind ofType { name } } } } } } }`, nil, &schema); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	fields := schema.Schema.SubscriptionType.Fields
+	if len(fields) == 0 {
+		t.Fatal("the schema has no subscriptions")
+	}
+	sales := queueID(t, p, "Sales") // bob sees no queue
+	for _, f := range fields {
+		t.Run(f.Name, func(t *testing.T) {
+			var params, args []string
+			vars := map[string]any{}
+			for _, a := range f.Args {
+				if a.Type.Kind != "NON_NULL" {
+					continue
+				}
+				if a.Type.OfType == nil || a.Type.OfType.Name != "ID" {
+					t.Fatalf("argument %s is not an ID: teach this test what to pass", a.Name)
+				}
+				params = append(params, "$"+a.Name+": ID!")
+				args = append(args, a.Name+": $"+a.Name)
+				vars[a.Name] = sales
+			}
+			q := "subscription"
+			if len(params) > 0 {
+				q += "(" + strings.Join(params, ", ") + ") { " + f.Name + "(" + strings.Join(args, ", ") + ") { __typename } }"
+			} else {
+				q += " { " + f.Name + " { __typename } }"
+			}
+			sub := subscribeAs(t, p, p.tokenFor("bob@acme.example"), q, vars)
+			if got := strings.Join(sub.ended(), ","); got != "NOT_FOUND" {
+				t.Fatalf("%s ended with %q, want NOT_FOUND", q, got)
+			}
+		})
+	}
+}
