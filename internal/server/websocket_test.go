@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestCheckOrigin: a WebSocket upgrade passes without an Origin (not a
@@ -45,4 +47,44 @@ func TestCheckOrigin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebSocketsAreNotTimedAsRequests: a WebSocket's lifetime would swamp
+// the request-latency histogram, so upgrades are not counted as requests.
+func TestWebSocketsAreNotTimedAsRequests(t *testing.T) {
+	cases := []struct {
+		upgrade string
+		want    float64
+	}{
+		{"", 1},
+		{"websocket", 0},
+	}
+	for _, c := range cases {
+		reg := prometheus.NewRegistry()
+		m := newMetrics(reg)
+		r := httptest.NewRequest(http.MethodGet, "/graphql", nil)
+		if c.upgrade != "" {
+			r.Header.Set("Upgrade", c.upgrade)
+		}
+		m.instrument(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(httptest.NewRecorder(), r)
+		if got := counted(t, reg); got != c.want {
+			t.Errorf("Upgrade %q: %v requests counted, want %v", c.upgrade, got, c.want)
+		}
+	}
+}
+
+// counted is the value of pbxportal_graphql_requests_total in reg.
+func counted(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "pbxportal_graphql_requests_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("no pbxportal_graphql_requests_total")
+	return 0
 }
