@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -25,7 +26,14 @@ type Live struct {
 	// SpiceDB reads at least as fresh as the newest authorization change of
 	// any replica, and a fresh batcher of checks.
 	Rescope func(ctx context.Context) (context.Context, error)
+	// Recheck is how long a quiet subscription waits before it checks the
+	// viewer's right again, so that a revocation ends it even when no event
+	// comes; zero means DefaultRecheck.
+	Recheck time.Duration
 }
+
+// DefaultRecheck is how often a quiet subscription checks its right again.
+const DefaultRecheck = 30 * time.Second
 
 // WithLive gives the resolver what its subscriptions need, and returns it.
 func (r *Resolver) WithLive(l Live) *Resolver {
@@ -35,8 +43,8 @@ func (r *Resolver) WithLive(l Live) *Resolver {
 
 // queueAgentStatus streams the queue's agent-status changes to a viewer who
 // may see its real-time status, checking that right, at the newest revision,
-// before the first event and before every event; a failed check ends the
-// stream with its error.
+// before the first event, before every event and after every quiet spell of
+// Recheck; a failed check ends the stream with its error.
 func (r *Resolver) queueAgentStatus(ctx context.Context, queueID int) (<-chan *ent.QueueAgent, error) {
 	scope, ok := ctx.Value(eventScopeKey{}).(*eventScope)
 	if r.live.Broker == nil || !ok {
@@ -48,15 +56,26 @@ func (r *Resolver) queueAgentStatus(ctx context.Context, queueID int) (<-chan *e
 	if err := r.mayWatchQueue(ctx, scope, queueID, false); err != nil {
 		return nil, err
 	}
+	recheck := r.live.Recheck
+	if recheck <= 0 {
+		recheck = DefaultRecheck
+	}
 	sub := r.live.Broker.Subscribe(queueID)
 	out := make(chan *ent.QueueAgent)
 	go func() {
 		defer close(out)
 		defer sub.Close()
 		for {
-			evs, err := sub.Next(ctx)
-			if err != nil {
+			evs, err := nextOrQuiet(ctx, sub, recheck)
+			if ctx.Err() != nil {
 				return // the subscription was stopped
+			}
+			if err != nil { // quiet for a while: is the right still there?
+				if err := r.mayWatchQueue(ctx, scope, queueID, true); err != nil {
+					endStream(ctx, err)
+					return
+				}
+				continue
 			}
 			for _, ev := range evs {
 				if err := r.mayWatchQueue(ctx, scope, queueID, true); err != nil {
@@ -80,6 +99,14 @@ func (r *Resolver) queueAgentStatus(ctx context.Context, queueID int) (<-chan *e
 		}
 	}()
 	return out, nil
+}
+
+// nextOrQuiet waits for the subscription's next events, or for quiet, an
+// error once it has waited that long.
+func nextOrQuiet(ctx context.Context, sub *events.Subscription, quiet time.Duration) ([]events.AgentStatus, error) {
+	ctx, cancel := context.WithTimeout(ctx, quiet)
+	defer cancel()
+	return sub.Next(ctx)
 }
 
 // mayWatchQueue gives the subscription a fresh request scope (the viewer

@@ -74,6 +74,9 @@ type Config struct {
 	// a WebSocket (subscriptions); nil allows only the server's own origin
 	// and clients that send no Origin.
 	OriginAllowed func(origin string) bool
+	// SubscriptionRecheck is how long a quiet subscription waits before it
+	// checks its viewer's right again; zero means graph.DefaultRecheck.
+	SubscriptionRecheck time.Duration
 }
 
 // MediaDir is where recordings' audio is kept: media/ in the data dir.
@@ -174,7 +177,11 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	resolver.WithLive(graph.Live{Broker: a.Events, Rescope: server.Rescope(a.Client, a.Spice, a.Relay.Settle, cfg.Log)})
+	resolver.WithLive(graph.Live{
+		Broker:  a.Events,
+		Rescope: server.Rescope(a.Client, a.Spice, a.Relay.Settle, cfg.Log),
+		Recheck: cfg.SubscriptionRecheck,
+	})
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},

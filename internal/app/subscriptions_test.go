@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/user"
+	"github.com/pbxportal/pbxportal/internal/app"
 )
 
 // wsMessage is one graphql-transport-ws message.
@@ -290,9 +294,10 @@ func TestSubscriptionPersonas(t *testing.T) {
 }
 
 // TestSubscriptionEndsWhenRevoked: a stream is checked again before every
-// event, at the newest authorization change: a supervisor removed from the
-// queue, or a token logged out, ends it with FORBIDDEN or UNAUTHENTICATED,
-// and the event is not delivered.
+// event, at the newest authorization change, and after every quiet spell: a
+// supervisor removed from the queue, or a token ended, ends it with
+// FORBIDDEN or UNAUTHENTICATED, and the event is not delivered; with no
+// event, the stream still ends at the next recheck.
 func TestSubscriptionEndsWhenRevoked(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -310,20 +315,46 @@ func TestSubscriptionEndsWhenRevoked(t *testing.T) {
 		}, "UNAUTHENTICATED"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p := startPortal(t)
-			sales := queueID(t, p, "Sales")
-			vars := map[string]any{"q": sales, "u": userID(t, p, "cora@acme.example")}
-			cora := p.tokenFor("cora@acme.example")
-			sub := subscribeAs(t, p, cora, queueStatusSubscription, map[string]any{"q": sales})
-			waitWatchers(t, p, sales, 1)
-			c.revoke(p, cora, vars)
-			mustMutate(t, p, p.tokenFor("alice@acme.example"), `mutation($q: ID!) { agentLogin(queueId: $q) { id } }`, map[string]any{"q": sales})
-			if got := strings.Join(sub.ended(), ","); got != c.want {
-				t.Fatalf("the stream ended with %q, want %q", got, c.want)
+		for _, quiet := range []bool{false, true} {
+			name := c.name + ", then an event"
+			if quiet {
+				name = c.name + ", then quiet"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				recheck := time.Hour // only events check
+				if quiet {
+					recheck = 200 * time.Millisecond
+				}
+				p := startPortalWith(t, func(c *app.Config) { c.SubscriptionRecheck = recheck })
+				sales := queueID(t, p, "Sales")
+				vars := map[string]any{"q": sales, "u": userID(t, p, "cora@acme.example")}
+				cora := p.tokenFor("cora@acme.example")
+				sub := subscribeAs(t, p, cora, queueStatusSubscription, map[string]any{"q": sales})
+				waitWatchers(t, p, sales, 1)
+				c.revoke(p, cora, vars)
+				if !quiet {
+					mustMutate(t, p, p.tokenFor("alice@acme.example"), `mutation($q: ID!) { agentLogin(queueId: $q) { id } }`, map[string]any{"q": sales})
+				}
+				if got := strings.Join(sub.ended(), ","); got != c.want {
+					t.Fatalf("the stream ended with %q, want %q", got, c.want)
+				}
+			})
+		}
 	}
+}
+
+// startPortalWith is startPortal with a changed configuration.
+func startPortalWith(t *testing.T, change func(*app.Config)) *portal {
+	t.Helper()
+	cfg := app.Config{DataDir: t.TempDir(), Demo: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	change(&cfg)
+	a, err := app.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	p := &portal{t: t, app: a, srv: httptest.NewServer(a.Handler()), dir: cfg.DataDir}
+	t.Cleanup(p.stop)
+	return p
 }
 
 // TestSubscriptionConnectionAuth: a connection authenticates with the token
