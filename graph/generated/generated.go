@@ -5282,9 +5282,9 @@ type Subscription {
   state as it is now. Only for who may see the queue's real-time status (its
   supervisors, and managers within reach). Checked when the subscription
   starts (NOT_FOUND for a queue the viewer cannot see, FORBIDDEN without the
-  right) and again before every event, at the newest authorization change of
-  any replica: a right revoked ends the stream with a FORBIDDEN error, an
-  ended token with UNAUTHENTICATED.
+  right) and again before every event and every 30 seconds, at the newest
+  authorization change of any replica: a right revoked ends the stream with a
+  FORBIDDEN error, an ended token with UNAUTHENTICATED.
   """
   queueAgentStatusChanged(queueId: ID!): QueueAgent!
 }
