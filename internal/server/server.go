@@ -161,8 +161,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 func withBatcher(spice *authz.Client, settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
 	batched := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.ViewerFrom[*ent.User](r.Context())
-		b := authz.NewBatcher(r.Context(), spice, projection.Obj(projection.TypeUser, u.ID), batchWindow)
-		next.ServeHTTP(w, r.WithContext(authz.WithBatcher(r.Context(), b)))
+		next.ServeHTTP(w, r.WithContext(withNewBatcher(r.Context(), spice, u)))
 	})
 	settled := withReadRevision(settle, log, batched)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +173,12 @@ func withBatcher(spice *authz.Client, settle func(context.Context) (string, erro
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withNewBatcher returns ctx with a new batcher of u's checks, reading at
+// ctx's revision.
+func withNewBatcher(ctx context.Context, spice *authz.Client, u *ent.User) context.Context {
+	return authz.WithBatcher(ctx, authz.NewBatcher(ctx, spice, projection.Obj(projection.TypeUser, u.ID), batchWindow))
 }
 
 // withReadRevision makes every SpiceDB read of the request at least as fresh

@@ -17,7 +17,6 @@ import (
 	"github.com/pbxportal/pbxportal/internal/apperr"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
-	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/session"
 )
 
@@ -102,7 +101,6 @@ func Rescope(client *ent.Client, spice *authz.Client, settle func(context.Contex
 		case err != nil:
 			return ctx, fmt.Errorf("reload the viewer: %w", err)
 		}
-		ctx = readRevision(auth.WithViewer(ctx, u), settle, log)
-		return authz.WithBatcher(ctx, authz.NewBatcher(ctx, spice, projection.Obj(projection.TypeUser, u.ID), batchWindow)), nil
+		return withNewBatcher(readRevision(auth.WithViewer(ctx, u), settle, log), spice, u), nil
 	}
 }
