@@ -1,5 +1,6 @@
 // Package server wires pbxportal's HTTP endpoints: GraphiQL at /, the GraphQL
-// API at /graphql (also over WebSocket, for subscriptions), /healthz, /readyz and /metrics (docs/product.md §4).
+// API at /graphql (also over WebSocket, for subscriptions), /healthz, /readyz
+// and /metrics (docs/product.md §4).
 package server
 
 import (
