@@ -26,6 +26,7 @@ type Resolver struct {
 	signer *auth.Signer
 	media  *media.Signer
 	lists  *access.Lists
+	live   Live
 	now    func() time.Time
 }
 

@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Recording() RecordingResolver
 	Site() SiteResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
 }
 
@@ -417,6 +418,10 @@ type ComplexityRoot struct {
 		EditDefaults func(childComplexity int) int
 	}
 
+	Subscription struct {
+		QueueAgentStatusChanged func(childComplexity int, queueID int) int
+	}
+
 	User struct {
 		AgentMemberships           func(childComplexity int) int
 		AllowedCallOperations      func(childComplexity int) int
@@ -566,6 +571,9 @@ type RecordingResolver interface {
 type SiteResolver interface {
 	Defaults(ctx context.Context, obj *ent.Site) (*model.SiteDefaults, error)
 	ViewerCan(ctx context.Context, obj *ent.Site) (*model.SiteViewerCan, error)
+}
+type SubscriptionResolver interface {
+	QueueAgentStatusChanged(ctx context.Context, queueID int) (<-chan *ent.QueueAgent, error)
 }
 type UserResolver interface {
 	Recordings(ctx context.Context, obj *ent.User, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RecordingOrder) (*ent.RecordingConnection, error)
@@ -2304,6 +2312,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SiteViewerCan.EditDefaults(childComplexity), true
 
+	case "Subscription.queueAgentStatusChanged":
+		if e.ComplexityRoot.Subscription.QueueAgentStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_queueAgentStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.QueueAgentStatusChanged(childComplexity, args["queueId"].(int)), true
+
 	case "User.agentMemberships":
 		if e.ComplexityRoot.User.AgentMemberships == nil {
 			break
@@ -2738,6 +2758,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -5360,6 +5397,22 @@ extend type Mutation {
   updateSiteDefaults(id: ID!, input: SiteDefaultsInput!): Site!
 }
 `, BuiltIn: false},
+	{Name: "../subscriptions.graphql", Input: `# Live updates, over WebSocket with the graphql-transport-ws protocol
+# (docs/subscriptions.md).
+
+type Subscription {
+  """
+  An agent of the queue logged in or out, or changed its status: the agent's
+  state as it is now. Only for who may see the queue's real-time status (its
+  supervisors, and managers within reach). Checked when the subscription
+  starts (NOT_FOUND for a queue the viewer cannot see, FORBIDDEN without the
+  right) and again before every event and every 30 seconds, at the newest
+  authorization change of any replica: a right revoked ends the stream with a
+  FORBIDDEN error, an ended token with UNAUTHENTICATED.
+  """
+  queueAgentStatusChanged(queueId: ID!): QueueAgent!
+}
+`, BuiltIn: false},
 	{Name: "../viewercan.graphql", Input: `# viewerCan: what the viewer may do to an object, for a single-page
 # app to show or hide its buttons. Each answer is a SpiceDB permission,
 # checked in the same batch as the fields around it. null (with
@@ -7551,6 +7604,20 @@ func (ec *executionContext) field_Query_users_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_queueAgentStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "queueId",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNID2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["queueId"] = arg0
 	return args, nil
 }
 
@@ -14876,6 +14943,50 @@ func (ec *executionContext) _SiteViewerCan_delete(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_SiteViewerCan_delete(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SiteViewerCan", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Subscription_queueAgentStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_queueAgentStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().QueueAgentStatusChanged(ctx, fc.Args["queueId"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.QueueAgent) graphql.Marshaler {
+			return ec.marshalNQueueAgent2ᚖgithubᚗcomᚋpbxportalᚋpbxportalᚋentᚐQueueAgent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_queueAgentStatusChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_QueueAgent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_queueAgentStatusChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -27902,6 +28013,26 @@ func (ec *executionContext) _SiteViewerCan(ctx context.Context, sel ast.Selectio
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "queueAgentStatusChanged":
+		return ec._Subscription_queueAgentStatusChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var userImplementors = []string{"User", "Node"}

@@ -173,6 +173,9 @@ type SiteViewerCan struct {
 	Delete       bool `json:"delete"`
 }
 
+type Subscription struct {
+}
+
 type UserCallTotals struct {
 	User   *ent.User   `json:"user,omitempty"`
 	Totals *CallTotals `json:"totals"`

@@ -37,6 +37,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/cors"
 	"github.com/pbxportal/pbxportal/internal/demo"
+	"github.com/pbxportal/pbxportal/internal/events"
 	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/migration"
 	"github.com/pbxportal/pbxportal/internal/rowlock"
@@ -75,6 +76,9 @@ type Config struct {
 	// CORSOrigins are the other origins (scheme://host[:port]) whose pages
 	// may call the API; none by default.
 	CORSOrigins []string
+	// SubscriptionRecheck is how long a quiet subscription waits before it
+	// checks its viewer's right again; zero means graph.DefaultRecheck.
+	SubscriptionRecheck time.Duration
 }
 
 // MediaDir is where recordings' audio is kept: media/ in the data dir.
@@ -82,9 +86,11 @@ func (c Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
 
 // App is a running pbxportal.
 type App struct {
-	Client   *ent.Client
-	Spice    *authz.Client
-	Relay    *outbox.Relay
+	Client *ent.Client
+	Spice  *authz.Client
+	Relay  *outbox.Relay
+	// Events carries agent-status changes to this process's subscriptions.
+	Events   *events.Broker
 	Signer   *auth.Signer
 	Media    *media.Signer
 	Registry *prometheus.Registry
@@ -146,6 +152,8 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.Client.Domain.Use(rules.PlanHook(locker))
 	a.Client.Use(audit.Hook(), projection.Hook(a.Relay, locker))
 	a.Client.Use(rules.MembershipHooks(locker)...)
+	a.Events = events.NewBroker()
+	a.Client.QueueAgent.Use(events.Hook(a.Events, store.postgres))
 
 	if cfg.Demo {
 		switch err := demo.Load(ctx, a.Client, cfg.MediaDir()); {
@@ -166,6 +174,11 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stop = stop
 	go a.Relay.Run(runCtx, 2*time.Second)
+	if store.postgres {
+		if err := events.Listen(runCtx, cfg.DatabaseURL, a.Events, cfg.Log); err != nil {
+			return nil, fmt.Errorf("listen for agent-status events: %w", err)
+		}
+	}
 
 	a.Media = media.NewSigner(store.key, 5*time.Minute)
 	resolver, err := graph.NewResolver(a.Client, a.Spice, a.Signer, a.Media)
@@ -176,6 +189,11 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	resolver.WithLive(graph.Live{
+		Broker:  a.Events,
+		Rescope: server.Rescope(a.Client, a.Spice, a.Relay.Settle, cfg.Log),
+		Recheck: cfg.SubscriptionRecheck,
+	})
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
@@ -189,6 +207,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Settle:   a.Relay.Settle,
 		GraphiQL: gi,
 		CORS:     a.CORS,
+
+		Operations:    []graphql.OperationMiddleware{resolver.EventScopes},
+		OriginAllowed: a.CORS.Allowed,
 	})
 	return a, nil
 }

@@ -43,13 +43,26 @@ func Middleware[V any](s *Signer, load ViewerLoader[V], next http.Handler) http.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if ok && token != "" {
-			if c, err := s.Verify(strings.TrimSpace(token), time.Now()); err == nil {
-				if v, err := load(r.Context(), c); err == nil {
-					ctx := context.WithValue(WithViewer(r.Context(), v), claimsKey{}, c)
-					r = r.WithContext(ctx)
-				}
+			if ctx, err := Authenticate(r.Context(), s, load, token); err == nil {
+				r = r.WithContext(ctx)
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Authenticate verifies a bearer token (without its "Bearer " prefix) and
+// returns ctx carrying its viewer and claims, or an error if the token is
+// bad, expired or refused by the loader. WebSocket connections use it for
+// the token of their connection_init.
+func Authenticate[V any](ctx context.Context, s *Signer, load ViewerLoader[V], token string) (context.Context, error) {
+	c, err := s.Verify(strings.TrimSpace(token), time.Now())
+	if err != nil {
+		return ctx, err
+	}
+	v, err := load(ctx, c)
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(WithViewer(ctx, v), claimsKey{}, c), nil
 }

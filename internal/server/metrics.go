@@ -29,8 +29,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// instrument counts and times the GraphQL requests; a WebSocket, which lives
+// as long as its client wants, is neither.
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		start := time.Now()
 		next.ServeHTTP(w, r)
 		m.requests.Inc()

@@ -1,7 +1,7 @@
 // Package server wires pbxportal's HTTP endpoints: GraphiQL at / (unless
 // turned off), the GraphQL API at /graphql (with CORS for the allowed
-// origins), /healthz, /readyz and /metrics (docs/product.md §4), every
-// request logged with its request id.
+// origins, and over WebSocket for subscriptions), /healthz, /readyz and
+// /metrics (docs/product.md §4), every request logged with its request id.
 package server
 
 import (
@@ -64,6 +64,13 @@ type Deps struct {
 	// CORS is the allowlist of other origins that may call /graphql; nil
 	// allows none.
 	CORS *cors.Policy
+	// Operations run around every operation: the subscriptions' per-event
+	// scope is one.
+	Operations []graphql.OperationMiddleware
+	// OriginAllowed says whether a browser page of another origin may open
+	// a WebSocket; nil allows none. Requests without an Origin and from the
+	// server's own origin are always allowed.
+	OriginAllowed func(origin string) bool
 }
 
 // Handler returns the HTTP handler of the whole server.
@@ -79,7 +86,7 @@ func Handler(d Deps) http.Handler {
 		mux.HandleFunc("GET "+graphiql.Prefix, d.GraphiQL.Assets)
 	}
 	gql := auth.Middleware(d.Signer, session.Loader(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
-	mux.Handle("/graphql", d.CORS.Middleware(m.instrument(gql)))
+	mux.Handle("/graphql", d.CORS.Middleware(checkOrigin(d.OriginAllowed, m.instrument(gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -100,6 +107,7 @@ func Handler(d Deps) http.Handler {
 // introspection, one transaction per mutation, and the one error presenter.
 func graphQL(d Deps) http.Handler {
 	srv := handler.New(d.Schema)
+	srv.AddTransport(websocketTransport(d))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -110,6 +118,9 @@ func graphQL(d Deps) http.Handler {
 	srv.AroundFields(limitPageSize)
 	for _, f := range d.Fields {
 		srv.AroundFields(f)
+	}
+	for _, o := range d.Operations {
+		srv.AroundOperations(o)
 	}
 	srv.AroundRootFields(nameAuditedAction)
 	srv.AroundOperations(logOperation)
@@ -212,17 +223,24 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 func withBatcher(spice *authz.Client, settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
 	batched := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, _ := auth.ViewerFrom[*ent.User](r.Context())
-		b := authz.NewBatcher(r.Context(), spice, projection.Obj(projection.TypeUser, u.ID), batchWindow)
-		next.ServeHTTP(w, r.WithContext(authz.WithBatcher(r.Context(), b)))
+		next.ServeHTTP(w, r.WithContext(withNewBatcher(r.Context(), spice, u)))
 	})
 	settled := withReadRevision(settle, log, batched)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := auth.ViewerFrom[*ent.User](r.Context()); ok {
+		// A WebSocket lives on: each of its operations and events gets a
+		// fresh scope of its own (graph.Resolver.EventScopes).
+		if _, ok := auth.ViewerFrom[*ent.User](r.Context()); ok && r.Header.Get("Upgrade") == "" {
 			settled.ServeHTTP(w, r)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withNewBatcher returns ctx with a new batcher of u's checks, reading at
+// ctx's revision.
+func withNewBatcher(ctx context.Context, spice *authz.Client, u *ent.User) context.Context {
+	return authz.WithBatcher(ctx, authz.NewBatcher(ctx, spice, projection.Obj(projection.TypeUser, u.ID), batchWindow))
 }
 
 // withReadRevision makes every SpiceDB read of the request at least as fresh
@@ -232,13 +250,17 @@ func withBatcher(spice *authz.Client, settle func(context.Context) (string, erro
 // request's checks deny.
 func withReadRevision(settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if token, err := settle(ctx); err != nil {
-			log.WarnContext(ctx, "authorization changes are not yet in SpiceDB; this request's checks deny", "error", err)
-			ctx = authz.WithUnsettled(ctx, err)
-		} else {
-			ctx = authz.WithRevision(ctx, token)
-		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(readRevision(r.Context(), settle, log)))
 	})
+}
+
+// readRevision returns ctx whose SpiceDB reads are at least as fresh as the
+// newest change settled, or which deny if it cannot be settled.
+func readRevision(ctx context.Context, settle func(context.Context) (string, error), log *slog.Logger) context.Context {
+	token, err := settle(ctx)
+	if err != nil {
+		log.WarnContext(ctx, "authorization changes are not yet in SpiceDB; this request's checks deny", "error", err)
+		return authz.WithUnsettled(ctx, err)
+	}
+	return authz.WithRevision(ctx, token)
 }
