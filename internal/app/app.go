@@ -38,6 +38,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/demo"
 	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/migration"
+	"github.com/pbxportal/pbxportal/internal/ratelimit"
 	"github.com/pbxportal/pbxportal/internal/rowlock"
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
@@ -65,8 +66,12 @@ type Config struct {
 	// Demo loads the demo dataset if the database is empty. It is on for the
 	// embedded default; with DatabaseURL it must be asked for.
 	Demo bool
-	// TokenTTL is how long a login token lives.
+	// TokenTTL is how long a login token lives, and the most a token is
+	// accepted for: one claiming a longer life is refused.
 	TokenTTL time.Duration
+	// Now is the clock of the login limits (time.Now when nil); tests set
+	// it to pass a lockout without sleeping.
+	Now func() time.Time
 	// Log receives the server's own logs.
 	Log *slog.Logger
 }
@@ -160,6 +165,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	resolver.LimitLogins(ratelimit.NewLogins(cfg.Now), cfg.Log)
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
