@@ -35,6 +35,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/model"
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/dbwrite"
 	"github.com/pbxportal/pbxportal/internal/demo"
 	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/migration"
@@ -210,6 +211,11 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		_ = client.Close()
 		return nil, err
 	}
+	if !postgres {
+		// One writer at a time, each transaction from its first statement
+		// only: SQLite never answers "database is locked".
+		client = ent.NewClient(ent.Driver(dbwrite.Serialize(drv, sqliteWriteWait)))
+	}
 	key, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
 	if err != nil {
 		_ = client.Close()
@@ -265,6 +271,10 @@ func Migrate(ctx context.Context, cfg Config, opts migration.Options) ([]string,
 	return migration.Apply(ctx, drv.DB(), dir, opts)
 }
 
+// sqliteWriteWait is how long a writer waits for its turn on SQLite before
+// giving up.
+const sqliteWriteWait = 30 * time.Second
+
 // openDB opens SQLite in the data dir, or PostgreSQL when a URL is given.
 func openDB(cfg Config) (*entsql.Driver, bool, error) {
 	if cfg.DatabaseURL != "" {
@@ -277,6 +287,10 @@ func openDB(cfg Config) (*entsql.Driver, bool, error) {
 		}
 		return entsql.OpenDB(dialect.Postgres, db), true, nil
 	}
+	// WAL: readers never wait for the writer. The busy timeout covers other
+	// processes (a CLI command on the same file); in this one, writers take
+	// turns (see dbwrite). Transactions take the write lock when they begin,
+	// so that none fails upgrading a read lock.
 	dsn := "file:" + filepath.Join(cfg.DataDir, "pbxportal.db") +
 		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
