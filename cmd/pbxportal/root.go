@@ -39,7 +39,7 @@ func newRootCommand() *cobra.Command {
 	f.BoolVar(&cfg.SpiceDBInsecure, "spicedb-insecure", false, "connect to that SpiceDB without TLS")
 	f.StringVar(&cfg.SpiceDBDatastoreURL, "spicedb-datastore-url", "", "PostgreSQL URL of the embedded SpiceDB's own datastore, to keep its relationships there instead of in memory")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", 12*time.Hour, "how long a login token lives; a token claiming a longer life is refused")
-	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg))
+	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg), newLoadCommand(cfg))
 	return root
 }
 
