@@ -24,7 +24,8 @@ import (
 // failures the login is refused with RATE_LIMITED, whatever the password,
 // until the lockout ends; unknown usernames are limited alike, so the limit
 // says nothing about which accounts exist. Login runs in no transaction (see
-// server.noTxFields): the password is checked without holding a database lock.
+// writesNothing in internal/server): the password is checked without holding
+// a database lock.
 func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
 	addr := auth.ClientAddr(ctx)
 	if wait := r.logins.Wait(input.Username, addr); wait > 0 {

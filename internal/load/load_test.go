@@ -2,9 +2,12 @@ package load_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +85,44 @@ func TestShortRun(t *testing.T) {
 				t.Fatalf("the run failed, or measured nothing:\n%s", r)
 			}
 		})
+	}
+}
+
+// TestWrongResponsesAreReported: a server that shows bob another user's
+// email, answers as another viewer, changes counts and ignores a profile
+// update is caught by the persona checks.
+func TestWrongResponsesAreReported(t *testing.T) {
+	answers := []struct{ in, data string }{
+		{"login(", `{"login":{"token":"t"}}`},
+		{"agentMemberships", `{"viewer":{"id":"1","domainID":"9"},"users":{"totalCount":2},"recordings":{"totalCount":0}}`},
+		{"users(first: 20)", `{"users":{"totalCount":2,"edges":[{"node":{"id":"2","email":"bea@acme.example"}}]}}`},
+		{"viewer { id displayName }", `{"viewer":{"id":"3"}}`},
+		{"recordings(first: 20)", `{"recordings":{"totalCount":5}}`},
+		{"updateMyProfile", `{"updateMyProfile":{"id":"1","department":"something else"}}`},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Query string }
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		for _, a := range answers {
+			if strings.Contains(req.Query, a.in) {
+				_, _ = io.WriteString(w, `{"data":`+a.data+`}`)
+				return
+			}
+		}
+		_, _ = io.WriteString(w, `{"errors":[{"message":"?","extensions":{"code":"BAD_REQUEST"}}]}`)
+	}))
+	defer srv.Close()
+	r, err := load.Run(context.Background(), load.Options{URL: srv.URL, Clients: 1, Duration: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(r.Wrong, "\n")
+	for _, want := range []string{"private email of user 2", "viewer is", "sees 5 recordings", "updateMyProfile answered"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no wrong response reported with %q; got:\n%s", want, all)
+		}
+	}
+	if r.OK() {
+		t.Error("the report says OK")
 	}
 }
