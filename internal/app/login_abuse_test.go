@@ -101,7 +101,7 @@ func TestLoginBruteForceIsLimited(t *testing.T) {
 				ra, _ := errs[0].Extensions["retryAfter"].(float64)
 				o.retryAfter = append(o.retryAfter, ra)
 			}
-			free := ratelimit.UserPolicy.Tries
+			free := ratelimit.UserPolicy().Tries
 			for i, c := range o.codes {
 				want := "RATE_LIMITED"
 				if i < free {

@@ -5,15 +5,18 @@ import (
 	"time"
 )
 
-// The default policies of failed logins. A username gets a few tries, an
-// address (which many users may share) more; past them the lockout starts
-// at a second and doubles up to a quarter of an hour per failure.
-var (
-	// UserPolicy limits the failed logins of one username.
-	UserPolicy = Policy{Tries: 5, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour}
-	// AddrPolicy limits the failed logins from one client address.
-	AddrPolicy = Policy{Tries: 20, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour}
-)
+// UserPolicy limits the failed logins of one username: 5 tries, then a
+// lockout of a second that doubles with each failure up to a quarter of an
+// hour.
+func UserPolicy() Policy {
+	return Policy{Tries: 5, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour}
+}
+
+// AddrPolicy limits the failed logins from one client address, which many
+// users may share: 20 tries, then the same lockouts.
+func AddrPolicy() Policy {
+	return Policy{Tries: 20, Base: time.Second, Max: 15 * time.Minute, Forget: time.Hour}
+}
 
 // Logins limits failed logins per username and per client address. A
 // username that does not exist is limited exactly like one that does, so
@@ -25,7 +28,7 @@ type Logins struct {
 // NewLogins returns the login limits of the default policies, reading the
 // time from now (time.Now when nil).
 func NewLogins(now func() time.Time) *Logins {
-	return &Logins{byUser: New(UserPolicy, now), byAddr: New(AddrPolicy, now)}
+	return &Logins{byUser: New(UserPolicy(), now), byAddr: New(AddrPolicy(), now)}
 }
 
 // Wait returns how long a login of username from addr must wait: 0 if it

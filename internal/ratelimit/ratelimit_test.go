@@ -65,7 +65,7 @@ func TestLimiterLockoutGrowsAndEnds(t *testing.T) {
 func TestLoginsLimitUserAndAddress(t *testing.T) {
 	c := &clock{t: time.Unix(1_000_000, 0)}
 	l := ratelimit.NewLogins(c.now)
-	for range ratelimit.UserPolicy.Tries {
+	for range ratelimit.UserPolicy().Tries {
 		l.Failed("bob@acme.example", "10.0.0.1")
 	}
 	if l.Wait("bob@acme.example", "10.0.0.2") == 0 {
@@ -77,7 +77,7 @@ func TestLoginsLimitUserAndAddress(t *testing.T) {
 	if l.Wait("alice@acme.example", "10.0.0.1") != 0 {
 		t.Error("the address is limited after fewer failures than its policy allows")
 	}
-	for i := range ratelimit.AddrPolicy.Tries {
+	for i := range ratelimit.AddrPolicy().Tries {
 		l.Failed(fmt.Sprintf("user%d@acme.example", i), "10.0.0.3")
 	}
 	if l.Wait("alice@acme.example", "10.0.0.3") == 0 {
