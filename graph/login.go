@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/user"
@@ -18,7 +19,19 @@ import (
 // not the password was right; an unknown user or a wrong password gets
 // UNAUTHENTICATED. The password is checked in every case, so that the answer
 // takes as long either way.
+//
+// Failed logins are limited per username and per client address: past a few
+// failures the login is refused with RATE_LIMITED, whatever the password,
+// until the lockout ends; unknown usernames are limited alike, so the limit
+// says nothing about which accounts exist. Login runs in no transaction (see
+// writesNothing in internal/server): the password is checked without holding
+// a database lock.
 func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
+	addr := auth.ClientAddr(ctx)
+	if wait := r.logins.Wait(input.Username, addr); wait > 0 {
+		r.log.WarnContext(ctx, "login refused: rate limited", "username", input.Username, "client", addr, "retry_after", wait)
+		return nil, errLimited(wait)
+	}
 	u, err := r.client.User.Query().Where(user.Username(input.Username)).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
 		return nil, err
@@ -27,20 +40,36 @@ func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.Lo
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	passwordOK := auth.VerifyPassword(hash, input.Password)
-	switch {
-	case u == nil:
+	if !auth.VerifyPassword(hash, input.Password) {
+		reason := "wrong password"
+		if u == nil {
+			reason = "unknown username"
+		}
+		lock := r.logins.Failed(input.Username, addr)
+		r.log.WarnContext(ctx, "login failed", "username", input.Username, "client", addr, "reason", reason, "locked_for", lock)
+		if u != nil && !access.MayUsePortal(u) {
+			return nil, errPortalDisabled()
+		}
 		return nil, errBadCredentials()
-	case !access.MayUsePortal(u):
-		return nil, apperr.New(apperr.PortalAccessDisabled, "portal access is disabled for this user")
-	case !passwordOK:
-		return nil, errBadCredentials()
+	}
+	r.logins.Succeeded(input.Username)
+	if !access.MayUsePortal(u) {
+		r.log.InfoContext(ctx, "login refused: portal access disabled", "username", input.Username, "client", addr)
+		return nil, errPortalDisabled()
 	}
 	token, claims, err := r.signer.Mint(u.ID, u.CredentialStamp, r.now())
 	if err != nil {
 		return nil, err
 	}
 	return &model.LoginPayload{Token: token, ExpiresAt: claims.ExpiresAt, MustRunWizard: u.RunEndUserWizard, User: u}, nil
+}
+
+func errLimited(wait time.Duration) error {
+	return apperr.Limited(wait, "too many failed logins; try again later")
+}
+
+func errPortalDisabled() error {
+	return apperr.New(apperr.PortalAccessDisabled, "portal access is disabled for this user")
 }
 
 func errBadCredentials() error {

@@ -5,6 +5,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -16,6 +17,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/media"
+	"github.com/pbxportal/pbxportal/internal/ratelimit"
 )
 
 // Resolver is the root resolver. It is built once per server and shared by
@@ -28,6 +30,8 @@ type Resolver struct {
 	lists  *access.Lists
 	live   Live
 	now    func() time.Time
+	logins *ratelimit.Logins
+	log    *slog.Logger
 }
 
 // NewResolver returns the root resolver over the services it needs. It
@@ -38,7 +42,14 @@ func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, m
 	if err != nil {
 		return nil, fmt.Errorf("graph: compile the list filters: %w", err)
 	}
-	return &Resolver{client: client, spice: spice, signer: signer, media: mediaURLs, lists: lists, now: time.Now}, nil
+	return &Resolver{client: client, spice: spice, signer: signer, media: mediaURLs, lists: lists, now: time.Now,
+		logins: ratelimit.NewLogins(nil), log: slog.New(slog.DiscardHandler)}, nil
+}
+
+// LimitLogins makes login count its failures in l and log failed and
+// refused logins (never the password) to log.
+func (r *Resolver) LimitLogins(l *ratelimit.Logins, log *slog.Logger) {
+	r.logins, r.log = l, log
 }
 
 // Schema returns the executable schema.

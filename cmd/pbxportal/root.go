@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -38,7 +39,8 @@ func newRootCommand() *cobra.Command {
 	f.StringVar(&cfg.SpiceDBToken, "spicedb-token", "", "preshared key of that SpiceDB")
 	f.BoolVar(&cfg.SpiceDBInsecure, "spicedb-insecure", false, "connect to that SpiceDB without TLS")
 	f.StringVar(&cfg.SpiceDBDatastoreURL, "spicedb-datastore-url", "", "PostgreSQL URL of the embedded SpiceDB's own datastore, to keep its relationships there instead of in memory")
-	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg), newSchemaCommand())
+	f.DurationVar(&cfg.TokenTTL, "token-ttl", 12*time.Hour, "how long a login token lives; a token claiming a longer life is refused")
+	root.AddCommand(newServeCommand(cfg), newSeedCommand(cfg), newTokenCommand(cfg), newAuthzCommand(), newReconcileCommand(cfg), newMigrateCommand(cfg), newSchemaCommand(), newLoadCommand(cfg))
 	root.SetVersionTemplate("{{.Version}}")
 	return root
 }

@@ -36,10 +36,12 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/cors"
+	"github.com/pbxportal/pbxportal/internal/dbwrite"
 	"github.com/pbxportal/pbxportal/internal/demo"
 	"github.com/pbxportal/pbxportal/internal/events"
 	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/migration"
+	"github.com/pbxportal/pbxportal/internal/ratelimit"
 	"github.com/pbxportal/pbxportal/internal/rowlock"
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
@@ -67,8 +69,12 @@ type Config struct {
 	// Demo loads the demo dataset if the database is empty. It is on for the
 	// embedded default; with DatabaseURL it must be asked for.
 	Demo bool
-	// TokenTTL is how long a login token lives.
+	// TokenTTL is how long a login token lives, and the most a token is
+	// accepted for: one claiming a longer life is refused.
 	TokenTTL time.Duration
+	// Now is the clock of the login limits (time.Now when nil); tests set
+	// it to pass a lockout without sleeping.
+	Now func() time.Time
 	// Log receives the server's own logs.
 	Log *slog.Logger
 	// DisableGraphiQL turns GraphiQL at / off, e.g. in production.
@@ -194,6 +200,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		Rescope: server.Rescope(a.Client, a.Spice, a.Relay.Settle, cfg.Log),
 		Recheck: cfg.SubscriptionRecheck,
 	})
+	resolver.LimitLogins(ratelimit.NewLogins(cfg.Now), cfg.Log)
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
 		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
@@ -242,6 +249,11 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 	if err := prepareSchema(ctx, client, drv, postgres); err != nil {
 		_ = client.Close()
 		return nil, err
+	}
+	if !postgres {
+		// One writer at a time, each transaction from its first statement
+		// only: SQLite never answers "database is locked".
+		client = ent.NewClient(ent.Driver(dbwrite.Serialize(drv, sqliteWriteWait)))
 	}
 	key, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
 	if err != nil {
@@ -298,6 +310,10 @@ func Migrate(ctx context.Context, cfg Config, opts migration.Options) ([]string,
 	return migration.Apply(ctx, drv.DB(), dir, opts)
 }
 
+// sqliteWriteWait is how long a writer waits for its turn on SQLite before
+// giving up.
+const sqliteWriteWait = 30 * time.Second
+
 // openDB opens SQLite in the data dir, or PostgreSQL when a URL is given.
 func openDB(cfg Config) (*entsql.Driver, bool, error) {
 	if cfg.DatabaseURL != "" {
@@ -310,6 +326,10 @@ func openDB(cfg Config) (*entsql.Driver, bool, error) {
 		}
 		return entsql.OpenDB(dialect.Postgres, db), true, nil
 	}
+	// WAL: readers never wait for the writer. The busy timeout covers other
+	// processes (a CLI command on the same file); in this one, writers take
+	// turns (see dbwrite). Transactions take the write lock when they begin,
+	// so that none fails upgrading a read lock.
 	dsn := "file:" + filepath.Join(cfg.DataDir, "pbxportal.db") +
 		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)

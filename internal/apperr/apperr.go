@@ -5,6 +5,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -24,16 +25,19 @@ const (
 	BadUserInput         Code = "BAD_USER_INPUT"
 	Conflict             Code = "CONFLICT"
 	AuthzUnavailable     Code = "AUTHZ_UNAVAILABLE"
+	RateLimited          Code = "RATE_LIMITED"
 	Internal             Code = "INTERNAL"
 )
 
 // Error is an error with a code and a message safe to show to the client.
-// Field names the input field at fault, for BAD_USER_INPUT.
+// Field names the input field at fault, for BAD_USER_INPUT; RetryAfter is
+// how many seconds a RATE_LIMITED client must wait.
 type Error struct {
-	Code    Code
-	Message string
-	Field   string
-	Err     error
+	Code       Code
+	Message    string
+	Field      string
+	RetryAfter int
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -53,6 +57,12 @@ func New(code Code, format string, args ...any) *Error {
 // BadInput returns a BAD_USER_INPUT error naming the input field at fault.
 func BadInput(field, format string, args ...any) *Error {
 	return &Error{Code: BadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Limited returns a RATE_LIMITED error that asks the client to wait d
+// (rounded up to whole seconds, at least one).
+func Limited(d time.Duration, message string) *Error {
+	return &Error{Code: RateLimited, Message: message, RetryAfter: max(int((d+time.Second-1)/time.Second), 1)}
 }
 
 // Wrap attaches a code and a client-safe message to err; err itself is

@@ -63,7 +63,7 @@ func TestTokens(t *testing.T) {
 		m.Write([]byte(p))
 		return p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	}
-	exp := now.Add(time.Hour).Unix()
+	iat, exp := now.Unix(), now.Add(time.Hour).Unix()
 	tests := []struct {
 		name, token string
 		at          time.Time
@@ -78,8 +78,12 @@ func TestTokens(t *testing.T) {
 		{"empty", "", now, auth.Claims{}},
 		{"no stamp (an old token)", forge(fmt.Sprintf(`{"sub":42,"jti":"x","exp":%d}`, exp)), now, auth.Claims{}},
 		{"no id (an old token)", forge(fmt.Sprintf(`{"sub":42,"stp":7,"exp":%d}`, exp)), now, auth.Claims{}},
-		{"all claims", forge(fmt.Sprintf(`{"sub":42,"stp":7,"jti":"x","exp":%d}`, exp)), now,
+		{"all claims", forge(fmt.Sprintf(`{"sub":42,"stp":7,"jti":"x","iat":%d,"exp":%d}`, iat, exp)), now,
 			auth.Claims{UserID: 42, Stamp: 7, ID: "x", ExpiresAt: time.Unix(exp, 0)}},
+		{"expiry in 2286", forge(fmt.Sprintf(`{"sub":42,"stp":7,"jti":"x","iat":%d,"exp":9999999999}`, iat)), now, auth.Claims{}},
+		{"expiry in 2286, issued then too", forge(`{"sub":42,"stp":7,"jti":"x","iat":9999990000,"exp":9999999999}`), now, auth.Claims{}},
+		{"lives longer than the lifetime", forge(fmt.Sprintf(`{"sub":42,"stp":7,"jti":"x","iat":%d,"exp":%d}`, iat-3600, exp)), now, auth.Claims{}},
+		{"no issue time", forge(fmt.Sprintf(`{"sub":42,"stp":7,"jti":"x","exp":%d}`, exp)), now, auth.Claims{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

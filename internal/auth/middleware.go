@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -15,6 +16,26 @@ type ViewerLoader[V any] func(ctx context.Context, c Claims) (V, error)
 type viewerKey[V any] struct{}
 
 type claimsKey struct{}
+
+type clientAddrKey struct{}
+
+// ClientAddr returns the address (IP, without port) the request came from,
+// as the middleware recorded it; login limits count failures per address.
+// Forwarding headers are not trusted: a client could forge them.
+func ClientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}
+
+// WithClientAddr returns ctx carrying the client address remoteAddr
+// ("host:port" or a bare host).
+func WithClientAddr(ctx context.Context, remoteAddr string) context.Context {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	return context.WithValue(ctx, clientAddrKey{}, host)
+}
 
 // ClaimsFrom returns the claims of the token that authenticated the request,
 // if one did. Logout uses them to end that token alone.
@@ -38,9 +59,11 @@ func ViewerFrom[V any](ctx context.Context) (V, bool) {
 // the token's claims in the request context. A missing, bad or expired token,
 // or one the loader refuses, leaves the request anonymous; the GraphQL layer
 // answers UNAUTHENTICATED for anything that needs a viewer. The loader runs
-// on every request, so that a revocation holds from the very next one.
+// on every request, so that a revocation holds from the very next one. It
+// also records the client address (see ClientAddr).
 func Middleware[V any](s *Signer, load ViewerLoader[V], next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(WithClientAddr(r.Context(), r.RemoteAddr))
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if ok && token != "" {
 			if ctx, err := Authenticate(r.Context(), s, load, token); err == nil {

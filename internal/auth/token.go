@@ -19,6 +19,10 @@ import (
 // malformed, badly signed or expired.
 var ErrInvalidToken = errors.New("invalid or expired token")
 
+// maxClockSkew is how far in the future a token's issue time may lie: the
+// clocks of replicas differ a little.
+const maxClockSkew = 60
+
 // keySize is the size of a generated signing key.
 const keySize = 32
 
@@ -51,7 +55,9 @@ type claims struct {
 	Exp int64  `json:"exp"`
 }
 
-// NewSigner returns a signer with key, whose tokens live for ttl.
+// NewSigner returns a signer with key, whose tokens live for ttl. Verify
+// refuses any token whose expiry lies more than ttl after its issue or after
+// now, however well signed.
 func NewSigner(key []byte, ttl time.Duration) (*Signer, error) {
 	if len(key) < keySize {
 		return nil, fmt.Errorf("auth: signing key is %d bytes; at least %d are needed", len(key), keySize)
@@ -107,6 +113,11 @@ func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
 	}
 	if now.Unix() >= c.Exp {
 		return Claims{}, fmt.Errorf("auth: expired: %w", ErrInvalidToken)
+	}
+	// A token lives at most the configured lifetime: one that claims more
+	// (from its issue, or from now) was not minted under this configuration.
+	if lifetime := int64((s.ttl + time.Second - 1) / time.Second); c.Exp-c.Iat > lifetime || c.Exp-now.Unix() > lifetime || c.Iat > now.Unix()+maxClockSkew {
+		return Claims{}, fmt.Errorf("auth: lifetime beyond the configured bound: %w", ErrInvalidToken)
 	}
 	return c.public(), nil
 }

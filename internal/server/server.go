@@ -114,7 +114,7 @@ func graphQL(d Deps) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(entgql.Transactioner{TxOpener: d.Client})
+	srv.Use(entgql.Transactioner{TxOpener: d.Client, SkipTxFunc: needsNoTx})
 	srv.AroundFields(limitPageSize)
 	for _, f := range d.Fields {
 		srv.AroundFields(f)
@@ -131,6 +131,22 @@ func graphQL(d Deps) http.Handler {
 		return apperr.New(apperr.Internal, "internal error")
 	})
 	return srv
+}
+
+// writesNothing reports whether the mutation field name writes nothing to
+// the database: an operation made of such fields alone runs outside any
+// transaction, so that login checks its password without holding the
+// database's write lock.
+func writesNothing(name string) bool { return name == "login" }
+
+// needsNoTx reports whether every root field of op writes nothing.
+func needsNoTx(op *ast.OperationDefinition) bool {
+	for _, s := range op.SelectionSet {
+		if f, ok := s.(*ast.Field); !ok || !writesNothing(f.Name) {
+			return false
+		}
+	}
+	return len(op.SelectionSet) > 0
 }
 
 // nameAuditedAction names each mutation's audit events after the mutation.
@@ -212,6 +228,9 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		out.Extensions = map[string]any{"code": string(e.Code)}
 		if e.Field != "" {
 			out.Extensions["field"] = e.Field
+		}
+		if e.RetryAfter > 0 {
+			out.Extensions["retryAfter"] = e.RetryAfter
 		}
 		return out
 	}
