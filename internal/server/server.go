@@ -50,19 +50,38 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Media serves recordings' audio behind signed URLs.
 	Media http.Handler
+	// Limits bound what one GraphQL request may cost; zero fields take
+	// their defaults.
+	Limits Limits
+	// SeparateMetrics keeps /metrics off this handler: MetricsHandler serves
+	// it on an address of its own.
+	SeparateMetrics bool
 	// Settle brings SpiceDB up to date with every change committed to the
 	// database, by any replica, and returns the revision (a ZedToken) that
 	// the request's reads must be at least as fresh as.
 	Settle func(context.Context) (string, error)
 }
 
-// Handler returns the HTTP handler of the whole server.
+// graphiqlCSP lets the GraphiQL page load its scripts and styles from the
+// CDN it names (with subresource integrity) and talk to this server only.
+const graphiqlCSP = "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; " +
+	"style-src 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; " +
+	"font-src https://cdn.jsdelivr.net; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// Handler returns the HTTP handler of the whole server. Every response
+// carries the security headers; /graphql is guarded by the limits before
+// anything else runs.
 func Handler(d Deps) http.Handler {
+	d.Limits = d.Limits.withDefaults()
 	m := newMetrics(d.Registry)
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", playground.Handler("pbxportal", "/graphql"))
+	graphiql := playground.Handler("pbxportal", "/graphql")
+	mux.Handle("GET /{$}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", graphiqlCSP)
+		graphiql.ServeHTTP(w, r)
+	}))
 	gql := auth.Middleware(d.Signer, session.Loader(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
-	mux.Handle("/graphql", m.instrument(gql))
+	mux.Handle("/graphql", m.instrument(guardRequest(d.Limits, gql)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -75,8 +94,15 @@ func Handler(d Deps) http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET "+media.Path+"{id}", d.Media)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-	return mux
+	if !d.SeparateMetrics {
+		mux.Handle("GET /metrics", MetricsHandler(d.Registry))
+	}
+	return securityHeaders(mux)
+}
+
+// MetricsHandler serves the Prometheus metrics of reg.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return securityHeaders(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 }
 
 // graphQL is the gqlgen handler: explicit transports, a query cache,
@@ -87,9 +113,11 @@ func graphQL(d Deps) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(d.Limits.MaxQueryTokens)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(entgql.Transactioner{TxOpener: d.Client})
+	srv.Use(&costGuard{limits: d.Limits})
+	srv.Use(transactioner{entgql.Transactioner{TxOpener: d.Client}})
 	srv.AroundFields(limitPageSize)
 	for _, f := range d.Fields {
 		srv.AroundFields(f)
@@ -117,16 +145,24 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+			// Parse and validation errors: client-safe, and the client's
+			// mistake, but for pagination arguments that contradict
+			// each other, which are bad input.
+			code := apperr.BadRequest
 			if gqlErr.Extensions["code"] == "INVALID_PAGINATION" {
-				gqlErr.Extensions = map[string]any{"code": string(apperr.BadUserInput)}
+				code = apperr.BadUserInput
 			}
-			return gqlErr // parse and validation errors, already client-safe
+			gqlErr.Extensions = map[string]any{"code": string(code)}
+			return gqlErr
 		}
 		out := graphql.DefaultErrorPresenter(ctx, err)
 		if out.Err != nil {
 			err = out.Err
 		}
 		e := apperr.Classify(err)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && (e.Code == apperr.Internal || e.Code == apperr.AuthzUnavailable) {
+			e = apperr.Wrap(apperr.LimitExceeded, err, "the request ran out of time")
+		}
 		if e.Code == apperr.BadUserInput && e.Field == "" && len(out.Path) > 0 {
 			if name, ok := out.Path[len(out.Path)-1].(ast.PathName); ok {
 				e = &apperr.Error{Code: e.Code, Message: e.Message, Field: string(name)}
