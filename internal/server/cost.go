@@ -7,6 +7,7 @@ import (
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -52,7 +53,12 @@ func (g *costGuard) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 		}
 	}
 	if w.err != nil {
-		return &gqlerror.Error{Err: w.err, Message: w.err.Error()}
+		// Marked a validation failure, so that the transport answers it
+		// with HTTP 422 as it does the validator's own refusals; the
+		// presenter shows its contract code.
+		gqlErr := &gqlerror.Error{Err: w.err, Message: w.err.Error()}
+		errcode.Set(gqlErr, errcode.ValidationFailed)
+		return gqlErr
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -149,8 +150,11 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// mistake, but for pagination arguments that contradict
 			// each other, which are bad input.
 			code := apperr.BadRequest
-			if gqlErr.Extensions["code"] == "INVALID_PAGINATION" {
+			switch {
+			case gqlErr.Extensions["code"] == "INVALID_PAGINATION":
 				code = apperr.BadUserInput
+			case strings.HasPrefix(gqlErr.Message, "exceeded token limit"):
+				code = apperr.LimitExceeded // the parser's only sign of Limits.MaxQueryTokens
 			}
 			gqlErr.Extensions = map[string]any{"code": string(code)}
 			return gqlErr
