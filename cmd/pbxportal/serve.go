@@ -12,7 +12,7 @@ import (
 )
 
 func newServeCommand(cfg *app.Config) *cobra.Command {
-	var listen string
+	var listen, metricsListen string
 	var demo bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -23,6 +23,7 @@ With --database-url the demo is loaded only when --demo is given.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			cfg.Demo = cfg.DatabaseURL == "" || demo
+			cfg.SeparateMetrics = metricsListen != ""
 			a, err := app.Open(ctx, *cfg)
 			if err != nil {
 				return err
@@ -31,6 +32,11 @@ With --database-url the demo is loaded only when --demo is given.`,
 			srv := &http.Server{Addr: listen, Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.ListenAndServe() }()
+			if metricsListen != "" {
+				metrics := &http.Server{Addr: metricsListen, Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+				go func() { errc <- metrics.ListenAndServe() }()
+				defer metrics.Close()
+			}
 			cfg.Log.InfoContext(ctx, "pbxportal is serving", "listen", listen, "graphiql", "http://localhost"+portOf(listen)+"/")
 			select {
 			case err := <-errc:
@@ -46,6 +52,8 @@ With --database-url the demo is loaded only when --demo is given.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":8080", "address to listen on")
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve /metrics on this address (e.g. 127.0.0.1:9090) instead of on --listen")
+	addLimitFlags(cmd.Flags(), &cfg.Limits)
 	cmd.Flags().BoolVar(&demo, "demo", false, "load the demo dataset into an empty database given by --database-url")
 	return cmd
 }
