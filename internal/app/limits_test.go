@@ -11,8 +11,10 @@ import (
 	"sync"
 	"testing"
 
+	"entgo.io/ent/schema/field"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/pbxportal/pbxportal/ent/migrate"
 	"github.com/pbxportal/pbxportal/graph/generated"
 	"github.com/pbxportal/pbxportal/internal/app"
 )
@@ -380,5 +382,26 @@ func sampleValue(s *ast.Schema, t *ast.Type) any {
 		return "2026-01-01T00:00:00Z"
 	default:
 		return "1"
+	}
+}
+
+// TestEveryStoredStringIsBounded walks the tables ent generates: every
+// string column has a maximum length, which ent checks before a write
+// (BAD_USER_INPUT naming the field).
+func TestEveryStoredStringIsBounded(t *testing.T) {
+	columns := 0
+	for _, table := range migrate.Tables {
+		for _, c := range table.Columns {
+			if c.Type != field.TypeString {
+				continue
+			}
+			columns++
+			if c.Size <= 0 {
+				t.Errorf("%s.%s has no maximum length: give it MaxLen in ent/schema", table.Name, c.Name)
+			}
+		}
+	}
+	if columns < 30 {
+		t.Fatalf("only %d string columns walked", columns)
 	}
 }
