@@ -154,8 +154,18 @@ func (_c *AuditEventCreate) check() error {
 	if _, ok := _c.mutation.TargetType(); !ok {
 		return &ValidationError{Name: "target_type", err: errors.New(`ent: missing required field "AuditEvent.target_type"`)}
 	}
+	if v, ok := _c.mutation.TargetType(); ok {
+		if err := auditevent.TargetTypeValidator(v); err != nil {
+			return &ValidationError{Name: "target_type", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.target_type": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.TargetID(); !ok {
 		return &ValidationError{Name: "target_id", err: errors.New(`ent: missing required field "AuditEvent.target_id"`)}
+	}
+	if v, ok := _c.mutation.TargetID(); ok {
+		if err := auditevent.TargetIDValidator(v); err != nil {
+			return &ValidationError{Name: "target_id", err: fmt.Errorf(`ent: validator failed for field "AuditEvent.target_id": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.CreatedAt(); !ok {
 		return &ValidationError{Name: "created_at", err: errors.New(`ent: missing required field "AuditEvent.created_at"`)}

@@ -98,6 +98,11 @@ func (_c *AuthzRevisionCreate) check() error {
 	if _, ok := _c.mutation.ZedToken(); !ok {
 		return &ValidationError{Name: "zed_token", err: errors.New(`ent: missing required field "AuthzRevision.zed_token"`)}
 	}
+	if v, ok := _c.mutation.ZedToken(); ok {
+		if err := authzrevision.ZedTokenValidator(v); err != nil {
+			return &ValidationError{Name: "zed_token", err: fmt.Errorf(`ent: validator failed for field "AuthzRevision.zed_token": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
 		return &ValidationError{Name: "updated_at", err: errors.New(`ent: missing required field "AuthzRevision.updated_at"`)}
 	}

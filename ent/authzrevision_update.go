@@ -89,7 +89,20 @@ func (_u *AuthzRevisionUpdate) defaults() {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *AuthzRevisionUpdate) check() error {
+	if v, ok := _u.mutation.ZedToken(); ok {
+		if err := authzrevision.ZedTokenValidator(v); err != nil {
+			return &ValidationError{Name: "zed_token", err: fmt.Errorf(`ent: validator failed for field "AuthzRevision.zed_token": %w`, err)}
+		}
+	}
+	return nil
+}
+
 func (_u *AuthzRevisionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(authzrevision.Table, authzrevision.Columns, sqlgraph.NewFieldSpec(authzrevision.FieldID, field.TypeInt))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -198,7 +211,20 @@ func (_u *AuthzRevisionUpdateOne) defaults() {
 	}
 }
 
+// check runs all checks and user-defined validators on the builder.
+func (_u *AuthzRevisionUpdateOne) check() error {
+	if v, ok := _u.mutation.ZedToken(); ok {
+		if err := authzrevision.ZedTokenValidator(v); err != nil {
+			return &ValidationError{Name: "zed_token", err: fmt.Errorf(`ent: validator failed for field "AuthzRevision.zed_token": %w`, err)}
+		}
+	}
+	return nil
+}
+
 func (_u *AuthzRevisionUpdateOne) sqlSave(ctx context.Context) (_node *AuthzRevision, err error) {
+	if err := _u.check(); err != nil {
+		return _node, err
+	}
 	_spec := sqlgraph.NewUpdateSpec(authzrevision.Table, authzrevision.Columns, sqlgraph.NewFieldSpec(authzrevision.FieldID, field.TypeInt))
 	id, ok := _u.mutation.ID()
 	if !ok {

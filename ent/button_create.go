@@ -114,6 +114,11 @@ func (_c *ButtonCreate) check() error {
 	if _, ok := _c.mutation.Label(); !ok {
 		return &ValidationError{Name: "label", err: errors.New(`ent: missing required field "Button.label"`)}
 	}
+	if v, ok := _c.mutation.Label(); ok {
+		if err := button.LabelValidator(v); err != nil {
+			return &ValidationError{Name: "label", err: fmt.Errorf(`ent: validator failed for field "Button.label": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Feature(); !ok {
 		return &ValidationError{Name: "feature", err: errors.New(`ent: missing required field "Button.feature"`)}
 	}

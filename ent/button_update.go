@@ -115,6 +115,11 @@ func (_u *ButtonUpdate) check() error {
 			return &ValidationError{Name: "position", err: fmt.Errorf(`ent: validator failed for field "Button.position": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Label(); ok {
+		if err := button.LabelValidator(v); err != nil {
+			return &ValidationError{Name: "label", err: fmt.Errorf(`ent: validator failed for field "Button.label": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Feature(); ok {
 		if err := button.FeatureValidator(v); err != nil {
 			return &ValidationError{Name: "feature", err: fmt.Errorf(`ent: validator failed for field "Button.feature": %w`, err)}
@@ -269,6 +274,11 @@ func (_u *ButtonUpdateOne) check() error {
 	if v, ok := _u.mutation.Position(); ok {
 		if err := button.PositionValidator(v); err != nil {
 			return &ValidationError{Name: "position", err: fmt.Errorf(`ent: validator failed for field "Button.position": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Label(); ok {
+		if err := button.LabelValidator(v); err != nil {
+			return &ValidationError{Name: "label", err: fmt.Errorf(`ent: validator failed for field "Button.label": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.Feature(); ok {

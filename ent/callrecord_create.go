@@ -197,8 +197,18 @@ func (_c *CallRecordCreate) check() error {
 	if _, ok := _c.mutation.Caller(); !ok {
 		return &ValidationError{Name: "caller", err: errors.New(`ent: missing required field "CallRecord.caller"`)}
 	}
+	if v, ok := _c.mutation.Caller(); ok {
+		if err := callrecord.CallerValidator(v); err != nil {
+			return &ValidationError{Name: "caller", err: fmt.Errorf(`ent: validator failed for field "CallRecord.caller": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Callee(); !ok {
 		return &ValidationError{Name: "callee", err: errors.New(`ent: missing required field "CallRecord.callee"`)}
+	}
+	if v, ok := _c.mutation.Callee(); ok {
+		if err := callrecord.CalleeValidator(v); err != nil {
+			return &ValidationError{Name: "callee", err: fmt.Errorf(`ent: validator failed for field "CallRecord.callee": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.Answered(); !ok {
 		return &ValidationError{Name: "answered", err: errors.New(`ent: missing required field "CallRecord.answered"`)}

@@ -222,6 +222,16 @@ func (_u *CallRecordUpdate) check() error {
 			return &ValidationError{Name: "direction", err: fmt.Errorf(`ent: validator failed for field "CallRecord.direction": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Caller(); ok {
+		if err := callrecord.CallerValidator(v); err != nil {
+			return &ValidationError{Name: "caller", err: fmt.Errorf(`ent: validator failed for field "CallRecord.caller": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Callee(); ok {
+		if err := callrecord.CalleeValidator(v); err != nil {
+			return &ValidationError{Name: "callee", err: fmt.Errorf(`ent: validator failed for field "CallRecord.callee": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.DurationSeconds(); ok {
 		if err := callrecord.DurationSecondsValidator(v); err != nil {
 			return &ValidationError{Name: "duration_seconds", err: fmt.Errorf(`ent: validator failed for field "CallRecord.duration_seconds": %w`, err)}
@@ -547,6 +557,16 @@ func (_u *CallRecordUpdateOne) check() error {
 	if v, ok := _u.mutation.Direction(); ok {
 		if err := callrecord.DirectionValidator(v); err != nil {
 			return &ValidationError{Name: "direction", err: fmt.Errorf(`ent: validator failed for field "CallRecord.direction": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Caller(); ok {
+		if err := callrecord.CallerValidator(v); err != nil {
+			return &ValidationError{Name: "caller", err: fmt.Errorf(`ent: validator failed for field "CallRecord.caller": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Callee(); ok {
+		if err := callrecord.CalleeValidator(v); err != nil {
+			return &ValidationError{Name: "callee", err: fmt.Errorf(`ent: validator failed for field "CallRecord.callee": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.DurationSeconds(); ok {

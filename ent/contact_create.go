@@ -133,8 +133,18 @@ func (_c *ContactCreate) check() error {
 			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Contact.phone": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Email(); ok {
+		if err := contact.EmailValidator(v); err != nil {
+			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "Contact.email": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Company(); !ok {
 		return &ValidationError{Name: "company", err: errors.New(`ent: missing required field "Contact.company"`)}
+	}
+	if v, ok := _c.mutation.Company(); ok {
+		if err := contact.CompanyValidator(v); err != nil {
+			return &ValidationError{Name: "company", err: fmt.Errorf(`ent: validator failed for field "Contact.company": %w`, err)}
+		}
 	}
 	if len(_c.mutation.DomainIDs()) == 0 {
 		return &ValidationError{Name: "domain", err: errors.New(`ent: missing required edge "Contact.domain"`)}

@@ -133,6 +133,16 @@ func (_u *ContactUpdate) check() error {
 			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Contact.phone": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Email(); ok {
+		if err := contact.EmailValidator(v); err != nil {
+			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "Contact.email": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Company(); ok {
+		if err := contact.CompanyValidator(v); err != nil {
+			return &ValidationError{Name: "company", err: fmt.Errorf(`ent: validator failed for field "Contact.company": %w`, err)}
+		}
+	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Contact.domain"`)
 	}
@@ -303,6 +313,16 @@ func (_u *ContactUpdateOne) check() error {
 	if v, ok := _u.mutation.Phone(); ok {
 		if err := contact.PhoneValidator(v); err != nil {
 			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Contact.phone": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Email(); ok {
+		if err := contact.EmailValidator(v); err != nil {
+			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "Contact.email": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Company(); ok {
+		if err := contact.CompanyValidator(v); err != nil {
+			return &ValidationError{Name: "company", err: fmt.Errorf(`ent: validator failed for field "Contact.company": %w`, err)}
 		}
 	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {

@@ -235,11 +235,26 @@ func (_c *RecordingCreate) check() error {
 	if _, ok := _c.mutation.Caller(); !ok {
 		return &ValidationError{Name: "caller", err: errors.New(`ent: missing required field "Recording.caller"`)}
 	}
+	if v, ok := _c.mutation.Caller(); ok {
+		if err := recording.CallerValidator(v); err != nil {
+			return &ValidationError{Name: "caller", err: fmt.Errorf(`ent: validator failed for field "Recording.caller": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Callee(); !ok {
 		return &ValidationError{Name: "callee", err: errors.New(`ent: missing required field "Recording.callee"`)}
 	}
+	if v, ok := _c.mutation.Callee(); ok {
+		if err := recording.CalleeValidator(v); err != nil {
+			return &ValidationError{Name: "callee", err: fmt.Errorf(`ent: validator failed for field "Recording.callee": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.AccountCode(); !ok {
 		return &ValidationError{Name: "account_code", err: errors.New(`ent: missing required field "Recording.account_code"`)}
+	}
+	if v, ok := _c.mutation.AccountCode(); ok {
+		if err := recording.AccountCodeValidator(v); err != nil {
+			return &ValidationError{Name: "account_code", err: fmt.Errorf(`ent: validator failed for field "Recording.account_code": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.StartedAt(); !ok {
 		return &ValidationError{Name: "started_at", err: errors.New(`ent: missing required field "Recording.started_at"`)}
@@ -254,6 +269,11 @@ func (_c *RecordingCreate) check() error {
 	}
 	if _, ok := _c.mutation.MediaFile(); !ok {
 		return &ValidationError{Name: "media_file", err: errors.New(`ent: missing required field "Recording.media_file"`)}
+	}
+	if v, ok := _c.mutation.MediaFile(); ok {
+		if err := recording.MediaFileValidator(v); err != nil {
+			return &ValidationError{Name: "media_file", err: fmt.Errorf(`ent: validator failed for field "Recording.media_file": %w`, err)}
+		}
 	}
 	if len(_c.mutation.DomainIDs()) == 0 {
 		return &ValidationError{Name: "domain", err: errors.New(`ent: missing required edge "Recording.domain"`)}

@@ -268,9 +268,29 @@ func (_u *RecordingUpdate) check() error {
 			return &ValidationError{Name: "call_id", err: fmt.Errorf(`ent: validator failed for field "Recording.call_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Caller(); ok {
+		if err := recording.CallerValidator(v); err != nil {
+			return &ValidationError{Name: "caller", err: fmt.Errorf(`ent: validator failed for field "Recording.caller": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Callee(); ok {
+		if err := recording.CalleeValidator(v); err != nil {
+			return &ValidationError{Name: "callee", err: fmt.Errorf(`ent: validator failed for field "Recording.callee": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.AccountCode(); ok {
+		if err := recording.AccountCodeValidator(v); err != nil {
+			return &ValidationError{Name: "account_code", err: fmt.Errorf(`ent: validator failed for field "Recording.account_code": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.DurationSeconds(); ok {
 		if err := recording.DurationSecondsValidator(v); err != nil {
 			return &ValidationError{Name: "duration_seconds", err: fmt.Errorf(`ent: validator failed for field "Recording.duration_seconds": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.MediaFile(); ok {
+		if err := recording.MediaFileValidator(v); err != nil {
+			return &ValidationError{Name: "media_file", err: fmt.Errorf(`ent: validator failed for field "Recording.media_file": %w`, err)}
 		}
 	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {
@@ -672,9 +692,29 @@ func (_u *RecordingUpdateOne) check() error {
 			return &ValidationError{Name: "call_id", err: fmt.Errorf(`ent: validator failed for field "Recording.call_id": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Caller(); ok {
+		if err := recording.CallerValidator(v); err != nil {
+			return &ValidationError{Name: "caller", err: fmt.Errorf(`ent: validator failed for field "Recording.caller": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Callee(); ok {
+		if err := recording.CalleeValidator(v); err != nil {
+			return &ValidationError{Name: "callee", err: fmt.Errorf(`ent: validator failed for field "Recording.callee": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.AccountCode(); ok {
+		if err := recording.AccountCodeValidator(v); err != nil {
+			return &ValidationError{Name: "account_code", err: fmt.Errorf(`ent: validator failed for field "Recording.account_code": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.DurationSeconds(); ok {
 		if err := recording.DurationSecondsValidator(v); err != nil {
 			return &ValidationError{Name: "duration_seconds", err: fmt.Errorf(`ent: validator failed for field "Recording.duration_seconds": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.MediaFile(); ok {
+		if err := recording.MediaFileValidator(v); err != nil {
+			return &ValidationError{Name: "media_file", err: fmt.Errorf(`ent: validator failed for field "Recording.media_file": %w`, err)}
 		}
 	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {

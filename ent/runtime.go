@@ -32,7 +32,29 @@ func init() {
 	// auditeventDescAction is the schema descriptor for action field.
 	auditeventDescAction := auditeventFields[3].Descriptor()
 	// auditevent.ActionValidator is a validator for the "action" field. It is called by the builders before save.
-	auditevent.ActionValidator = auditeventDescAction.Validators[0].(func(string) error)
+	auditevent.ActionValidator = func() func(string) error {
+		validators := auditeventDescAction.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(action string) error {
+			for _, fn := range fns {
+				if err := fn(action); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// auditeventDescTargetType is the schema descriptor for target_type field.
+	auditeventDescTargetType := auditeventFields[4].Descriptor()
+	// auditevent.TargetTypeValidator is a validator for the "target_type" field. It is called by the builders before save.
+	auditevent.TargetTypeValidator = auditeventDescTargetType.Validators[0].(func(string) error)
+	// auditeventDescTargetID is the schema descriptor for target_id field.
+	auditeventDescTargetID := auditeventFields[5].Descriptor()
+	// auditevent.TargetIDValidator is a validator for the "target_id" field. It is called by the builders before save.
+	auditevent.TargetIDValidator = auditeventDescTargetID.Validators[0].(func(string) error)
 	// auditeventDescCreatedAt is the schema descriptor for created_at field.
 	auditeventDescCreatedAt := auditeventFields[7].Descriptor()
 	// auditevent.DefaultCreatedAt holds the default value on creation for the created_at field.
@@ -43,6 +65,8 @@ func init() {
 	authzrevisionDescZedToken := authzrevisionFields[0].Descriptor()
 	// authzrevision.DefaultZedToken holds the default value on creation for the zed_token field.
 	authzrevision.DefaultZedToken = authzrevisionDescZedToken.Default.(string)
+	// authzrevision.ZedTokenValidator is a validator for the "zed_token" field. It is called by the builders before save.
+	authzrevision.ZedTokenValidator = authzrevisionDescZedToken.Validators[0].(func(string) error)
 	// authzrevisionDescUpdatedAt is the schema descriptor for updated_at field.
 	authzrevisionDescUpdatedAt := authzrevisionFields[1].Descriptor()
 	// authzrevision.DefaultUpdatedAt holds the default value on creation for the updated_at field.
@@ -59,30 +83,78 @@ func init() {
 	buttonDescLabel := buttonFields[2].Descriptor()
 	// button.DefaultLabel holds the default value on creation for the label field.
 	button.DefaultLabel = buttonDescLabel.Default.(string)
+	// button.LabelValidator is a validator for the "label" field. It is called by the builders before save.
+	button.LabelValidator = buttonDescLabel.Validators[0].(func(string) error)
 	// buttonDescFeature is the schema descriptor for feature field.
 	buttonDescFeature := buttonFields[3].Descriptor()
 	// button.FeatureValidator is a validator for the "feature" field. It is called by the builders before save.
-	button.FeatureValidator = buttonDescFeature.Validators[0].(func(string) error)
+	button.FeatureValidator = func() func(string) error {
+		validators := buttonDescFeature.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(feature string) error {
+			for _, fn := range fns {
+				if err := fn(feature); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	callqueueFields := schema.CallQueue{}.Fields()
 	_ = callqueueFields
 	// callqueueDescName is the schema descriptor for name field.
 	callqueueDescName := callqueueFields[2].Descriptor()
 	// callqueue.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	callqueue.NameValidator = callqueueDescName.Validators[0].(func(string) error)
+	callqueue.NameValidator = func() func(string) error {
+		validators := callqueueDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// callqueueDescExtension is the schema descriptor for extension field.
 	callqueueDescExtension := callqueueFields[3].Descriptor()
 	// callqueue.ExtensionValidator is a validator for the "extension" field. It is called by the builders before save.
-	callqueue.ExtensionValidator = callqueueDescExtension.Validators[0].(func(string) error)
+	callqueue.ExtensionValidator = func() func(string) error {
+		validators := callqueueDescExtension.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(extension string) error {
+			for _, fn := range fns {
+				if err := fn(extension); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	callrecordFields := schema.CallRecord{}.Fields()
 	_ = callrecordFields
 	// callrecordDescCaller is the schema descriptor for caller field.
 	callrecordDescCaller := callrecordFields[4].Descriptor()
 	// callrecord.DefaultCaller holds the default value on creation for the caller field.
 	callrecord.DefaultCaller = callrecordDescCaller.Default.(string)
+	// callrecord.CallerValidator is a validator for the "caller" field. It is called by the builders before save.
+	callrecord.CallerValidator = callrecordDescCaller.Validators[0].(func(string) error)
 	// callrecordDescCallee is the schema descriptor for callee field.
 	callrecordDescCallee := callrecordFields[5].Descriptor()
 	// callrecord.DefaultCallee holds the default value on creation for the callee field.
 	callrecord.DefaultCallee = callrecordDescCallee.Default.(string)
+	// callrecord.CalleeValidator is a validator for the "callee" field. It is called by the builders before save.
+	callrecord.CalleeValidator = callrecordDescCallee.Validators[0].(func(string) error)
 	// callrecordDescAnswered is the schema descriptor for answered field.
 	callrecordDescAnswered := callrecordFields[6].Descriptor()
 	// callrecord.DefaultAnswered holds the default value on creation for the answered field.
@@ -96,21 +168,69 @@ func init() {
 	// contactDescName is the schema descriptor for name field.
 	contactDescName := contactFields[1].Descriptor()
 	// contact.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	contact.NameValidator = contactDescName.Validators[0].(func(string) error)
+	contact.NameValidator = func() func(string) error {
+		validators := contactDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// contactDescPhone is the schema descriptor for phone field.
 	contactDescPhone := contactFields[2].Descriptor()
 	// contact.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
-	contact.PhoneValidator = contactDescPhone.Validators[0].(func(string) error)
+	contact.PhoneValidator = func() func(string) error {
+		validators := contactDescPhone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(phone string) error {
+			for _, fn := range fns {
+				if err := fn(phone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// contactDescEmail is the schema descriptor for email field.
+	contactDescEmail := contactFields[3].Descriptor()
+	// contact.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	contact.EmailValidator = contactDescEmail.Validators[0].(func(string) error)
 	// contactDescCompany is the schema descriptor for company field.
 	contactDescCompany := contactFields[4].Descriptor()
 	// contact.DefaultCompany holds the default value on creation for the company field.
 	contact.DefaultCompany = contactDescCompany.Default.(string)
+	// contact.CompanyValidator is a validator for the "company" field. It is called by the builders before save.
+	contact.CompanyValidator = contactDescCompany.Validators[0].(func(string) error)
 	domainFields := schema.Domain{}.Fields()
 	_ = domainFields
 	// domainDescName is the schema descriptor for name field.
 	domainDescName := domainFields[0].Descriptor()
 	// domain.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	domain.NameValidator = domainDescName.Validators[0].(func(string) error)
+	domain.NameValidator = func() func(string) error {
+		validators := domainDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// domainDescCallReportingAvailable is the schema descriptor for call_reporting_available field.
 	domainDescCallReportingAvailable := domainFields[2].Descriptor()
 	// domain.DefaultCallReportingAvailable holds the default value on creation for the call_reporting_available field.
@@ -120,17 +240,59 @@ func init() {
 	// groupDescName is the schema descriptor for name field.
 	groupDescName := groupFields[2].Descriptor()
 	// group.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	group.NameValidator = groupDescName.Validators[0].(func(string) error)
+	group.NameValidator = func() func(string) error {
+		validators := groupDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// groupDescExtension is the schema descriptor for extension field.
 	groupDescExtension := groupFields[3].Descriptor()
 	// group.ExtensionValidator is a validator for the "extension" field. It is called by the builders before save.
-	group.ExtensionValidator = groupDescExtension.Validators[0].(func(string) error)
+	group.ExtensionValidator = func() func(string) error {
+		validators := groupDescExtension.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(extension string) error {
+			for _, fn := range fns {
+				if err := fn(extension); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	outboxentryFields := schema.OutboxEntry{}.Fields()
 	_ = outboxentryFields
 	// outboxentryDescRelationship is the schema descriptor for relationship field.
 	outboxentryDescRelationship := outboxentryFields[1].Descriptor()
 	// outboxentry.RelationshipValidator is a validator for the "relationship" field. It is called by the builders before save.
-	outboxentry.RelationshipValidator = outboxentryDescRelationship.Validators[0].(func(string) error)
+	outboxentry.RelationshipValidator = func() func(string) error {
+		validators := outboxentryDescRelationship.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(relationship string) error {
+			for _, fn := range fns {
+				if err := fn(relationship); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// outboxentryDescCreatedAt is the schema descriptor for created_at field.
 	outboxentryDescCreatedAt := outboxentryFields[2].Descriptor()
 	// outboxentry.DefaultCreatedAt holds the default value on creation for the created_at field.
@@ -140,11 +302,39 @@ func init() {
 	// personaldirectoryentryDescName is the schema descriptor for name field.
 	personaldirectoryentryDescName := personaldirectoryentryFields[1].Descriptor()
 	// personaldirectoryentry.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	personaldirectoryentry.NameValidator = personaldirectoryentryDescName.Validators[0].(func(string) error)
+	personaldirectoryentry.NameValidator = func() func(string) error {
+		validators := personaldirectoryentryDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// personaldirectoryentryDescNumber is the schema descriptor for number field.
 	personaldirectoryentryDescNumber := personaldirectoryentryFields[2].Descriptor()
 	// personaldirectoryentry.NumberValidator is a validator for the "number" field. It is called by the builders before save.
-	personaldirectoryentry.NumberValidator = personaldirectoryentryDescNumber.Validators[0].(func(string) error)
+	personaldirectoryentry.NumberValidator = func() func(string) error {
+		validators := personaldirectoryentryDescNumber.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(number string) error {
+			for _, fn := range fns {
+				if err := fn(number); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	queueagentFields := schema.QueueAgent{}.Fields()
 	_ = queueagentFields
 	// queueagentDescLoggedIn is the schema descriptor for logged_in field.
@@ -156,19 +346,39 @@ func init() {
 	// recordingDescCallID is the schema descriptor for call_id field.
 	recordingDescCallID := recordingFields[4].Descriptor()
 	// recording.CallIDValidator is a validator for the "call_id" field. It is called by the builders before save.
-	recording.CallIDValidator = recordingDescCallID.Validators[0].(func(string) error)
+	recording.CallIDValidator = func() func(string) error {
+		validators := recordingDescCallID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(call_id string) error {
+			for _, fn := range fns {
+				if err := fn(call_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// recordingDescCaller is the schema descriptor for caller field.
 	recordingDescCaller := recordingFields[5].Descriptor()
 	// recording.DefaultCaller holds the default value on creation for the caller field.
 	recording.DefaultCaller = recordingDescCaller.Default.(string)
+	// recording.CallerValidator is a validator for the "caller" field. It is called by the builders before save.
+	recording.CallerValidator = recordingDescCaller.Validators[0].(func(string) error)
 	// recordingDescCallee is the schema descriptor for callee field.
 	recordingDescCallee := recordingFields[6].Descriptor()
 	// recording.DefaultCallee holds the default value on creation for the callee field.
 	recording.DefaultCallee = recordingDescCallee.Default.(string)
+	// recording.CalleeValidator is a validator for the "callee" field. It is called by the builders before save.
+	recording.CalleeValidator = recordingDescCallee.Validators[0].(func(string) error)
 	// recordingDescAccountCode is the schema descriptor for account_code field.
 	recordingDescAccountCode := recordingFields[7].Descriptor()
 	// recording.DefaultAccountCode holds the default value on creation for the account_code field.
 	recording.DefaultAccountCode = recordingDescAccountCode.Default.(string)
+	// recording.AccountCodeValidator is a validator for the "account_code" field. It is called by the builders before save.
+	recording.AccountCodeValidator = recordingDescAccountCode.Validators[0].(func(string) error)
 	// recordingDescDurationSeconds is the schema descriptor for duration_seconds field.
 	recordingDescDurationSeconds := recordingFields[9].Descriptor()
 	// recording.DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.
@@ -177,18 +387,48 @@ func init() {
 	recordingDescMediaFile := recordingFields[10].Descriptor()
 	// recording.DefaultMediaFile holds the default value on creation for the media_file field.
 	recording.DefaultMediaFile = recordingDescMediaFile.Default.(string)
+	// recording.MediaFileValidator is a validator for the "media_file" field. It is called by the builders before save.
+	recording.MediaFileValidator = recordingDescMediaFile.Validators[0].(func(string) error)
 	revokedtokenFields := schema.RevokedToken{}.Fields()
 	_ = revokedtokenFields
 	// revokedtokenDescTokenID is the schema descriptor for token_id field.
 	revokedtokenDescTokenID := revokedtokenFields[0].Descriptor()
 	// revokedtoken.TokenIDValidator is a validator for the "token_id" field. It is called by the builders before save.
-	revokedtoken.TokenIDValidator = revokedtokenDescTokenID.Validators[0].(func(string) error)
+	revokedtoken.TokenIDValidator = func() func(string) error {
+		validators := revokedtokenDescTokenID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(token_id string) error {
+			for _, fn := range fns {
+				if err := fn(token_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	siteFields := schema.Site{}.Fields()
 	_ = siteFields
 	// siteDescName is the schema descriptor for name field.
 	siteDescName := siteFields[1].Descriptor()
 	// site.NameValidator is a validator for the "name" field. It is called by the builders before save.
-	site.NameValidator = siteDescName.Validators[0].(func(string) error)
+	site.NameValidator = func() func(string) error {
+		validators := siteDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// siteDescVoicePortalAccess is the schema descriptor for voice_portal_access field.
 	siteDescVoicePortalAccess := siteFields[4].Descriptor()
 	// site.DefaultVoicePortalAccess holds the default value on creation for the voice_portal_access field.
@@ -198,23 +438,83 @@ func init() {
 	// userDescUsername is the schema descriptor for username field.
 	userDescUsername := userFields[2].Descriptor()
 	// user.UsernameValidator is a validator for the "username" field. It is called by the builders before save.
-	user.UsernameValidator = userDescUsername.Validators[0].(func(string) error)
+	user.UsernameValidator = func() func(string) error {
+		validators := userDescUsername.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(username string) error {
+			for _, fn := range fns {
+				if err := fn(username); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// userDescDisplayName is the schema descriptor for display_name field.
 	userDescDisplayName := userFields[3].Descriptor()
 	// user.DisplayNameValidator is a validator for the "display_name" field. It is called by the builders before save.
-	user.DisplayNameValidator = userDescDisplayName.Validators[0].(func(string) error)
+	user.DisplayNameValidator = func() func(string) error {
+		validators := userDescDisplayName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(display_name string) error {
+			for _, fn := range fns {
+				if err := fn(display_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// userDescExtension is the schema descriptor for extension field.
 	userDescExtension := userFields[4].Descriptor()
 	// user.ExtensionValidator is a validator for the "extension" field. It is called by the builders before save.
-	user.ExtensionValidator = userDescExtension.Validators[0].(func(string) error)
+	user.ExtensionValidator = func() func(string) error {
+		validators := userDescExtension.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(extension string) error {
+			for _, fn := range fns {
+				if err := fn(extension); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// userDescEmail is the schema descriptor for email field.
+	userDescEmail := userFields[5].Descriptor()
+	// user.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	user.EmailValidator = userDescEmail.Validators[0].(func(string) error)
 	// userDescDepartment is the schema descriptor for department field.
 	userDescDepartment := userFields[6].Descriptor()
 	// user.DefaultDepartment holds the default value on creation for the department field.
 	user.DefaultDepartment = userDescDepartment.Default.(string)
+	// user.DepartmentValidator is a validator for the "department" field. It is called by the builders before save.
+	user.DepartmentValidator = userDescDepartment.Validators[0].(func(string) error)
 	// userDescVoicePortalAccess is the schema descriptor for voice_portal_access field.
 	userDescVoicePortalAccess := userFields[10].Descriptor()
 	// user.DefaultVoicePortalAccess holds the default value on creation for the voice_portal_access field.
 	user.DefaultVoicePortalAccess = userDescVoicePortalAccess.Default.(bool)
+	// userDescEndUserRole is the schema descriptor for end_user_role field.
+	userDescEndUserRole := userFields[11].Descriptor()
+	// user.EndUserRoleValidator is a validator for the "end_user_role" field. It is called by the builders before save.
+	user.EndUserRoleValidator = userDescEndUserRole.Validators[0].(func(string) error)
+	// userDescPasswordHash is the schema descriptor for password_hash field.
+	userDescPasswordHash := userFields[12].Descriptor()
+	// user.PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.
+	user.PasswordHashValidator = userDescPasswordHash.Validators[0].(func(string) error)
+	// userDescVoicemailPinHash is the schema descriptor for voicemail_pin_hash field.
+	userDescVoicemailPinHash := userFields[13].Descriptor()
+	// user.VoicemailPinHashValidator is a validator for the "voicemail_pin_hash" field. It is called by the builders before save.
+	user.VoicemailPinHashValidator = userDescVoicemailPinHash.Validators[0].(func(string) error)
 	// userDescCredentialStamp is the schema descriptor for credential_stamp field.
 	userDescCredentialStamp := userFields[14].Descriptor()
 	// user.DefaultCredentialStamp holds the default value on creation for the credential_stamp field.
@@ -223,10 +523,18 @@ func init() {
 	userDescRunEndUserWizard := userFields[20].Descriptor()
 	// user.DefaultRunEndUserWizard holds the default value on creation for the run_end_user_wizard field.
 	user.DefaultRunEndUserWizard = userDescRunEndUserWizard.Default.(bool)
+	// userDescForwardTo is the schema descriptor for forward_to field.
+	userDescForwardTo := userFields[22].Descriptor()
+	// user.ForwardToValidator is a validator for the "forward_to" field. It is called by the builders before save.
+	user.ForwardToValidator = userDescForwardTo.Validators[0].(func(string) error)
 	// userDescDoNotDisturb is the schema descriptor for do_not_disturb field.
 	userDescDoNotDisturb := userFields[23].Descriptor()
 	// user.DefaultDoNotDisturb holds the default value on creation for the do_not_disturb field.
 	user.DefaultDoNotDisturb = userDescDoNotDisturb.Default.(bool)
+	// userDescTwinningNumber is the schema descriptor for twinning_number field.
+	userDescTwinningNumber := userFields[24].Descriptor()
+	// user.TwinningNumberValidator is a validator for the "twinning_number" field. It is called by the builders before save.
+	user.TwinningNumberValidator = userDescTwinningNumber.Validators[0].(func(string) error)
 	// userDescHistoricalCallReporting is the schema descriptor for historical_call_reporting field.
 	userDescHistoricalCallReporting := userFields[25].Descriptor()
 	// user.DefaultHistoricalCallReporting holds the default value on creation for the historical_call_reporting field.

@@ -698,8 +698,18 @@ func (_c *UserCreate) check() error {
 			return &ValidationError{Name: "extension", err: fmt.Errorf(`ent: validator failed for field "User.extension": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Email(); ok {
+		if err := user.EmailValidator(v); err != nil {
+			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "User.email": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.Department(); !ok {
 		return &ValidationError{Name: "department", err: errors.New(`ent: missing required field "User.department"`)}
+	}
+	if v, ok := _c.mutation.Department(); ok {
+		if err := user.DepartmentValidator(v); err != nil {
+			return &ValidationError{Name: "department", err: fmt.Errorf(`ent: validator failed for field "User.department": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.Scope(); !ok {
 		return &ValidationError{Name: "scope", err: errors.New(`ent: missing required field "User.scope"`)}
@@ -728,8 +738,23 @@ func (_c *UserCreate) check() error {
 	if _, ok := _c.mutation.VoicePortalAccess(); !ok {
 		return &ValidationError{Name: "voice_portal_access", err: errors.New(`ent: missing required field "User.voice_portal_access"`)}
 	}
+	if v, ok := _c.mutation.EndUserRole(); ok {
+		if err := user.EndUserRoleValidator(v); err != nil {
+			return &ValidationError{Name: "end_user_role", err: fmt.Errorf(`ent: validator failed for field "User.end_user_role": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.PasswordHash(); !ok {
 		return &ValidationError{Name: "password_hash", err: errors.New(`ent: missing required field "User.password_hash"`)}
+	}
+	if v, ok := _c.mutation.PasswordHash(); ok {
+		if err := user.PasswordHashValidator(v); err != nil {
+			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.VoicemailPinHash(); ok {
+		if err := user.VoicemailPinHashValidator(v); err != nil {
+			return &ValidationError{Name: "voicemail_pin_hash", err: fmt.Errorf(`ent: validator failed for field "User.voicemail_pin_hash": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.CredentialStamp(); !ok {
 		return &ValidationError{Name: "credential_stamp", err: errors.New(`ent: missing required field "User.credential_stamp"`)}
@@ -785,8 +810,18 @@ func (_c *UserCreate) check() error {
 			return &ValidationError{Name: "allowed_call_operations", err: fmt.Errorf(`ent: validator failed for field "User.allowed_call_operations": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.ForwardTo(); ok {
+		if err := user.ForwardToValidator(v); err != nil {
+			return &ValidationError{Name: "forward_to", err: fmt.Errorf(`ent: validator failed for field "User.forward_to": %w`, err)}
+		}
+	}
 	if _, ok := _c.mutation.DoNotDisturb(); !ok {
 		return &ValidationError{Name: "do_not_disturb", err: errors.New(`ent: missing required field "User.do_not_disturb"`)}
+	}
+	if v, ok := _c.mutation.TwinningNumber(); ok {
+		if err := user.TwinningNumberValidator(v); err != nil {
+			return &ValidationError{Name: "twinning_number", err: fmt.Errorf(`ent: validator failed for field "User.twinning_number": %w`, err)}
+		}
 	}
 	if _, ok := _c.mutation.HistoricalCallReporting(); !ok {
 		return &ValidationError{Name: "historical_call_reporting", err: errors.New(`ent: missing required field "User.historical_call_reporting"`)}

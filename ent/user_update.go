@@ -846,6 +846,16 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "extension", err: fmt.Errorf(`ent: validator failed for field "User.extension": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Email(); ok {
+		if err := user.EmailValidator(v); err != nil {
+			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "User.email": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Department(); ok {
+		if err := user.DepartmentValidator(v); err != nil {
+			return &ValidationError{Name: "department", err: fmt.Errorf(`ent: validator failed for field "User.department": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Scope(); ok {
 		if err := user.ScopeValidator(v); err != nil {
 			return &ValidationError{Name: "scope", err: fmt.Errorf(`ent: validator failed for field "User.scope": %w`, err)}
@@ -859,6 +869,21 @@ func (_u *UserUpdate) check() error {
 	if v, ok := _u.mutation.FeaturePlan(); ok {
 		if err := user.FeaturePlanValidator(v); err != nil {
 			return &ValidationError{Name: "feature_plan", err: fmt.Errorf(`ent: validator failed for field "User.feature_plan": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.EndUserRole(); ok {
+		if err := user.EndUserRoleValidator(v); err != nil {
+			return &ValidationError{Name: "end_user_role", err: fmt.Errorf(`ent: validator failed for field "User.end_user_role": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PasswordHash(); ok {
+		if err := user.PasswordHashValidator(v); err != nil {
+			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.VoicemailPinHash(); ok {
+		if err := user.VoicemailPinHashValidator(v); err != nil {
+			return &ValidationError{Name: "voicemail_pin_hash", err: fmt.Errorf(`ent: validator failed for field "User.voicemail_pin_hash": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.ProfileAccess(); ok {
@@ -889,6 +914,16 @@ func (_u *UserUpdate) check() error {
 	if v, ok := _u.mutation.AllowedCallOperations(); ok {
 		if err := user.AllowedCallOperationsValidator(v); err != nil {
 			return &ValidationError{Name: "allowed_call_operations", err: fmt.Errorf(`ent: validator failed for field "User.allowed_call_operations": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ForwardTo(); ok {
+		if err := user.ForwardToValidator(v); err != nil {
+			return &ValidationError{Name: "forward_to", err: fmt.Errorf(`ent: validator failed for field "User.forward_to": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.TwinningNumber(); ok {
+		if err := user.TwinningNumberValidator(v); err != nil {
+			return &ValidationError{Name: "twinning_number", err: fmt.Errorf(`ent: validator failed for field "User.twinning_number": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.ReplayOthers(); ok {
@@ -2252,6 +2287,16 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "extension", err: fmt.Errorf(`ent: validator failed for field "User.extension": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.Email(); ok {
+		if err := user.EmailValidator(v); err != nil {
+			return &ValidationError{Name: "email", err: fmt.Errorf(`ent: validator failed for field "User.email": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Department(); ok {
+		if err := user.DepartmentValidator(v); err != nil {
+			return &ValidationError{Name: "department", err: fmt.Errorf(`ent: validator failed for field "User.department": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.Scope(); ok {
 		if err := user.ScopeValidator(v); err != nil {
 			return &ValidationError{Name: "scope", err: fmt.Errorf(`ent: validator failed for field "User.scope": %w`, err)}
@@ -2265,6 +2310,21 @@ func (_u *UserUpdateOne) check() error {
 	if v, ok := _u.mutation.FeaturePlan(); ok {
 		if err := user.FeaturePlanValidator(v); err != nil {
 			return &ValidationError{Name: "feature_plan", err: fmt.Errorf(`ent: validator failed for field "User.feature_plan": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.EndUserRole(); ok {
+		if err := user.EndUserRoleValidator(v); err != nil {
+			return &ValidationError{Name: "end_user_role", err: fmt.Errorf(`ent: validator failed for field "User.end_user_role": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PasswordHash(); ok {
+		if err := user.PasswordHashValidator(v); err != nil {
+			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.VoicemailPinHash(); ok {
+		if err := user.VoicemailPinHashValidator(v); err != nil {
+			return &ValidationError{Name: "voicemail_pin_hash", err: fmt.Errorf(`ent: validator failed for field "User.voicemail_pin_hash": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.ProfileAccess(); ok {
@@ -2295,6 +2355,16 @@ func (_u *UserUpdateOne) check() error {
 	if v, ok := _u.mutation.AllowedCallOperations(); ok {
 		if err := user.AllowedCallOperationsValidator(v); err != nil {
 			return &ValidationError{Name: "allowed_call_operations", err: fmt.Errorf(`ent: validator failed for field "User.allowed_call_operations": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.ForwardTo(); ok {
+		if err := user.ForwardToValidator(v); err != nil {
+			return &ValidationError{Name: "forward_to", err: fmt.Errorf(`ent: validator failed for field "User.forward_to": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.TwinningNumber(); ok {
+		if err := user.TwinningNumberValidator(v); err != nil {
+			return &ValidationError{Name: "twinning_number", err: fmt.Errorf(`ent: validator failed for field "User.twinning_number": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.ReplayOthers(); ok {

@@ -24,6 +24,10 @@ const minPasswordLength = 8
 // that no answer tells them apart (docs/product.md §4).
 func notFound() error { return apperr.New(apperr.NotFound, "not found") }
 
+// maxPasswordBytes is the longest password bcrypt hashes: it ignores, and
+// golang.org/x/crypto refuses, anything longer.
+const maxPasswordBytes = 72
+
 // authorize checks, in one batched call, that the viewer may see the object
 // and holds permission on it: NOT_FOUND if it may not see it (exactly as if
 // it did not exist), FORBIDDEN if it may see it but not do this. An empty
@@ -193,6 +197,9 @@ func (r *Resolver) reachPlacement(ctx context.Context, domainID int, siteID *int
 func validPassword(field, password string, hash func(string) (string, error)) (string, error) {
 	if len(password) < minPasswordLength {
 		return "", apperr.BadInput(field, "the password must have at least %d characters", minPasswordLength)
+	}
+	if len(password) > maxPasswordBytes {
+		return "", apperr.BadInput(field, "the password must have at most %d bytes", maxPasswordBytes)
 	}
 	h, err := hash(password)
 	if err != nil {

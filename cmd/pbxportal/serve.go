@@ -17,7 +17,7 @@ import (
 const shutdownGrace = 10 * time.Second
 
 func newServeCommand(cfg *app.Config) *cobra.Command {
-	var listen string
+	var listen, metricsListen string
 	var demo, graphiQL bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -32,6 +32,7 @@ for anything long-lived: 'go run' does not pass SIGTERM on to it.`,
 			ctx := cmd.Context()
 			cfg.Demo = cfg.DatabaseURL == "" || demo
 			cfg.DisableGraphiQL = !graphiQL
+			cfg.SeparateMetrics = metricsListen != ""
 			// Bind first: a port in use fails at once, before SpiceDB starts.
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
@@ -46,6 +47,11 @@ for anything long-lived: 'go run' does not pass SIGTERM on to it.`,
 			srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(ln) }()
+			if metricsListen != "" {
+				metrics := &http.Server{Addr: metricsListen, Handler: a.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+				go func() { errc <- metrics.ListenAndServe() }()
+				defer metrics.Close()
+			}
 			attrs := []any{"listen", ln.Addr().String()}
 			if graphiQL {
 				attrs = append(attrs, "graphiql", "http://localhost"+portOf(ln.Addr().String())+"/")
@@ -67,6 +73,8 @@ for anything long-lived: 'go run' does not pass SIGTERM on to it.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":8080", "address to listen on")
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve /metrics on this address (e.g. 127.0.0.1:9090) instead of on --listen")
+	addLimitFlags(cmd.Flags(), &cfg.Limits)
 	cmd.Flags().BoolVar(&demo, "demo", false, "load the demo dataset into an empty database given by --database-url")
 	cmd.Flags().BoolVar(&graphiQL, "graphiql", true, "serve GraphiQL at / (--graphiql=false to turn it off in production)")
 	cmd.Flags().StringSliceVar(&cfg.CORSOrigins, "cors-origin", nil,

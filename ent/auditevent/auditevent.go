@@ -59,6 +59,10 @@ func ValidColumn(column string) bool {
 var (
 	// ActionValidator is a validator for the "action" field. It is called by the builders before save.
 	ActionValidator func(string) error
+	// TargetTypeValidator is a validator for the "target_type" field. It is called by the builders before save.
+	TargetTypeValidator func(string) error
+	// TargetIDValidator is a validator for the "target_id" field. It is called by the builders before save.
+	TargetIDValidator func(string) error
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
 )

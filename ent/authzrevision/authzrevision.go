@@ -41,6 +41,8 @@ func ValidColumn(column string) bool {
 var (
 	// DefaultZedToken holds the default value on creation for the "zed_token" field.
 	DefaultZedToken string
+	// ZedTokenValidator is a validator for the "zed_token" field. It is called by the builders before save.
+	ZedTokenValidator func(string) error
 	// DefaultUpdatedAt holds the default value on creation for the "updated_at" field.
 	DefaultUpdatedAt func() time.Time
 	// UpdateDefaultUpdatedAt holds the default value on update for the "updated_at" field.

@@ -57,6 +57,8 @@ var (
 	PositionValidator func(int) error
 	// DefaultLabel holds the default value on creation for the "label" field.
 	DefaultLabel string
+	// LabelValidator is a validator for the "label" field. It is called by the builders before save.
+	LabelValidator func(string) error
 	// FeatureValidator is a validator for the "feature" field. It is called by the builders before save.
 	FeatureValidator func(string) error
 )

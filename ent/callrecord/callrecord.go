@@ -92,8 +92,12 @@ func ValidColumn(column string) bool {
 var (
 	// DefaultCaller holds the default value on creation for the "caller" field.
 	DefaultCaller string
+	// CallerValidator is a validator for the "caller" field. It is called by the builders before save.
+	CallerValidator func(string) error
 	// DefaultCallee holds the default value on creation for the "callee" field.
 	DefaultCallee string
+	// CalleeValidator is a validator for the "callee" field. It is called by the builders before save.
+	CalleeValidator func(string) error
 	// DefaultAnswered holds the default value on creation for the "answered" field.
 	DefaultAnswered bool
 	// DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.

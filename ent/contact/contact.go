@@ -60,8 +60,12 @@ var (
 	NameValidator func(string) error
 	// PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
 	PhoneValidator func(string) error
+	// EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	EmailValidator func(string) error
 	// DefaultCompany holds the default value on creation for the "company" field.
 	DefaultCompany string
+	// CompanyValidator is a validator for the "company" field. It is called by the builders before save.
+	CompanyValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Contact queries.

@@ -15,9 +15,9 @@ var (
 		{Name: "domain_id", Type: field.TypeInt, Nullable: true},
 		{Name: "site_id", Type: field.TypeInt, Nullable: true},
 		{Name: "actor_id", Type: field.TypeInt, Nullable: true},
-		{Name: "action", Type: field.TypeString},
-		{Name: "target_type", Type: field.TypeString},
-		{Name: "target_id", Type: field.TypeString},
+		{Name: "action", Type: field.TypeString, Size: 255},
+		{Name: "target_type", Type: field.TypeString, Size: 255},
+		{Name: "target_id", Type: field.TypeString, Size: 255},
 		{Name: "changed_fields", Type: field.TypeJSON, Nullable: true},
 		{Name: "created_at", Type: field.TypeTime},
 	}
@@ -42,7 +42,7 @@ var (
 	// AuthzRevisionsColumns holds the columns for the "authz_revisions" table.
 	AuthzRevisionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "zed_token", Type: field.TypeString, Default: ""},
+		{Name: "zed_token", Type: field.TypeString, Size: 1024, Default: ""},
 		{Name: "updated_at", Type: field.TypeTime},
 	}
 	// AuthzRevisionsTable holds the schema information for the "authz_revisions" table.
@@ -55,8 +55,8 @@ var (
 	ButtonsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "position", Type: field.TypeInt},
-		{Name: "label", Type: field.TypeString, Default: ""},
-		{Name: "feature", Type: field.TypeString},
+		{Name: "label", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "feature", Type: field.TypeString, Size: 100},
 		{Name: "owner_id", Type: field.TypeInt},
 	}
 	// ButtonsTable holds the schema information for the "buttons" table.
@@ -83,8 +83,8 @@ var (
 	// CallQueuesColumns holds the columns for the "call_queues" table.
 	CallQueuesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString},
-		{Name: "extension", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "extension", Type: field.TypeString, Size: 64},
 		{Name: "domain_id", Type: field.TypeInt},
 		{Name: "site_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -112,8 +112,8 @@ var (
 	CallRecordsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "direction", Type: field.TypeEnum, Enums: []string{"INBOUND", "OUTBOUND", "INTERNAL"}},
-		{Name: "caller", Type: field.TypeString, Default: ""},
-		{Name: "callee", Type: field.TypeString, Default: ""},
+		{Name: "caller", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "callee", Type: field.TypeString, Size: 64, Default: ""},
 		{Name: "answered", Type: field.TypeBool, Default: true},
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "duration_seconds", Type: field.TypeInt},
@@ -167,10 +167,10 @@ var (
 	// ContactsColumns holds the columns for the "contacts" table.
 	ContactsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString},
-		{Name: "phone", Type: field.TypeString},
-		{Name: "email", Type: field.TypeString, Nullable: true},
-		{Name: "company", Type: field.TypeString, Default: ""},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "phone", Type: field.TypeString, Size: 64},
+		{Name: "email", Type: field.TypeString, Nullable: true, Size: 254},
+		{Name: "company", Type: field.TypeString, Size: 100, Default: ""},
 		{Name: "domain_id", Type: field.TypeInt},
 	}
 	// ContactsTable holds the schema information for the "contacts" table.
@@ -190,7 +190,7 @@ var (
 	// DomainsColumns holds the columns for the "domains" table.
 	DomainsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString, Unique: true},
+		{Name: "name", Type: field.TypeString, Unique: true, Size: 100},
 		{Name: "plan", Type: field.TypeEnum, Enums: []string{"STANDARD", "ENTERPRISE", "TIERED_ENTERPRISE"}, Default: "STANDARD"},
 		{Name: "call_reporting_available", Type: field.TypeBool, Default: false},
 		{Name: "scope_management", Type: field.TypeEnum, Enums: []string{"SUPPORT_ONLY", "OFFICE_MANAGERS"}, Default: "SUPPORT_ONLY"},
@@ -204,8 +204,8 @@ var (
 	// GroupsColumns holds the columns for the "groups" table.
 	GroupsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString},
-		{Name: "extension", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "extension", Type: field.TypeString, Size: 64},
 		{Name: "domain_id", Type: field.TypeInt},
 		{Name: "site_id", Type: field.TypeInt, Nullable: true},
 	}
@@ -233,7 +233,7 @@ var (
 	OutboxEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "operation", Type: field.TypeEnum, Enums: []string{"TOUCH", "DELETE"}},
-		{Name: "relationship", Type: field.TypeString},
+		{Name: "relationship", Type: field.TypeString, Size: 1024},
 		{Name: "created_at", Type: field.TypeTime},
 	}
 	// OutboxEntriesTable holds the schema information for the "outbox_entries" table.
@@ -245,8 +245,8 @@ var (
 	// PersonalDirectoryEntriesColumns holds the columns for the "personal_directory_entries" table.
 	PersonalDirectoryEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString},
-		{Name: "number", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString, Size: 100},
+		{Name: "number", Type: field.TypeString, Size: 64},
 		{Name: "owner_id", Type: field.TypeInt},
 	}
 	// PersonalDirectoryEntriesTable holds the schema information for the "personal_directory_entries" table.
@@ -301,13 +301,13 @@ var (
 	// RecordingsColumns holds the columns for the "recordings" table.
 	RecordingsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "call_id", Type: field.TypeString},
-		{Name: "caller", Type: field.TypeString, Default: ""},
-		{Name: "callee", Type: field.TypeString, Default: ""},
-		{Name: "account_code", Type: field.TypeString, Default: ""},
+		{Name: "call_id", Type: field.TypeString, Size: 255},
+		{Name: "caller", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "callee", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "account_code", Type: field.TypeString, Size: 64, Default: ""},
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "duration_seconds", Type: field.TypeInt},
-		{Name: "media_file", Type: field.TypeString, Default: ""},
+		{Name: "media_file", Type: field.TypeString, Size: 255, Default: ""},
 		{Name: "domain_id", Type: field.TypeInt},
 		{Name: "owner_id", Type: field.TypeInt, Nullable: true},
 		{Name: "group_id", Type: field.TypeInt, Nullable: true},
@@ -370,7 +370,7 @@ var (
 	// RevokedTokensColumns holds the columns for the "revoked_tokens" table.
 	RevokedTokensColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "token_id", Type: field.TypeString, Unique: true},
+		{Name: "token_id", Type: field.TypeString, Unique: true, Size: 255},
 		{Name: "user_id", Type: field.TypeInt},
 		{Name: "expires_at", Type: field.TypeTime},
 	}
@@ -390,7 +390,7 @@ var (
 	// SitesColumns holds the columns for the "sites" table.
 	SitesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "name", Type: field.TypeString},
+		{Name: "name", Type: field.TypeString, Size: 100},
 		{Name: "service_type", Type: field.TypeEnum, Enums: []string{"BCC", "CLOUD_PBX"}, Default: "BCC"},
 		{Name: "feature_plan", Type: field.TypeEnum, Enums: []string{"STANDARD", "ADVANCED", "PROFESSIONAL"}, Default: "STANDARD"},
 		{Name: "voice_portal_access", Type: field.TypeBool, Default: false},
@@ -418,18 +418,18 @@ var (
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
-		{Name: "username", Type: field.TypeString, Unique: true},
-		{Name: "display_name", Type: field.TypeString},
-		{Name: "extension", Type: field.TypeString},
-		{Name: "email", Type: field.TypeString, Nullable: true},
-		{Name: "department", Type: field.TypeString, Default: ""},
+		{Name: "username", Type: field.TypeString, Unique: true, Size: 100},
+		{Name: "display_name", Type: field.TypeString, Size: 100},
+		{Name: "extension", Type: field.TypeString, Size: 64},
+		{Name: "email", Type: field.TypeString, Nullable: true, Size: 254},
+		{Name: "department", Type: field.TypeString, Size: 100, Default: ""},
 		{Name: "scope", Type: field.TypeEnum, Enums: []string{"SUPPORT", "OFFICE_MANAGER", "SITE_MANAGER", "CALL_CENTER_SUPERVISOR", "CALL_CENTER_AGENT", "ADVANCED_USER", "BASIC_USER", "NO_PORTAL"}, Default: "BASIC_USER"},
 		{Name: "service_type", Type: field.TypeEnum, Enums: []string{"BCC", "CLOUD_PBX"}, Default: "BCC"},
 		{Name: "feature_plan", Type: field.TypeEnum, Enums: []string{"STANDARD", "ADVANCED", "PROFESSIONAL"}, Default: "STANDARD"},
 		{Name: "voice_portal_access", Type: field.TypeBool, Default: false},
-		{Name: "end_user_role", Type: field.TypeString, Nullable: true},
-		{Name: "password_hash", Type: field.TypeString},
-		{Name: "voicemail_pin_hash", Type: field.TypeString, Nullable: true},
+		{Name: "end_user_role", Type: field.TypeString, Nullable: true, Size: 100},
+		{Name: "password_hash", Type: field.TypeString, Size: 255},
+		{Name: "voicemail_pin_hash", Type: field.TypeString, Nullable: true, Size: 255},
 		{Name: "credential_stamp", Type: field.TypeInt64, Default: "0"},
 		{Name: "profile_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
 		{Name: "call_handling_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "WRITE"},
@@ -438,9 +438,9 @@ var (
 		{Name: "download_applications_access", Type: field.TypeEnum, Enums: []string{"NO_ACCESS", "READ", "WRITE"}, Default: "READ"},
 		{Name: "run_end_user_wizard", Type: field.TypeBool, Default: false},
 		{Name: "allowed_call_operations", Type: field.TypeEnum, Enums: []string{"NONE", "DESK_PHONE", "SOFTPHONE", "BOTH"}, Default: "BOTH"},
-		{Name: "forward_to", Type: field.TypeString, Nullable: true},
+		{Name: "forward_to", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "do_not_disturb", Type: field.TypeBool, Default: false},
-		{Name: "twinning_number", Type: field.TypeString, Nullable: true},
+		{Name: "twinning_number", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "historical_call_reporting", Type: field.TypeBool, Default: false},
 		{Name: "media_manager_replay", Type: field.TypeBool, Default: false},
 		{Name: "replay_all", Type: field.TypeBool, Default: false},

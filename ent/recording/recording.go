@@ -105,14 +105,22 @@ var (
 	CallIDValidator func(string) error
 	// DefaultCaller holds the default value on creation for the "caller" field.
 	DefaultCaller string
+	// CallerValidator is a validator for the "caller" field. It is called by the builders before save.
+	CallerValidator func(string) error
 	// DefaultCallee holds the default value on creation for the "callee" field.
 	DefaultCallee string
+	// CalleeValidator is a validator for the "callee" field. It is called by the builders before save.
+	CalleeValidator func(string) error
 	// DefaultAccountCode holds the default value on creation for the "account_code" field.
 	DefaultAccountCode string
+	// AccountCodeValidator is a validator for the "account_code" field. It is called by the builders before save.
+	AccountCodeValidator func(string) error
 	// DurationSecondsValidator is a validator for the "duration_seconds" field. It is called by the builders before save.
 	DurationSecondsValidator func(int) error
 	// DefaultMediaFile holds the default value on creation for the "media_file" field.
 	DefaultMediaFile string
+	// MediaFileValidator is a validator for the "media_file" field. It is called by the builders before save.
+	MediaFileValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Recording queries.

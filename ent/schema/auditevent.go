@@ -20,9 +20,9 @@ func (AuditEvent) Fields() []ent.Field {
 		field.Int("domain_id").Optional().Immutable(),
 		field.Int("site_id").Optional().Immutable(),
 		field.Int("actor_id").Optional().Immutable(),
-		field.String("action").NotEmpty().Immutable(),
-		field.String("target_type").Immutable(),
-		field.String("target_id").Immutable(),
+		field.String("action").MaxLen(maxInternal).NotEmpty().Immutable(),
+		field.String("target_type").MaxLen(maxInternal).Immutable(),
+		field.String("target_id").MaxLen(maxInternal).Immutable(),
 		field.Strings("changed_fields").Optional().Immutable().
 			Annotations(entgql.Type("[String!]")),
 		field.Time("created_at").Default(time.Now).Immutable().

@@ -20,7 +20,7 @@ type AuthzRevision struct{ ent.Schema }
 // Fields of the AuthzRevision.
 func (AuthzRevision) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("zed_token").Default("").
+		field.String("zed_token").MaxLen(maxToken).Default("").
 			Comment("the newest ZedToken written to SpiceDB; empty before the first write"),
 		field.Time("updated_at").Default(time.Now).UpdateDefault(time.Now),
 	}

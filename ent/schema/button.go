@@ -15,8 +15,8 @@ func (Button) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("owner_id").Immutable(),
 		field.Int("position").Positive(),
-		field.String("label").Default(""),
-		field.String("feature").NotEmpty(),
+		field.String("label").MaxLen(maxName).Default(""),
+		field.String("feature").MaxLen(maxName).NotEmpty(),
 	}
 }
 

@@ -16,8 +16,8 @@ func (CallQueue) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("domain_id").Immutable(),
 		field.Int("site_id").Optional(),
-		field.String("name").NotEmpty().Annotations(entgql.OrderField("NAME")),
-		field.String("extension").NotEmpty().Annotations(entgql.OrderField("EXTENSION")),
+		field.String("name").MaxLen(maxName).NotEmpty().Annotations(entgql.OrderField("NAME")),
+		field.String("extension").MaxLen(maxNumber).NotEmpty().Annotations(entgql.OrderField("EXTENSION")),
 	}
 }
 

@@ -15,10 +15,10 @@ type Contact struct{ ent.Schema }
 func (Contact) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("domain_id").Immutable(),
-		field.String("name").NotEmpty().Annotations(entgql.OrderField("NAME")),
-		field.String("phone").NotEmpty(),
-		field.String("email").Optional().Nillable(),
-		field.String("company").Default(""),
+		field.String("name").MaxLen(maxName).NotEmpty().Annotations(entgql.OrderField("NAME")),
+		field.String("phone").MaxLen(maxNumber).NotEmpty(),
+		field.String("email").MaxLen(maxEmail).Optional().Nillable(),
+		field.String("company").MaxLen(maxName).Default(""),
 	}
 }
 

@@ -13,7 +13,7 @@ type Domain struct{ ent.Schema }
 // Fields of the Domain.
 func (Domain) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().Unique().
+		field.String("name").MaxLen(maxName).NotEmpty().Unique().
 			Annotations(entgql.OrderField("NAME")),
 		field.Enum("plan").Values("STANDARD", "ENTERPRISE", "TIERED_ENTERPRISE").Default("STANDARD"),
 		field.Bool("call_reporting_available").Default(false),

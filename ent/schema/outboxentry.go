@@ -18,7 +18,7 @@ type OutboxEntry struct{ ent.Schema }
 func (OutboxEntry) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("operation").Values("TOUCH", "DELETE").Immutable(),
-		field.String("relationship").NotEmpty().Immutable().
+		field.String("relationship").MaxLen(maxToken).NotEmpty().Immutable().
 			Comment("resource_type:id#relation@subject_type:id"),
 		field.Time("created_at").Default(time.Now).Immutable(),
 	}

@@ -15,8 +15,8 @@ type PersonalDirectoryEntry struct{ ent.Schema }
 func (PersonalDirectoryEntry) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("owner_id").Immutable(),
-		field.String("name").NotEmpty(),
-		field.String("number").NotEmpty(),
+		field.String("name").MaxLen(maxName).NotEmpty(),
+		field.String("number").MaxLen(maxNumber).NotEmpty(),
 	}
 }
 

@@ -20,13 +20,13 @@ func (Recording) Fields() []ent.Field {
 		field.Int("owner_id").Optional(),
 		field.Int("group_id").Optional(),
 		field.Int("queue_id").Optional(),
-		field.String("call_id").NotEmpty(),
-		field.String("caller").Default(""),
-		field.String("callee").Default(""),
-		field.String("account_code").Default(""),
+		field.String("call_id").MaxLen(maxInternal).NotEmpty(),
+		field.String("caller").MaxLen(maxNumber).Default(""),
+		field.String("callee").MaxLen(maxNumber).Default(""),
+		field.String("account_code").MaxLen(maxNumber).Default(""),
 		field.Time("started_at").Annotations(entgql.OrderField("STARTED_AT")),
 		field.Int("duration_seconds").NonNegative().Annotations(entgql.OrderField("DURATION")),
-		field.String("media_file").Default("").Annotations(entgql.Skip()),
+		field.String("media_file").MaxLen(maxInternal).Default("").Annotations(entgql.Skip()),
 	}
 }
 

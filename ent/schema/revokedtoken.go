@@ -16,7 +16,7 @@ type RevokedToken struct{ ent.Schema }
 // Fields of the RevokedToken.
 func (RevokedToken) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("token_id").NotEmpty().Unique().Immutable().
+		field.String("token_id").MaxLen(maxInternal).NotEmpty().Unique().Immutable().
 			Comment("The token's jti."),
 		field.Int("user_id").Immutable().
 			Comment("The user the token was issued to."),

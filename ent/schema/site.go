@@ -15,7 +15,7 @@ type Site struct{ ent.Schema }
 func (Site) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("domain_id").Immutable(),
-		field.String("name").NotEmpty().Annotations(entgql.OrderField("NAME")),
+		field.String("name").MaxLen(maxName).NotEmpty().Annotations(entgql.OrderField("NAME")),
 		// The site's defaults: the values given to users created on it
 		// (docs/product.md §3.7). GraphQL shows them as Site.defaults
 		// (graph/sites.graphql), typed by the user's own enums.

@@ -23,16 +23,16 @@ func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("domain_id").Immutable(),
 		field.Int("site_id").Optional(),
-		field.String("username").NotEmpty().Unique().
+		field.String("username").MaxLen(maxName).NotEmpty().Unique().
 			Annotations(private()),
-		field.String("display_name").NotEmpty().
+		field.String("display_name").MaxLen(maxName).NotEmpty().
 			Annotations(entgql.OrderField("DISPLAY_NAME")),
-		field.String("extension").NotEmpty().
+		field.String("extension").MaxLen(maxNumber).NotEmpty().
 			Annotations(entgql.OrderField("EXTENSION")),
-		field.String("email").Optional().Nillable().
+		field.String("email").MaxLen(maxEmail).Optional().Nillable().
 			Comment("Changed through changeEmail or updateMyProfile, which follow the credentials rule.").
 			Annotations(private(), entgql.Skip(entgql.SkipWhereInput|entgql.SkipMutationUpdateInput)),
-		field.String("department").Default(""),
+		field.String("department").MaxLen(maxName).Default(""),
 		field.Enum("scope").Values(scope.Ordered()...).Default("BASIC_USER").
 			Annotations(private(), readOnly()),
 		field.Enum("service_type").Values("BCC", "CLOUD_PBX").Default("BCC").
@@ -42,9 +42,9 @@ func (User) Fields() []ent.Field {
 		field.Bool("voice_portal_access").Default(false).
 			Comment("Same switch as the self-administration enableUserPortal.").
 			Annotations(private()),
-		field.String("end_user_role").Optional().Nillable().Annotations(private()),
-		field.String("password_hash").Sensitive().Annotations(entgql.Skip()),
-		field.String("voicemail_pin_hash").Optional().Sensitive().Annotations(entgql.Skip()),
+		field.String("end_user_role").MaxLen(maxName).Optional().Nillable().Annotations(private()),
+		field.String("password_hash").MaxLen(maxInternal).Sensitive().Annotations(entgql.Skip()),
+		field.String("voicemail_pin_hash").MaxLen(maxInternal).Optional().Sensitive().Annotations(entgql.Skip()),
 		field.Int64("credential_stamp").DefaultFunc(auth.NewStamp).
 			Comment("Carried in every token and media URL; a new random value ends them all (internal/session). "+
 				"Rows that predate it read 0, which no token carries.").
@@ -61,9 +61,9 @@ func (User) Fields() []ent.Field {
 			Annotations(private()),
 
 		// Call handling (the callHandling menu).
-		field.String("forward_to").Optional().Nillable().Annotations(callHandling()),
+		field.String("forward_to").MaxLen(maxNumber).Optional().Nillable().Annotations(callHandling()),
 		field.Bool("do_not_disturb").Default(false).Annotations(callHandling()),
-		field.String("twinning_number").Optional().Nillable().Annotations(callHandling()),
+		field.String("twinning_number").MaxLen(maxNumber).Optional().Nillable().Annotations(callHandling()),
 
 		// Call reporting (docs/product.md §3.12).
 		field.Bool("historical_call_reporting").Default(false).Annotations(private(), readOnly()),

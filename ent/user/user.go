@@ -231,16 +231,30 @@ var (
 	DisplayNameValidator func(string) error
 	// ExtensionValidator is a validator for the "extension" field. It is called by the builders before save.
 	ExtensionValidator func(string) error
+	// EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	EmailValidator func(string) error
 	// DefaultDepartment holds the default value on creation for the "department" field.
 	DefaultDepartment string
+	// DepartmentValidator is a validator for the "department" field. It is called by the builders before save.
+	DepartmentValidator func(string) error
 	// DefaultVoicePortalAccess holds the default value on creation for the "voice_portal_access" field.
 	DefaultVoicePortalAccess bool
+	// EndUserRoleValidator is a validator for the "end_user_role" field. It is called by the builders before save.
+	EndUserRoleValidator func(string) error
+	// PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.
+	PasswordHashValidator func(string) error
+	// VoicemailPinHashValidator is a validator for the "voicemail_pin_hash" field. It is called by the builders before save.
+	VoicemailPinHashValidator func(string) error
 	// DefaultCredentialStamp holds the default value on creation for the "credential_stamp" field.
 	DefaultCredentialStamp func() int64
 	// DefaultRunEndUserWizard holds the default value on creation for the "run_end_user_wizard" field.
 	DefaultRunEndUserWizard bool
+	// ForwardToValidator is a validator for the "forward_to" field. It is called by the builders before save.
+	ForwardToValidator func(string) error
 	// DefaultDoNotDisturb holds the default value on creation for the "do_not_disturb" field.
 	DefaultDoNotDisturb bool
+	// TwinningNumberValidator is a validator for the "twinning_number" field. It is called by the builders before save.
+	TwinningNumberValidator func(string) error
 	// DefaultHistoricalCallReporting holds the default value on creation for the "historical_call_reporting" field.
 	DefaultHistoricalCallReporting bool
 	// DefaultMediaManagerReplay holds the default value on creation for the "media_manager_replay" field.

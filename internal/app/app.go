@@ -60,6 +60,9 @@ type Config struct {
 	SpiceDBEndpoint string
 	// SpiceDBToken is the preshared key of the remote SpiceDB.
 	SpiceDBToken string
+	// SpiceDBTokenFile, when set, is a file holding that key (surrounding
+	// white space ignored), so that it need not be on a command line.
+	SpiceDBTokenFile string
 	// SpiceDBInsecure disables TLS to the remote SpiceDB.
 	SpiceDBInsecure bool
 	// SpiceDBDatastoreURL, when set (and SpiceDBEndpoint is not), runs the
@@ -69,6 +72,12 @@ type Config struct {
 	// Demo loads the demo dataset if the database is empty. It is on for the
 	// embedded default; with DatabaseURL it must be asked for.
 	Demo bool
+	// Limits bound what one GraphQL request may cost; zero fields take
+	// their defaults.
+	Limits server.Limits
+	// SeparateMetrics serves /metrics only through MetricsHandler, on an
+	// address of its own, not on the API's.
+	SeparateMetrics bool
 	// TokenTTL is how long a login token lives, and the most a token is
 	// accepted for: one claiming a longer life is refused.
 	TokenTTL time.Duration
@@ -215,8 +224,10 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		GraphiQL: gi,
 		CORS:     a.CORS,
 
-		Operations:    []graphql.OperationMiddleware{resolver.EventScopes},
-		OriginAllowed: a.CORS.Allowed,
+		Operations:      []graphql.OperationMiddleware{resolver.EventScopes},
+		OriginAllowed:   a.CORS.Allowed,
+		Limits:          cfg.Limits,
+		SeparateMetrics: cfg.SeparateMetrics,
 	})
 	return a, nil
 }
@@ -241,6 +252,9 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if err := secureDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	drv, postgres, err := openDB(cfg)
 	if err != nil {
 		return nil, err
@@ -254,6 +268,11 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		// One writer at a time, each transaction from its first statement
 		// only: SQLite never answers "database is locked".
 		client = ent.NewClient(ent.Driver(dbwrite.Serialize(drv, sqliteWriteWait)))
+	}
+	// SQLite has created its files (the database, its WAL) by now.
+	if err := secureDataDir(cfg.DataDir); err != nil {
+		_ = client.Close()
+		return nil, err
 	}
 	key, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
 	if err != nil {
@@ -341,7 +360,7 @@ func openDB(cfg Config) (*entsql.Driver, bool, error) {
 
 func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn, error) {
 	if cfg.SpiceDBEndpoint != "" {
-		conn, err := authz.Dial(cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure)
+		conn, err := dialSpiceDB(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("dial spicedb: %w", err)
 		}
@@ -353,6 +372,20 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 	}
 	a.embedded = e
 	return e.Conn(), nil
+}
+
+// dialSpiceDB dials the remote SpiceDB of cfg with its preshared key, read
+// from SpiceDBTokenFile when that is set.
+func dialSpiceDB(cfg Config) (*grpc.ClientConn, error) {
+	token := cfg.SpiceDBToken
+	if cfg.SpiceDBTokenFile != "" {
+		b, err := os.ReadFile(cfg.SpiceDBTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("spicedb token file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return authz.Dial(cfg.SpiceDBEndpoint, token, cfg.SpiceDBInsecure)
 }
 
 // rebuild brings SpiceDB in line with the database while no replica writes
@@ -378,6 +411,10 @@ func (a *App) ready(ctx context.Context) error {
 
 // Handler is the HTTP handler of the server.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// MetricsHandler serves the Prometheus metrics, for an address of their own
+// (Config.SeparateMetrics).
+func (a *App) MetricsHandler() http.Handler { return server.MetricsHandler(a.Registry) }
 
 // StopSpiceDB stops the embedded SpiceDB, leaving the rest running; tests use
 // it to show that authorization fails closed.
@@ -417,7 +454,7 @@ func Reconcile(ctx context.Context, cfg Config, fix bool) (projection.Drift, err
 		return projection.Drift{}, err
 	}
 	defer store.Client.Close()
-	conn, err := authz.Dial(cfg.SpiceDBEndpoint, cfg.SpiceDBToken, cfg.SpiceDBInsecure)
+	conn, err := dialSpiceDB(cfg)
 	if err != nil {
 		return projection.Drift{}, err
 	}

@@ -5,6 +5,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,7 +27,14 @@ const (
 	Conflict             Code = "CONFLICT"
 	AuthzUnavailable     Code = "AUTHZ_UNAVAILABLE"
 	RateLimited          Code = "RATE_LIMITED"
-	Internal             Code = "INTERNAL"
+	// BadRequest is a request that is not a GraphQL request at all: a body
+	// that is not one JSON object, a query that does not parse or validate.
+	BadRequest Code = "BAD_REQUEST"
+	// LimitExceeded is a request refused, before it runs, for exceeding one
+	// of the server's bounds on cost (complexity, depth, aliases, root
+	// fields, body size), or stopped by the per-request timeout.
+	LimitExceeded Code = "LIMIT_EXCEEDED"
+	Internal      Code = "INTERNAL"
 )
 
 // Error is an error with a code and a message safe to show to the client.
@@ -87,6 +95,8 @@ func Classify(err error) *Error {
 		return Wrap(NotFound, err, "not found")
 	case ent.IsConstraintError(err):
 		return Wrap(Conflict, err, "conflicts with existing data")
+	case storeRefusedInput(err):
+		return Wrap(BadUserInput, err, "a value of the input cannot be stored")
 	case concurrentConflict(err):
 		return Wrap(Conflict, err, "the change collided with a concurrent change; try again")
 	default:
@@ -100,4 +110,13 @@ func Classify(err error) *Error {
 func concurrentConflict(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+// storeRefusedInput reports whether PostgreSQL refused a value of the
+// request (SQLSTATE class 22, "data exception": a NUL byte, a string too
+// long for its column, text that is not a number). The inputs are checked
+// before they reach the store; this is the backstop for a check missed.
+func storeRefusedInput(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && strings.HasPrefix(pg.Code, "22")
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -55,6 +56,12 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Media serves recordings' audio behind signed URLs.
 	Media http.Handler
+	// Limits bound what one GraphQL request may cost; zero fields take
+	// their defaults.
+	Limits Limits
+	// SeparateMetrics keeps /metrics off this handler: MetricsHandler serves
+	// it on an address of its own.
+	SeparateMetrics bool
 	// Settle brings SpiceDB up to date with every change committed to the
 	// database, by any replica, and returns the revision (a ZedToken) that
 	// the request's reads must be at least as fresh as.
@@ -73,12 +80,15 @@ type Deps struct {
 	OriginAllowed func(origin string) bool
 }
 
-// Handler returns the HTTP handler of the whole server.
+// Handler returns the HTTP handler of the whole server. Every response
+// carries the security headers; /graphql is guarded by the limits before
+// anything else runs.
 func Handler(d Deps) http.Handler {
 	d.Log = slog.New(requestlog.Handler(d.Log.Handler()))
 	if d.CORS == nil {
 		d.CORS = &cors.Policy{}
 	}
+	d.Limits = d.Limits.withDefaults()
 	m := newMetrics(d.Registry)
 	mux := http.NewServeMux()
 	if d.GraphiQL != nil {
@@ -86,7 +96,7 @@ func Handler(d Deps) http.Handler {
 		mux.HandleFunc("GET "+graphiql.Prefix, d.GraphiQL.Assets)
 	}
 	gql := auth.Middleware(d.Signer, session.Loader(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
-	mux.Handle("/graphql", d.CORS.Middleware(checkOrigin(d.OriginAllowed, m.instrument(gql))))
+	mux.Handle("/graphql", d.CORS.Middleware(checkOrigin(d.OriginAllowed, m.instrument(guardRequest(d.Limits, gql)))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -99,8 +109,15 @@ func Handler(d Deps) http.Handler {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET "+media.Path+"{id}", d.Media)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
-	return requestlog.Middleware(d.Log, mux)
+	if !d.SeparateMetrics {
+		mux.Handle("GET /metrics", MetricsHandler(d.Registry))
+	}
+	return requestlog.Middleware(d.Log, securityHeaders(mux))
+}
+
+// MetricsHandler serves the Prometheus metrics of reg.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return securityHeaders(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 }
 
 // graphQL is the gqlgen handler: explicit transports, a query cache,
@@ -112,9 +129,11 @@ func graphQL(d Deps) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(d.Limits.MaxQueryTokens)
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(entgql.Transactioner{TxOpener: d.Client, SkipTxFunc: needsNoTx})
+	srv.Use(&costGuard{limits: d.Limits})
+	srv.Use(transactioner{entgql.Transactioner{TxOpener: d.Client, SkipTxFunc: needsNoTx}})
 	srv.AroundFields(limitPageSize)
 	for _, f := range d.Fields {
 		srv.AroundFields(f)
@@ -206,16 +225,27 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
-			if gqlErr.Extensions["code"] == "INVALID_PAGINATION" {
-				gqlErr.Extensions = map[string]any{"code": string(apperr.BadUserInput)}
+			// Parse and validation errors: client-safe, and the client's
+			// mistake, but for pagination arguments that contradict
+			// each other, which are bad input.
+			code := apperr.BadRequest
+			switch {
+			case gqlErr.Extensions["code"] == "INVALID_PAGINATION":
+				code = apperr.BadUserInput
+			case strings.HasPrefix(gqlErr.Message, "exceeded token limit"):
+				code = apperr.LimitExceeded // the parser's only sign of Limits.MaxQueryTokens
 			}
-			return gqlErr // parse and validation errors, already client-safe
+			gqlErr.Extensions = map[string]any{"code": string(code)}
+			return gqlErr
 		}
 		out := graphql.DefaultErrorPresenter(ctx, err)
 		if out.Err != nil {
 			err = out.Err
 		}
 		e := apperr.Classify(err)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && (e.Code == apperr.Internal || e.Code == apperr.AuthzUnavailable) {
+			e = apperr.Wrap(apperr.LimitExceeded, err, "the request ran out of time")
+		}
 		if e.Code == apperr.BadUserInput && e.Field == "" && len(out.Path) > 0 {
 			if name, ok := out.Path[len(out.Path)-1].(ast.PathName); ok {
 				e = &apperr.Error{Code: e.Code, Message: e.Message, Field: string(name)}
