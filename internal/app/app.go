@@ -271,8 +271,12 @@ func openDB(cfg Config) (*entsql.Driver, bool, error) {
 		}
 		return entsql.OpenDB(dialect.Postgres, db), true, nil
 	}
+	// Times are written in one zone (UTC) and one layout, without Go's
+	// monotonic clock reading, so that SQLite compares them as text in time
+	// order and a pagination cursor's time equals the row's it came from.
 	dsn := "file:" + filepath.Join(cfg.DataDir, "pbxportal.db") +
-		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate" +
+		"&_time_format=sqlite&_timezone=UTC"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, false, fmt.Errorf("open sqlite: %w", err)
