@@ -1,0 +1,216 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/site"
+	"github.com/pbxportal/pbxportal/ent/user"
+)
+
+// readPersonas are the demo personas the read-path tests run as: every
+// rank, in two domains and two sites.
+var readPersonas = []string{
+	"support@provider.example", "olivia@acme.example", "sam@acme.example", "sue@acme.example",
+	"cora@acme.example", "alice@acme.example", "bob@acme.example", "ava@acme.example",
+	"gina@globex.example", "gus@globex.example",
+}
+
+// addOneOfEach adds, to the demo, objects of the types it lacks (buttons,
+// directory entries, audit events), in both domains and on a site.
+func addOneOfEach(p *portal) {
+	p.t.Helper()
+	ctx := context.Background()
+	p.inTx(func(c *ent.Client) error {
+		for _, username := range []string{"bob@acme.example", "sam@acme.example", "gus@globex.example"} {
+			u := c.User.Query().Where(user.Username(username)).OnlyX(ctx)
+			c.Button.Create().SetOwner(u).SetPosition(1).SetFeature("speed-dial").ExecX(ctx)
+			c.PersonalDirectoryEntry.Create().SetOwner(u).SetName("Mum").SetNumber("+15559999").ExecX(ctx)
+		}
+		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(ctx)
+		globex := c.Domain.Query().Where(domain.Name("globex.example")).OnlyX(ctx)
+		north := c.Site.Query().Where(site.Name("North")).OnlyX(ctx)
+		c.AuditEvent.Create().SetDomainID(acme.ID).SetSiteID(north.ID).SetAction("a").SetTargetType("User").SetTargetID("1").ExecX(ctx)
+		c.AuditEvent.Create().SetDomainID(acme.ID).SetAction("b").SetTargetType("Domain").SetTargetID("1").ExecX(ctx)
+		c.AuditEvent.Create().SetDomainID(globex.ID).SetAction("c").SetTargetType("Domain").SetTargetID("1").ExecX(ctx)
+		c.AuditEvent.Create().SetAction("d").SetTargetType("Domain").SetTargetID("1").ExecX(ctx)
+		return nil
+	})
+}
+
+// everyNode lists the id of every object of every Node type in the
+// database, by GraphQL type. A Node type missing here fails the test that
+// uses it, so that a new type is covered.
+func everyNode(t *testing.T, c *ent.Client) map[string][]int {
+	t.Helper()
+	ctx := context.Background()
+	return map[string][]int{
+		"AuditEvent":             c.AuditEvent.Query().IDsX(ctx),
+		"Button":                 c.Button.Query().IDsX(ctx),
+		"CallQueue":              c.CallQueue.Query().IDsX(ctx),
+		"CallRecord":             c.CallRecord.Query().IDsX(ctx),
+		"Contact":                c.Contact.Query().IDsX(ctx),
+		"Domain":                 c.Domain.Query().IDsX(ctx),
+		"Group":                  c.Group.Query().IDsX(ctx),
+		"PersonalDirectoryEntry": c.PersonalDirectoryEntry.Query().IDsX(ctx),
+		"QueueAgent":             c.QueueAgent.Query().IDsX(ctx),
+		"Recording":              c.Recording.Query().IDsX(ctx),
+		"Site":                   c.Site.Query().IDsX(ctx),
+		"User":                   c.User.Query().IDsX(ctx),
+	}
+}
+
+// crawlQuery lists, from the schema, every root connection with, on each
+// node, every edge to Node objects: lists, connections and single objects.
+func crawlQuery(s schema) string {
+	nodeType := map[string]bool{}
+	for _, n := range s.nodeTypes() {
+		nodeType[n] = true
+	}
+	var b strings.Builder
+	b.WriteString("{")
+	for _, f := range s["Query"].Fields {
+		if !isConnection(f.Type.named()) {
+			continue
+		}
+		node, _ := s.field(strings.TrimSuffix(f.Type.named(), "Connection")+"Edge", "node")
+		fmt.Fprintf(&b, " %s(first: 1000) { edges { node { id", f.Name)
+		for _, e := range s[node.Type.named()].Fields {
+			switch target := e.Type.named(); {
+			case isConnection(target):
+				fmt.Fprintf(&b, " %s(first: 1000) { edges { node { id } } }", e.Name)
+			case nodeType[target]:
+				fmt.Fprintf(&b, " %s { id }", e.Name)
+			}
+		}
+		b.WriteString(" } } }")
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
+// collectIDs gathers every "id" value in a JSON document.
+func collectIDs(v any, into map[string]bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && k == "id" {
+				into[s] = true
+			}
+			collectIDs(x, into)
+		}
+	case []any:
+		for _, x := range v {
+			collectIDs(x, into)
+		}
+	}
+}
+
+// listed is every id the persona finds in a list: the root connections and
+// their nodes' edges (denied edges, and edges to what it may not see, are
+// null).
+func (p *portal) listed(tok, crawl string) map[string]bool {
+	p.t.Helper()
+	r := p.do(tok, crawl, nil)
+	for _, e := range r.Errors {
+		if e.code() != "FORBIDDEN" && e.code() != "NOT_FOUND" {
+			p.t.Fatalf("crawl: %+v", e)
+		}
+	}
+	var data any
+	if err := json.Unmarshal(r.Data, &data); err != nil {
+		p.t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	collectIDs(data, seen)
+	return seen
+}
+
+// TestNodeForEveryType: node and nodes answer, for every object of every
+// Node type, exactly what the persona finds in lists; anything else,
+// invisible or nonexistent, is the same NOT_FOUND "not found" at the
+// field's path, or at the item's index in nodes, with the item null and
+// the other items intact.
+func TestNodeForEveryType(t *testing.T) {
+	p := startPortal(t)
+	addOneOfEach(p)
+	s := p.introspect()
+	all := everyNode(t, p.app.Client)
+	var ids []string
+	for _, typ := range s.nodeTypes() {
+		if len(all[typ]) == 0 {
+			t.Errorf("no %s objects to look up: add them to everyNode and addOneOfEach", typ)
+		}
+		for _, id := range all[typ] {
+			ids = append(ids, fmt.Sprint(id))
+		}
+	}
+	// Ids that name nothing: past the end of a type's range, in a range of
+	// no type, zero and negative.
+	nonexistent := []string{fmt.Sprint(slices.Max(all["User"]) + 1000), fmt.Sprint(int64(200) << 32), "0", "-1"}
+	crawl := crawlQuery(s)
+	for _, persona := range readPersonas {
+		tok := p.tokenFor(persona)
+		seen := p.listed(tok, crawl)
+		if len(seen) == 0 {
+			t.Fatalf("%s lists nothing", persona)
+		}
+		query := append(slices.Clone(ids), nonexistent...)
+		r := p.do(tok, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": query})
+		var out struct{ Nodes []*struct{ ID string } }
+		if err := json.Unmarshal(r.Data, &out); err != nil || len(out.Nodes) != len(query) {
+			t.Fatalf("%s: nodes answered %s (%v), errors %+v", persona, r.Data, err, r.Errors)
+		}
+		wantErrs := map[string]bool{}
+		for i, id := range query {
+			visible := seen[id]
+			if got := out.Nodes[i] != nil; got != visible {
+				t.Errorf("%s: nodes[%d] (%s) visible %v, listed %v", persona, i, id, got, visible)
+			}
+			if !visible {
+				wantErrs[fmt.Sprintf(`not found NOT_FOUND [nodes %d]`, i)] = true
+			}
+		}
+		for _, e := range r.Errors {
+			key := fmt.Sprintf("%s %s %v", e.Message, e.code(), e.Path)
+			if !wantErrs[key] {
+				t.Errorf("%s: unexpected error %s", persona, key)
+			}
+			delete(wantErrs, key)
+		}
+		if len(wantErrs) > 0 {
+			t.Errorf("%s: missing errors %v", persona, wantErrs)
+		}
+		for _, id := range query {
+			r := p.do(tok, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": id})
+			var out struct{ Node *struct{ ID string } }
+			_ = json.Unmarshal(r.Data, &out)
+			if seen[id] {
+				if out.Node == nil || out.Node.ID != id || len(r.Errors) > 0 {
+					t.Errorf("%s: node(%s) = %s, errors %+v; it is listed", persona, id, r.Data, r.Errors)
+				}
+				continue
+			}
+			if out.Node != nil || len(r.Errors) != 1 || r.Errors[0].Message != "not found" ||
+				r.Errors[0].code() != "NOT_FOUND" || fmt.Sprint(r.Errors[0].Path) != "[node]" {
+				t.Errorf("%s: node(%s) = %s, errors %+v; want null, NOT_FOUND \"not found\" at [node]", persona, id, r.Data, r.Errors)
+			}
+		}
+	}
+	// A malformed id is the client's mistake whatever it would name: the
+	// same BAD_USER_INPUT for everyone.
+	for _, persona := range []string{"support@provider.example", "gus@globex.example"} {
+		for _, q := range []string{`{ node(id: "abc") { id } }`, `{ nodes(ids: ["1", "abc"]) { id } }`} {
+			r := p.do(p.tokenFor(persona), q, nil)
+			if !slices.Equal(codes(r.Errors), []string{"BAD_USER_INPUT"}) {
+				t.Errorf("%s: %s: %+v, want BAD_USER_INPUT", persona, q, r.Errors)
+			}
+		}
+	}
+}
