@@ -17,9 +17,11 @@ type AuditEvent struct{ ent.Schema }
 // Fields of the AuditEvent.
 func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("domain_id").Optional().Immutable(),
-		field.Int("site_id").Optional().Immutable(),
-		field.Int("actor_id").Optional().Immutable(),
+		// The ids of the domain, site and user concerned, as global ids;
+		// null when unset.
+		field.Int("domain_id").Optional().Immutable().Annotations(entgql.Type("ID")),
+		field.Int("site_id").Optional().Immutable().Annotations(entgql.Type("ID")),
+		field.Int("actor_id").Optional().Immutable().Annotations(entgql.Type("ID")),
 		field.String("action").NotEmpty().Immutable(),
 		field.String("target_type").Immutable(),
 		field.String("target_id").Immutable(),

@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/callrecord"
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
@@ -212,5 +214,116 @@ func TestNodeForEveryType(t *testing.T) {
 				t.Errorf("%s: %s: %+v, want BAD_USER_INPUT", persona, q, r.Errors)
 			}
 		}
+	}
+}
+
+// TestAbsentEdgesAreNull: every nullable edge of every type, resolved on an
+// object that lacks it, is null (an empty list for a list edge) without an
+// error, and so is every unset foreign-key id (xID) beside it. The edges
+// are read from the schema; each type that has one needs an object here.
+func TestAbsentEdgesAreNull(t *testing.T) {
+	p := startPortal(t)
+	ctx := context.Background()
+	bare := map[string]int{}
+	p.inTx(func(c *ent.Client) error {
+		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(ctx)
+		at := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+		bare["User"] = c.User.Create().SetDomain(acme).SetUsername("bare@acme.example").SetDisplayName("Bare").
+			SetExtension("198").SetPasswordHash("x").SaveX(ctx).ID
+		bare["CallQueue"] = c.CallQueue.Create().SetDomain(acme).SetName("Bare").SetExtension("698").SaveX(ctx).ID
+		bare["Group"] = c.Group.Create().SetDomain(acme).SetName("Bare").SetExtension("798").SaveX(ctx).ID
+		bare["Recording"] = c.Recording.Create().SetDomain(acme).SetCallID("bare").SetStartedAt(at).
+			SetDurationSeconds(1).SaveX(ctx).ID
+		bare["CallRecord"] = c.CallRecord.Create().SetDomain(acme).SetDirection(callrecord.DirectionINBOUND).
+			SetStartedAt(at).SetDurationSeconds(1).SaveX(ctx).ID
+		bare["AuditEvent"] = c.AuditEvent.Create().SetAction("bare").SetTargetType("Domain").SetTargetID("1").SaveX(ctx).ID
+		return nil
+	})
+	s := p.introspect()
+	// Support, and an office manager of the domain, who sees the same
+	// objects through the compiled list filters.
+	toks := []string{p.tokenFor("support@provider.example"), p.tokenFor("olivia@acme.example")}
+	isNode := map[string]bool{}
+	for _, typ := range s.nodeTypes() {
+		isNode[typ] = true
+	}
+	checked := 0
+	for _, typ := range s.nodeTypes() {
+		var sel []string
+		var absent []string // fields that must be null
+		for _, f := range s[typ].Fields {
+			target := s[f.Type.named()]
+			switch {
+			case f.Type.nonNull():
+			case target.Kind == "OBJECT" && isConnection(target.Name):
+				sel = append(sel, f.Name+" { totalCount edges { node { id } } }")
+			case isNode[target.Name] && f.Type.list():
+				sel = append(sel, f.Name+" { id }")
+			case isNode[target.Name]:
+				sel = append(sel, f.Name+" { "+s.leaves(target.Name)+" }")
+				absent = append(absent, f.Name)
+			case strings.HasSuffix(f.Name, "ID") && (target.Name == "ID" || target.Name == "Int"):
+				sel = append(sel, f.Name)
+				absent = append(absent, f.Name)
+			}
+		}
+		if len(absent) == 0 {
+			continue
+		}
+		id, ok := bare[typ]
+		if !ok {
+			t.Errorf("%s has nullable edges or ids %v: add an object without them to this test", typ, absent)
+			continue
+		}
+		// Through node, and through the root connection, which loads the
+		// edges eagerly and primes their checks.
+		queries := map[string]string{"node": fmt.Sprintf(`query($id: ID!) { node(id: $id) { ... on %s { %s } } }`,
+			typ, strings.Join(sel, " "))}
+		for _, root := range s["Query"].Fields {
+			if root.Type.named() == typ+"Connection" {
+				queries[root.Name] = fmt.Sprintf(`query($id: ID!) { %s(where: {id: $id}) { edges { node { %s } } } }`,
+					root.Name, strings.Join(sel, " "))
+			}
+		}
+		for via, q := range queries {
+			for _, tok := range toks {
+				r := p.do(tok, q, map[string]any{"id": id})
+				if tok != toks[0] && (string(r.Data) == `{"node":null}` || string(r.Data) == `{"`+via+`":{"edges":[]}}`) {
+					continue // not the office manager's to see (an audit event of no domain)
+				}
+				if len(r.Errors) > 0 {
+					t.Errorf("%s via %s: %+v", typ, via, r.Errors)
+				}
+				var out map[string]json.RawMessage
+				if err := json.Unmarshal(r.Data, &out); err != nil {
+					t.Fatal(err)
+				}
+				var node map[string]any
+				if via == "node" {
+					_ = json.Unmarshal(out["node"], &node)
+				} else {
+					var conn struct {
+						Edges []struct{ Node map[string]any }
+					}
+					_ = json.Unmarshal(out[via], &conn)
+					if len(conn.Edges) == 1 {
+						node = conn.Edges[0].Node
+					}
+				}
+				if node == nil {
+					t.Errorf("%s via %s: %s", typ, via, r.Data)
+					continue
+				}
+				for _, f := range absent {
+					checked++
+					if v, ok := node[f]; !ok || v != nil {
+						t.Errorf("%s.%s via %s = %v, want null", typ, f, via, v)
+					}
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Errorf("checked only %d absent fields", checked)
 	}
 }

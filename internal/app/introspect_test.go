@@ -114,3 +114,30 @@ func (s schema) nodeTypes() []string {
 	}
 	return out
 }
+
+// leaves selects every scalar and enum field of typ, and of its objects
+// without arguments one level down (viewerCan), so that a query resolves
+// everything a client could ask of one object.
+func (s schema) leaves(typ string) string {
+	var out []string
+	for _, f := range s[typ].Fields {
+		if len(f.Args) > 0 {
+			continue
+		}
+		switch t := s[f.Type.named()]; t.Kind {
+		case "SCALAR", "ENUM":
+			out = append(out, f.Name)
+		case "OBJECT":
+			if _, isNode := s.field(t.Name, "id"); !isNode && !f.Type.list() {
+				var sub []string
+				for _, g := range t.Fields {
+					if k := s[g.Type.named()].Kind; len(g.Args) == 0 && (k == "SCALAR" || k == "ENUM") {
+						sub = append(sub, g.Name)
+					}
+				}
+				out = append(out, f.Name+" { "+strings.Join(sub, " ")+" }")
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
