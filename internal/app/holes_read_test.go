@@ -327,3 +327,86 @@ func TestAbsentEdgesAreNull(t *testing.T) {
 		t.Errorf("checked only %d absent fields", checked)
 	}
 }
+
+// TestWhereNeverMatchesThroughInvisible: a where predicate that reaches
+// another object through an edge (has<Edge>With) matches only objects the
+// viewer may see: naming an invisible object matches nothing, exactly as if
+// it did not exist, directly or under or and not. Every has*With of every
+// root connection's where input is read from the schema.
+func TestWhereNeverMatchesThroughInvisible(t *testing.T) {
+	p := startPortal(t)
+	addOneOfEach(p)
+	s := p.introspect()
+	all := everyNode(t, p.app.Client)
+	type edge struct{ root, field, target string }
+	var edges []edge
+	for _, f := range s["Query"].Fields {
+		where, ok := f.arg("where")
+		if !ok || !isConnection(f.Type.named()) {
+			continue
+		}
+		for _, in := range s[where.named()].InputFields {
+			if strings.HasPrefix(in.Name, "has") && strings.HasSuffix(in.Name, "With") {
+				edges = append(edges, edge{f.Name, in.Name, strings.TrimSuffix(in.Type.named(), "WhereInput")})
+			}
+		}
+	}
+	if len(edges) < 15 {
+		t.Fatalf("found only %d has*With predicates: %v", len(edges), edges)
+	}
+	invisibleCases := 0
+	for _, persona := range []string{"olivia@acme.example", "sam@acme.example", "cora@acme.example",
+		"bob@acme.example", "ava@acme.example", "gus@globex.example"} {
+		tok := p.tokenFor(persona)
+		// What the persona may see of each target type.
+		var ids []int
+		for _, of := range all {
+			ids = append(ids, of...)
+		}
+		var nodes struct{ Nodes []*struct{ ID string } }
+		p.as(persona, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": ids}, &nodes)
+		visible := map[string]bool{}
+		for _, n := range nodes.Nodes {
+			if n != nil {
+				visible[n.ID] = true
+			}
+		}
+		for _, e := range edges {
+			targets := all[e.target]
+			if len(targets) == 0 {
+				t.Fatalf("no %s objects for %s.%s", e.target, e.root, e.field)
+			}
+			for start := 0; start < len(targets); start += 8 {
+				chunk := targets[start:min(start+8, len(targets))]
+				var b strings.Builder
+				b.WriteString("{")
+				for i, id := range chunk {
+					m := fmt.Sprintf(`%s: [{id: "%d"}]`, e.field, id)
+					fmt.Fprintf(&b, ` d%d: %s(where: {%s}) { totalCount } o%d: %s(where: {or: [{%s}]}) { totalCount }`,
+						i, e.root, m, i, e.root, m)
+					fmt.Fprintf(&b, ` n%d: %s(where: {not: {%s}}) { totalCount }`, i, e.root, m)
+				}
+				fmt.Fprintf(&b, ` all: %s { totalCount }`, e.root)
+				b.WriteString(" }")
+				var out map[string]struct{ TotalCount int }
+				if err := json.Unmarshal(p.mustDo(tok, b.String(), nil), &out); err != nil {
+					t.Fatal(err)
+				}
+				for i, id := range chunk {
+					if visible[fmt.Sprint(id)] {
+						continue
+					}
+					invisibleCases++
+					key := func(k string) int { return out[fmt.Sprintf("%s%d", k, i)].TotalCount }
+					if key("d") != 0 || key("o") != 0 || key("n") != out["all"].TotalCount {
+						t.Errorf("%s: %s(where: {%s: [{id: %d}]}) matches %d (%d under or, %d of %d under not); the %s is invisible",
+							persona, e.root, e.field, id, key("d"), key("o"), key("n"), out["all"].TotalCount, e.target)
+					}
+				}
+			}
+		}
+	}
+	if invisibleCases < 100 {
+		t.Errorf("only %d cases named an invisible object", invisibleCases)
+	}
+}
