@@ -145,12 +145,18 @@ func TestNodeForEveryType(t *testing.T) {
 	s := p.introspect()
 	all := everyNode(t, p.app.Client)
 	var ids []string
+	rangeOf := map[int]string{} // global ids: each type has its own range of 1<<32
 	for _, typ := range s.nodeTypes() {
 		if len(all[typ]) == 0 {
 			t.Errorf("no %s objects to look up: add them to everyNode and addOneOfEach", typ)
 		}
 		for _, id := range all[typ] {
 			ids = append(ids, fmt.Sprint(id))
+			r := id >> 32
+			if other, ok := rangeOf[r]; r == 0 || ok && other != typ {
+				t.Errorf("%s id %d is in range %d, of %q: not a global id", typ, id, r, other)
+			}
+			rangeOf[r] = typ
 		}
 	}
 	// Ids that name nothing: past the end of a type's range, in a range of
@@ -408,5 +414,38 @@ func TestWhereNeverMatchesThroughInvisible(t *testing.T) {
 	}
 	if invisibleCases < 100 {
 		t.Errorf("only %d cases named an invisible object", invisibleCases)
+	}
+}
+
+// TestAuditEventIDsMoveIntoTheirRange: a SQLite database whose audit events
+// have ids from before they had a range of global ids gets them moved into
+// it on start-up, in order, and new events follow them.
+func TestAuditEventIDsMoveIntoTheirRange(t *testing.T) {
+	dir := t.TempDir()
+	p := startPortalIn(t, dir)
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO audit_events (id, action, target_type, target_id, created_at) VALUES
+			(1, 'old', 'Domain', '1', '2026-11-01 00:00:00+00:00'), (2, 'old', 'Domain', '1', '2026-11-01 00:00:00+00:00'),
+			(3, 'old', 'Domain', '1', '2026-11-01 00:00:00+00:00')`,
+		`UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit_events'`,
+	} {
+		if _, err := p.app.Client.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.stop()
+	p = startPortalIn(t, dir)
+	p.app.Client.AuditEvent.Create().SetAction("new").SetTargetType("Domain").SetTargetID("1").ExecX(ctx)
+	got := p.app.Client.AuditEvent.Query().Order(ent.Asc("id")).AllX(ctx)
+	var actions []string
+	for _, e := range got {
+		actions = append(actions, e.Action)
+		if e.ID>>32 != 15 {
+			t.Errorf("audit event %s has id %d, outside its range", e.Action, e.ID)
+		}
+	}
+	if !slices.Equal(actions[len(actions)-4:], []string{"old", "old", "old", "new"}) {
+		t.Errorf("audit events in id order: %v", actions)
 	}
 }
