@@ -2,8 +2,12 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +18,9 @@ import (
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
+	"github.com/pbxportal/pbxportal/internal/app"
+	"github.com/pbxportal/pbxportal/internal/migration"
+	"github.com/pbxportal/pbxportal/internal/pgtest"
 )
 
 // readPersonas are the demo personas the read-path tests run as: every
@@ -22,6 +29,24 @@ var readPersonas = []string{
 	"support@provider.example", "olivia@acme.example", "sam@acme.example", "sue@acme.example",
 	"cora@acme.example", "alice@acme.example", "bob@acme.example", "ava@acme.example",
 	"gina@globex.example", "gus@globex.example",
+}
+
+// onEachStore runs a test on the embedded SQLite and, when
+// PBXPORTAL_TEST_DATABASE_URL names one, on PostgreSQL, each with the demo.
+func onEachStore(t *testing.T, test func(*testing.T, *portal)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, startPortal(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		a, err := app.Open(context.Background(), app.Config{
+			DataDir: t.TempDir(), DatabaseURL: postgresURL(t), Demo: true,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		if err != nil {
+			t.Fatalf("open on postgres: %v", err)
+		}
+		p := &portal{t: t, app: a, srv: httptest.NewServer(a.Handler())}
+		t.Cleanup(p.stop)
+		test(t, p)
+	})
 }
 
 // addOneOfEach adds, to the demo, objects of the types it lacks (buttons,
@@ -139,8 +164,9 @@ func (p *portal) listed(tok, crawl string) map[string]bool {
 // invisible or nonexistent, is the same NOT_FOUND "not found" at the
 // field's path, or at the item's index in nodes, with the item null and
 // the other items intact.
-func TestNodeForEveryType(t *testing.T) {
-	p := startPortal(t)
+func TestNodeForEveryType(t *testing.T) { onEachStore(t, testNodeForEveryType) }
+
+func testNodeForEveryType(t *testing.T, p *portal) {
 	addOneOfEach(p)
 	s := p.introspect()
 	all := everyNode(t, p.app.Client)
@@ -227,8 +253,9 @@ func TestNodeForEveryType(t *testing.T) {
 // object that lacks it, is null (an empty list for a list edge) without an
 // error, and so is every unset foreign-key id (xID) beside it. The edges
 // are read from the schema; each type that has one needs an object here.
-func TestAbsentEdgesAreNull(t *testing.T) {
-	p := startPortal(t)
+func TestAbsentEdgesAreNull(t *testing.T) { onEachStore(t, testAbsentEdgesAreNull) }
+
+func testAbsentEdgesAreNull(t *testing.T, p *portal) {
 	ctx := context.Background()
 	bare := map[string]int{}
 	p.inTx(func(c *ent.Client) error {
@@ -446,6 +473,53 @@ func TestAuditEventIDsMoveIntoTheirRange(t *testing.T) {
 		}
 	}
 	if !slices.Equal(actions[len(actions)-4:], []string{"old", "old", "old", "new"}) {
+		t.Errorf("audit events in id order: %v", actions)
+	}
+}
+
+// TestPostgresAuditEventIDsMoveIntoTheirRange: the PostgreSQL migration
+// moves existing audit events into their range of global ids, in order, and
+// new events follow them.
+func TestPostgresAuditEventIDsMoveIntoTheirRange(t *testing.T) {
+	ctx := context.Background()
+	cfg := app.Config{DataDir: t.TempDir(), DatabaseURL: pgtest.URL(t), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := app.Migrate(ctx, cfg, migration.Options{To: "20261127135914"}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("pgx", cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit_events (action, target_type, target_id, created_at)
+		VALUES ('old', 'Domain', '1', now()), ('old', 'Domain', '1', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Migrate(ctx, cfg, migration.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO audit_events (action, target_type, target_id, created_at)
+		VALUES ('new', 'Domain', '1', now())`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id, action FROM audit_events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var actions []string
+	for rows.Next() {
+		var id int
+		var action string
+		if err := rows.Scan(&id, &action); err != nil {
+			t.Fatal(err)
+		}
+		if id>>32 != 15 {
+			t.Errorf("audit event %s has id %d, outside its range", action, id)
+		}
+		actions = append(actions, action)
+	}
+	if !slices.Equal(actions, []string{"old", "old", "new"}) {
 		t.Errorf("audit events in id order: %v", actions)
 	}
 }

@@ -66,8 +66,9 @@ type connectionPage struct {
 // (last/before) in small pages returns each visible item exactly once, as
 // many as totalCount, in the same order both ways. The connections and
 // order fields are read from the schema, so a new one is covered.
-func TestPaginationVisitsEachItemOnce(t *testing.T) {
-	p := startPortal(t)
+func TestPaginationVisitsEachItemOnce(t *testing.T) { onEachStore(t, testPaginationVisitsEachItemOnce) }
+
+func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 	addTies(p)
 	s := p.introspect()
 	type conn struct{ field, orderType string }
