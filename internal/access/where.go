@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"entgo.io/ent/dialect/sql"
-
-	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
 
 // RestrictWhere makes every predicate of a connection's where input that
@@ -67,7 +65,7 @@ func (r restrictor) restrict(ctx context.Context, where any) error {
 // edge added later cannot filter by what the viewer may not see.
 func (r restrictor) visibleOnly(ctx context.Context, where any) error {
 	w := reflect.ValueOf(where)
-	l, ok := rootList(strings.TrimSuffix(w.Elem().Type().Name(), "WhereInput"))
+	l, ok := rootLists()[strings.TrimSuffix(w.Elem().Type().Name(), "WhereInput")]
 	add := w.MethodByName("AddPredicates")
 	if !ok || !add.IsValid() {
 		return fmt.Errorf("access: no visibility filter for an edge to %T", where)
@@ -82,29 +80,4 @@ func (r restrictor) visibleOnly(ctx context.Context, where any) error {
 	}
 	add.Call([]reflect.Value{reflect.ValueOf(f).Convert(add.Type().In(0).Elem())})
 	return nil
-}
-
-// rootList is the root connection that shows the objects of an ent type.
-func rootList(entType string) (list, bool) {
-	switch entType {
-	case "User":
-		return list{projection.TypeUser, "view"}, true
-	case "Site":
-		return list{projection.TypeSite, "view"}, true
-	case "Domain":
-		return list{projection.TypeDomain, "view"}, true
-	case "CallQueue":
-		return list{projection.TypeQueue, "view"}, true
-	case "Group":
-		return list{projection.TypeGroup, "view"}, true
-	case "Recording":
-		return list{projection.TypeRecording, "replay"}, true
-	case "Contact":
-		return list{projection.TypeContact, "view"}, true
-	case "CallRecord":
-		return list{typeCallRecord, "view"}, true
-	case "AuditEvent":
-		return list{typeAuditEvent, "view"}, true
-	}
-	return list{}, false
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/callrecord"
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/site"
+	"github.com/pbxportal/pbxportal/ent/user"
 )
 
 // addTies gives every order field of every connection many equal keys: rows
@@ -24,6 +25,7 @@ func addTies(p *portal) {
 	p.inTx(func(c *ent.Client) error {
 		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(ctx)
 		north := c.Site.Query().Where(site.Name("North")).OnlyX(ctx)
+		bob := c.User.Query().Where(user.Username("bob@acme.example")).OnlyX(ctx)
 		for i := range 5 {
 			c.Site.Create().SetDomain(acme).SetName("Tie").ExecX(ctx)
 			c.Contact.Create().SetDomain(acme).SetName("Tie").SetPhone("+15550000").ExecX(ctx)
@@ -31,9 +33,9 @@ func addTies(p *portal) {
 			c.CallQueue.Create().SetDomain(acme).SetSite(north).SetName("Tie").SetExtension("699").ExecX(ctx)
 			c.User.Create().SetDomain(acme).SetSite(north).SetUsername(fmt.Sprintf("tie%d@acme.example", i)).
 				SetDisplayName("Tie").SetExtension("199").SetPasswordHash("x").ExecX(ctx)
-			c.Recording.Create().SetDomain(acme).SetCallID(fmt.Sprintf("tie-%d", i)).
+			c.Recording.Create().SetDomain(acme).SetOwner(bob).SetCallID(fmt.Sprintf("tie-%d", i)).
 				SetStartedAt(at).SetDurationSeconds(30).ExecX(ctx)
-			c.CallRecord.Create().SetDomain(acme).SetDirection(callrecord.DirectionINBOUND).
+			c.CallRecord.Create().SetDomain(acme).SetUser(bob).SetDirection(callrecord.DirectionINBOUND).
 				SetStartedAt(at).SetDurationSeconds(30).ExecX(ctx)
 		}
 		// Audit events as the server writes them, at the clock's precision
@@ -61,7 +63,7 @@ type connectionPage struct {
 	}
 }
 
-// TestPaginationVisitsEachItemOnce: for every root connection, every order
+// TestPaginationVisitsEachItemOnce: for every connection, every order
 // field and both directions, paging forward (first/after) and backward
 // (last/before) in small pages returns each visible item exactly once, as
 // many as totalCount, in the same order both ways. The connections and
@@ -71,31 +73,54 @@ func TestPaginationVisitsEachItemOnce(t *testing.T) { onEachStore(t, testPaginat
 func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 	addTies(p)
 	s := p.introspect()
-	type conn struct{ field, orderType string }
-	var conns []conn
-	for _, f := range s["Query"].Fields {
-		if !isConnection(f.Type.named()) {
-			continue
-		}
-		order, ok := f.arg("orderBy")
-		if !ok {
-			t.Errorf("connection %s has no orderBy", f.Name)
-			continue
-		}
-		conns = append(conns, conn{f.Name, order.named()})
+	// The root connections, and those of objects (a user's recordings),
+	// read on the object of each type that the ties were given to.
+	bob := p.app.Client.User.Query().Where(user.Username("bob@acme.example")).OnlyIDX(context.Background())
+	parents := map[string]int{"User": bob}
+	type conn struct {
+		owner, field, orderType string
+		parent                  int
 	}
-	if len(conns) < 9 {
-		t.Fatalf("found only %d root connections: %v", len(conns), conns)
+	var conns []conn
+	for _, owner := range append([]string{"Query"}, s.nodeTypes()...) {
+		for _, f := range s[owner].Fields {
+			if !isConnection(f.Type.named()) {
+				continue
+			}
+			order, ok := f.arg("orderBy")
+			if !ok {
+				t.Errorf("connection %s.%s has no orderBy", owner, f.Name)
+				continue
+			}
+			parent, ok := parents[owner]
+			if owner != "Query" && !ok {
+				t.Errorf("connection %s.%s: give the test an object of %s with ties", owner, f.Name, owner)
+				continue
+			}
+			conns = append(conns, conn{owner, f.Name, order.named(), parent})
+		}
+	}
+	if len(conns) < 11 {
+		t.Fatalf("found only %d connections: %v", len(conns), conns)
 	}
 	const pageSize = 3
 	for _, persona := range []string{"support@provider.example", "olivia@acme.example"} {
 		tok := p.tokenFor(persona)
-		page := func(field, args string) connectionPage {
+		page := func(c conn, args string) connectionPage {
 			t.Helper()
-			q := fmt.Sprintf(`{ c: %s(%s) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } } } }`, field, args)
-			var out struct{ C connectionPage }
-			if err := json.Unmarshal(p.mustDo(tok, q, nil), &out); err != nil {
+			q := fmt.Sprintf(`c: %s(%s) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } } }`, c.field, args)
+			if c.owner != "Query" {
+				q = fmt.Sprintf(`n: node(id: "%d") { ... on %s { %s } }`, c.parent, c.owner, q)
+			}
+			var out struct {
+				C connectionPage
+				N struct{ C connectionPage }
+			}
+			if err := json.Unmarshal(p.mustDo(tok, "{ "+q+" }", nil), &out); err != nil {
 				t.Fatal(err)
+			}
+			if c.owner != "Query" {
+				return out.N.C
 			}
 			return out.C
 		}
@@ -113,12 +138,12 @@ func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 			for _, v := range values {
 				for _, dir := range []string{"ASC", "DESC"} {
 					order := fmt.Sprintf("orderBy: {field: %s, direction: %s}", v.Name, dir)
-					all := page(c.field, "first: 1000, "+order)
+					all := page(c, "first: 1000, "+order)
 					want := make([]string, len(all.Edges))
 					for i, e := range all.Edges {
 						want[i] = e.Node.ID
 					}
-					name := fmt.Sprintf("%s %s %s %s", persona, c.field, v.Name, dir)
+					name := fmt.Sprintf("%s %s.%s %s %s", persona, c.owner, c.field, v.Name, dir)
 					if len(want) != all.TotalCount {
 						t.Errorf("%s: one page of %d nodes, totalCount %d", name, len(want), all.TotalCount)
 					}
@@ -128,7 +153,7 @@ func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 						if cursor != "" {
 							args += fmt.Sprintf(", after: %q", cursor)
 						}
-						pg := page(c.field, args)
+						pg := page(c, args)
 						for _, e := range pg.Edges {
 							forward = append(forward, e.Node.ID)
 						}
@@ -146,7 +171,7 @@ func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 						if cursor != "" {
 							args += fmt.Sprintf(", before: %q", cursor)
 						}
-						pg := page(c.field, args)
+						pg := page(c, args)
 						ids := make([]string, len(pg.Edges))
 						for i, e := range pg.Edges {
 							ids[i] = e.Node.ID
