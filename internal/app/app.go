@@ -26,7 +26,6 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 
 	"github.com/pbxportal/pbxportal/ent"
-	"github.com/pbxportal/pbxportal/ent/migrate"
 	"github.com/pbxportal/pbxportal/ent/migrate/migrations"
 	"github.com/pbxportal/pbxportal/graph"
 	"github.com/pbxportal/pbxportal/internal/audit"
@@ -218,29 +217,15 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 	return &Store{Client: client, Signer: signer, key: key, db: drv.DB(), postgres: postgres}, nil
 }
 
-// moveAuditEventIDs moves the audit events of a SQLite database created
-// before they had a range of global ids of their own into it, and makes new
-// ids follow, as the PostgreSQL migration audit_event_global_ids does. It
-// does nothing to a database already moved.
-func moveAuditEventIDs(ctx context.Context, db *sql.DB) error {
-	start := *migrate.AuditEventsTable.Annotation.IncrementStart
-	if _, err := db.ExecContext(ctx, `UPDATE audit_events SET id = id + ? WHERE id < ?`, start, 1<<32); err != nil {
-		return fmt.Errorf("migrate database: audit event ids: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `INSERT OR REPLACE INTO sqlite_sequence (name, seq)
-		SELECT 'audit_events', max(?, coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = 'audit_events'), 0),
-			coalesce((SELECT max(id) FROM audit_events), 0))`, start); err != nil {
-		return fmt.Errorf("migrate database: audit event ids: %w", err)
-	}
-	return nil
-}
-
 // prepareSchema migrates SQLite in place, and refuses a PostgreSQL database
 // that is behind the versioned migrations.
 func prepareSchema(ctx context.Context, client *ent.Client, drv *entsql.Driver, postgres bool) error {
 	if !postgres {
 		if err := client.Schema.Create(ctx); err != nil {
 			return fmt.Errorf("migrate database: %w", err)
+		}
+		if err := rewriteTimes(ctx, drv.DB()); err != nil {
+			return err
 		}
 		return moveAuditEventIDs(ctx, drv.DB())
 	}

@@ -201,3 +201,47 @@ func short(ids []string) string {
 	}
 	return strings.Join(ids, ",")
 }
+
+// TestOldTimesAreRewritten: times an older pbxportal wrote in Go's
+// time.String layout (monotonic reading included) are rewritten at start-up,
+// so that they compare with new ones and page once.
+func TestOldTimesAreRewritten(t *testing.T) {
+	dir := t.TempDir()
+	p := startPortalIn(t, dir)
+	ctx := context.Background()
+	now := time.Now() // with its monotonic reading, as the old layout kept it
+	for i := range 6 {
+		at := now.Add(time.Duration(i%2) * time.Microsecond)
+		if _, err := p.app.Client.ExecContext(ctx, `INSERT INTO audit_events (action, target_type, target_id, created_at)
+			VALUES ('old', 'Domain', '1', ?)`, at.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.stop()
+	p = startPortalIn(t, dir)
+	tok := p.tokenFor("support@provider.example")
+	var seen []string
+	for cursor := ""; len(seen) < 100; {
+		args := "first: 2, orderBy: {field: CREATED_AT, direction: ASC}"
+		if cursor != "" {
+			args += fmt.Sprintf(", after: %q", cursor)
+		}
+		var out struct{ AuditEvents connectionPage }
+		if err := json.Unmarshal(p.mustDo(tok, `{ auditEvents(`+args+`) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`, nil), &out); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.AuditEvents.Edges {
+			seen = append(seen, e.Node.ID)
+		}
+		if !out.AuditEvents.PageInfo.HasNextPage {
+			if len(seen) != out.AuditEvents.TotalCount {
+				t.Errorf("paged %d audit events %v, totalCount %d", len(seen), seen, out.AuditEvents.TotalCount)
+			}
+			break
+		}
+		cursor = *out.AuditEvents.PageInfo.EndCursor
+	}
+	if slices.Sort(seen); len(slices.Compact(seen)) != 6 {
+		t.Errorf("paged %v, want the 6 events once each", seen)
+	}
+}
