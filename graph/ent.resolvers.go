@@ -46,9 +46,6 @@ func (r *queryResolver) AuditEvents(ctx context.Context, after *entgql.Cursor[in
 	if err != nil {
 		return nil, err
 	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
-		return nil, err
-	}
 	return r.client.AuditEvent.Query().Where(visible).
 		Paginate(ctx, after, first, before, last, ent.WithAuditEventOrder(orderBy), ent.WithAuditEventFilter(where.Filter))
 }
@@ -61,9 +58,6 @@ func (r *queryResolver) CallQueues(ctx context.Context, after *entgql.Cursor[int
 	}
 	visible, err := v.CallQueues(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
 		return nil, err
 	}
 	return r.client.CallQueue.Query().Where(visible).
@@ -80,9 +74,6 @@ func (r *queryResolver) CallRecords(ctx context.Context, after *entgql.Cursor[in
 	if err != nil {
 		return nil, err
 	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
-		return nil, err
-	}
 	return r.client.CallRecord.Query().Where(visible).
 		Paginate(ctx, after, first, before, last, ent.WithCallRecordOrder(orderBy), ent.WithCallRecordFilter(where.Filter))
 }
@@ -95,9 +86,6 @@ func (r *queryResolver) Contacts(ctx context.Context, after *entgql.Cursor[int],
 	}
 	visible, err := v.Contacts(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
 		return nil, err
 	}
 	return r.client.Contact.Query().Where(visible).
@@ -114,9 +102,6 @@ func (r *queryResolver) Domains(ctx context.Context, after *entgql.Cursor[int], 
 	if err != nil {
 		return nil, err
 	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
-		return nil, err
-	}
 	return r.client.Domain.Query().Where(visible).
 		Paginate(ctx, after, first, before, last, ent.WithDomainOrder(orderBy), ent.WithDomainFilter(where.Filter))
 }
@@ -129,9 +114,6 @@ func (r *queryResolver) Groups(ctx context.Context, after *entgql.Cursor[int], f
 	}
 	visible, err := v.Groups(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
 		return nil, err
 	}
 	return r.client.Group.Query().Where(visible).
@@ -148,9 +130,6 @@ func (r *queryResolver) Recordings(ctx context.Context, after *entgql.Cursor[int
 	if err != nil {
 		return nil, err
 	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
-		return nil, err
-	}
 	return r.client.Recording.Query().Where(visible).
 		Paginate(ctx, after, first, before, last, ent.WithRecordingOrder(orderBy), ent.WithRecordingFilter(where.Filter))
 }
@@ -165,9 +144,6 @@ func (r *queryResolver) Sites(ctx context.Context, after *entgql.Cursor[int], fi
 	if err != nil {
 		return nil, err
 	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
-		return nil, err
-	}
 	return r.client.Site.Query().Where(visible).
 		Paginate(ctx, after, first, before, last, ent.WithSiteOrder(orderBy), ent.WithSiteFilter(where.Filter))
 }
@@ -180,9 +156,6 @@ func (r *queryResolver) Users(ctx context.Context, after *entgql.Cursor[int], fi
 	}
 	visible, err := v.Users(ctx)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.RestrictWhere(ctx, where); err != nil {
 		return nil, err
 	}
 	return r.client.User.Query().Where(visible).

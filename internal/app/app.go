@@ -162,7 +162,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
-		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
+		Fields:   []graphql.FieldMiddleware{resolver.WhereVisibility, resolver.PrimeChecks, resolver.EdgeVisibility},
 		Client:   a.Client,
 		Spice:    a.Spice,
 		Signer:   a.Signer,
