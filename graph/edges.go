@@ -25,3 +25,22 @@ func (r *Resolver) EdgeVisibility(ctx context.Context, next graphql.Resolver) (a
 	}
 	return v.Visible(ctx, res)
 }
+
+// WhereVisibility is a field middleware that makes the where argument of
+// every field that has one (the root connections) match through an edge
+// (has<Edge>With) only objects the viewer may see (access.RestrictWhere),
+// before the field's resolver builds its query.
+func (r *Resolver) WhereVisibility(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Args == nil || fc.Args["where"] == nil {
+		return next(ctx)
+	}
+	v, err := r.viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.RestrictWhere(ctx, fc.Args["where"]); err != nil {
+		return nil, err
+	}
+	return next(ctx)
+}

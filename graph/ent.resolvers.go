@@ -9,54 +9,31 @@ import (
 	"context"
 
 	"entgo.io/contrib/entgql"
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/graph/generated"
-	"github.com/pbxportal/pbxportal/internal/access"
 )
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
-	v, err := r.viewer(ctx)
+	nodes, errs, err := r.loadNodes(ctx, []int{id})
 	if err != nil {
 		return nil, err
 	}
-	n, err := r.client.Noder(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	seen, err := v.SeeEach(ctx, []any{n})
-	if err != nil || !seen[0] {
-		return nil, access.OrNotVisible(err)
-	}
-	return n, nil
+	return nodes[0], errs[0]
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
-	v, err := r.viewer(ctx)
+	nodes, errs, err := r.loadNodes(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := r.client.Noders(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	objs := make([]any, len(ns))
-	for i, n := range ns {
-		objs[i] = n
-	}
-	seen, err := v.SeeEach(ctx, objs)
-	if err != nil {
-		return nil, err
-	}
-	for i, ok := range seen {
-		if !ok {
-			graphql.AddError(ctx, access.OrNotVisible(nil))
-			ns[i] = nil
+	for i, err := range errs {
+		if err != nil {
+			addItemError(ctx, i, err)
 		}
 	}
-	return ns, nil
+	return nodes, nil
 }
 
 // AuditEvents is the resolver for the auditEvents field.

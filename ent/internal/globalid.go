@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"audit_events\":0,\"authz_revisions\":60129542144,\"buttons\":4294967296,\"call_queues\":8589934592,\"call_records\":12884901888,\"contacts\":17179869184,\"domains\":21474836480,\"groups\":25769803776,\"outbox_entries\":30064771072,\"personal_directory_entries\":34359738368,\"queue_agents\":38654705664,\"recordings\":42949672960,\"revoked_tokens\":55834574848,\"sites\":47244640256,\"users\":51539607552}"
+const IncrementStarts = "{\"audit_events\":64424509440,\"authz_revisions\":60129542144,\"buttons\":4294967296,\"call_queues\":8589934592,\"call_records\":12884901888,\"contacts\":17179869184,\"domains\":21474836480,\"groups\":25769803776,\"outbox_entries\":30064771072,\"personal_directory_entries\":34359738368,\"queue_agents\":38654705664,\"recordings\":42949672960,\"revoked_tokens\":55834574848,\"sites\":47244640256,\"users\":51539607552}"

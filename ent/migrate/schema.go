@@ -582,7 +582,7 @@ var (
 
 func init() {
 	AuditEventsTable.Annotation = &entsql.Annotation{
-		IncrementStart: func(i int) *int { return &i }(0),
+		IncrementStart: func(i int) *int { return &i }(64424509440),
 	}
 	AuthzRevisionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(60129542144),

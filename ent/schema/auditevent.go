@@ -5,6 +5,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -17,9 +18,11 @@ type AuditEvent struct{ ent.Schema }
 // Fields of the AuditEvent.
 func (AuditEvent) Fields() []ent.Field {
 	return []ent.Field{
-		field.Int("domain_id").Optional().Immutable(),
-		field.Int("site_id").Optional().Immutable(),
-		field.Int("actor_id").Optional().Immutable(),
+		// The ids of the domain, site and user concerned, as global ids;
+		// null when unset.
+		field.Int("domain_id").Optional().Immutable().Annotations(entgql.Type("ID")),
+		field.Int("site_id").Optional().Immutable().Annotations(entgql.Type("ID")),
+		field.Int("actor_id").Optional().Immutable().Annotations(entgql.Type("ID")),
 		field.String("action").MaxLen(maxInternal).NotEmpty().Immutable(),
 		field.String("target_type").MaxLen(maxInternal).Immutable(),
 		field.String("target_id").MaxLen(maxInternal).Immutable(),
@@ -30,9 +33,18 @@ func (AuditEvent) Fields() []ent.Field {
 	}
 }
 
+// auditEventIDs is the start of the audit events' range of global ids.
+// Every type has a range of 1<<32 ids (ent's global ids); the audit events
+// first had the range that starts at 0, where an id reads as a plain
+// number, so they were given the next free one.
+const auditEventIDs = 15 << 32
+
 // Annotations of the AuditEvent: written by the server, read-only in GraphQL.
 func (AuditEvent) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
+	return []schema.Annotation{
+		entgql.RelayConnection(), entgql.QueryField(),
+		entsql.IncrementStart(auditEventIDs),
+	}
 }
 
 // Indexes of the AuditEvent: the columns a list's filter selects by.

@@ -2811,9 +2811,9 @@ var sources = []*ast.Source{
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
 type AuditEvent implements Node {
   id: ID!
-  domainID: Int
-  siteID: Int
-  actorID: Int
+  domainID: ID
+  siteID: ID
+  actorID: ID
   action: String!
   targetType: String!
   targetID: String!
@@ -2891,40 +2891,40 @@ input AuditEventWhereInput {
   """
   domain_id field predicates
   """
-  domainID: Int
-  domainIDNEQ: Int
-  domainIDIn: [Int!]
-  domainIDNotIn: [Int!]
-  domainIDGT: Int
-  domainIDGTE: Int
-  domainIDLT: Int
-  domainIDLTE: Int
+  domainID: ID
+  domainIDNEQ: ID
+  domainIDIn: [ID!]
+  domainIDNotIn: [ID!]
+  domainIDGT: ID
+  domainIDGTE: ID
+  domainIDLT: ID
+  domainIDLTE: ID
   domainIDIsNil: Boolean
   domainIDNotNil: Boolean
   """
   site_id field predicates
   """
-  siteID: Int
-  siteIDNEQ: Int
-  siteIDIn: [Int!]
-  siteIDNotIn: [Int!]
-  siteIDGT: Int
-  siteIDGTE: Int
-  siteIDLT: Int
-  siteIDLTE: Int
+  siteID: ID
+  siteIDNEQ: ID
+  siteIDIn: [ID!]
+  siteIDNotIn: [ID!]
+  siteIDGT: ID
+  siteIDGTE: ID
+  siteIDLT: ID
+  siteIDLTE: ID
   siteIDIsNil: Boolean
   siteIDNotNil: Boolean
   """
   actor_id field predicates
   """
-  actorID: Int
-  actorIDNEQ: Int
-  actorIDIn: [Int!]
-  actorIDNotIn: [Int!]
-  actorIDGT: Int
-  actorIDGTE: Int
-  actorIDLT: Int
-  actorIDLTE: Int
+  actorID: ID
+  actorIDNEQ: ID
+  actorIDIn: [ID!]
+  actorIDNotIn: [ID!]
+  actorIDGT: ID
+  actorIDGTE: ID
+  actorIDLT: ID
+  actorIDLTE: ID
   actorIDIsNil: Boolean
   actorIDNotNil: Boolean
   """
@@ -7809,14 +7809,14 @@ func (ec *executionContext) _AuditEvent_domainID(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalOInt2int(ctx, selections, v)
+			return ec.marshalOID2int(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_AuditEvent_domainID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditEvent_siteID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -7832,14 +7832,14 @@ func (ec *executionContext) _AuditEvent_siteID(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalOInt2int(ctx, selections, v)
+			return ec.marshalOID2int(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_AuditEvent_siteID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditEvent_actorID(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -7855,14 +7855,14 @@ func (ec *executionContext) _AuditEvent_actorID(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalOInt2int(ctx, selections, v)
+			return ec.marshalOID2int(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_AuditEvent_actorID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("AuditEvent", field, false, false, "ID")
 }
 
 func (ec *executionContext) _AuditEvent_action(ctx context.Context, field graphql.CollectedField, obj *ent.AuditEvent) (ret graphql.Marshaler) {
@@ -18166,56 +18166,56 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 			it.IDLTE = data
 		case "domainID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DomainID = data
 		case "domainIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DomainIDNEQ = data
 		case "domainIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DomainIDIn = data
 		case "domainIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DomainIDNotIn = data
 		case "domainIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DomainIDGT = data
 		case "domainIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DomainIDGTE = data
 		case "domainIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.DomainIDLT = data
 		case "domainIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("domainIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -18236,56 +18236,56 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 			it.DomainIDNotNil = data
 		case "siteID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteID = data
 		case "siteIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDNEQ = data
 		case "siteIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDIn = data
 		case "siteIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDNotIn = data
 		case "siteIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDGT = data
 		case "siteIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDGTE = data
 		case "siteIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.SiteIDLT = data
 		case "siteIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("siteIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -18306,56 +18306,56 @@ func (ec *executionContext) unmarshalInputAuditEventWhereInput(ctx context.Conte
 			it.SiteIDNotNil = data
 		case "actorID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorID = data
 		case "actorIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDNEQ = data
 		case "actorIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDIn = data
 		case "actorIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDNotIn = data
 		case "actorIDGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDGT = data
 		case "actorIDGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDGTE = data
 		case "actorIDLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActorIDLT = data
 		case "actorIDLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actorIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -30491,18 +30491,6 @@ func (ec *executionContext) marshalOID2ᚖint(ctx context.Context, sel ast.Selec
 	_ = sel
 	_ = ctx
 	res := scalar.MarshalID(*v)
-	return res
-}
-
-func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
-	res, err := graphql.UnmarshalInt(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
-	_ = sel
-	_ = ctx
-	res := graphql.MarshalInt(v)
 	return res
 }
 

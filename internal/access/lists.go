@@ -3,6 +3,8 @@ package access
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 
 	"entgo.io/ent/dialect/sql"
@@ -61,18 +63,19 @@ func listColumns() []sqlfilter.Column {
 // of it visible.
 type list struct{ typ, permission string }
 
-// rootLists are the root connections filtered by a compiled permission.
-func rootLists() []list {
-	return []list{
-		{projection.TypeUser, "view"},
-		{projection.TypeSite, "view"},
-		{projection.TypeQueue, "view"},
-		{projection.TypeGroup, "view"},
-		{projection.TypeRecording, "replay"},
-		{projection.TypeDomain, "view"},
-		{projection.TypeContact, "view"},
-		{typeCallRecord, "view"},
-		{typeAuditEvent, "view"},
+// rootLists are the root connections filtered by a compiled permission, by
+// the ent type they list.
+func rootLists() map[string]list {
+	return map[string]list{
+		"User":       {projection.TypeUser, "view"},
+		"Site":       {projection.TypeSite, "view"},
+		"CallQueue":  {projection.TypeQueue, "view"},
+		"Group":      {projection.TypeGroup, "view"},
+		"Recording":  {projection.TypeRecording, "replay"},
+		"Domain":     {projection.TypeDomain, "view"},
+		"Contact":    {projection.TypeContact, "view"},
+		"CallRecord": {typeCallRecord, "view"},
+		"AuditEvent": {typeAuditEvent, "view"},
 	}
 }
 
@@ -110,9 +113,10 @@ func NewLists(client *ent.Client) (*Lists, error) {
 // Plans returns the compiled plan of every root connection, for tests and
 // documentation.
 func (l *Lists) Plans() []*sqlfilter.Plan {
-	out := make([]*sqlfilter.Plan, 0, len(rootLists()))
-	for _, rl := range rootLists() {
-		out = append(out, l.plans[rl])
+	lists := rootLists()
+	out := make([]*sqlfilter.Plan, 0, len(lists))
+	for _, name := range slices.Sorted(maps.Keys(lists)) {
+		out = append(out, l.plans[lists[name]])
 	}
 	return out
 }

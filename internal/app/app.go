@@ -212,7 +212,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	resolver.LimitLogins(ratelimit.NewLogins(cfg.Now), cfg.Log)
 	a.handler = server.Handler(server.Deps{
 		Schema:   resolver.Schema(),
-		Fields:   []graphql.FieldMiddleware{resolver.PrimeChecks, resolver.EdgeVisibility},
+		Fields:   []graphql.FieldMiddleware{resolver.WhereVisibility, resolver.PrimeChecks, resolver.EdgeVisibility},
 		Client:   a.Client,
 		Spice:    a.Spice,
 		Signer:   a.Signer,
@@ -294,7 +294,10 @@ func prepareSchema(ctx context.Context, client *ent.Client, drv *entsql.Driver, 
 		if err := client.Schema.Create(ctx); err != nil {
 			return fmt.Errorf("migrate database: %w", err)
 		}
-		return nil
+		if err := rewriteTimes(ctx, drv.DB()); err != nil {
+			return err
+		}
+		return moveAuditEventIDs(ctx, drv.DB())
 	}
 	dir, err := migrations.Dir()
 	if err != nil {
@@ -349,8 +352,12 @@ func openDB(cfg Config) (*entsql.Driver, bool, error) {
 	// processes (a CLI command on the same file); in this one, writers take
 	// turns (see dbwrite). Transactions take the write lock when they begin,
 	// so that none fails upgrading a read lock.
+	// Times are written in one zone (UTC) and one layout, without Go's
+	// monotonic clock reading, so that SQLite compares them as text in time
+	// order and a pagination cursor's time equals the row's it came from.
 	dsn := "file:" + filepath.Join(cfg.DataDir, "pbxportal.db") +
-		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate"
+		"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_txlock=immediate" +
+		"&_time_format=sqlite&_timezone=UTC"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, false, fmt.Errorf("open sqlite: %w", err)

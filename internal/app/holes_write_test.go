@@ -15,7 +15,6 @@ import (
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
-	"github.com/pbxportal/pbxportal/graph/generated"
 )
 
 // kv builds a request's variables from name, value pairs.
@@ -32,7 +31,7 @@ func kv(pairs ...any) map[string]any {
 // "mutation.arg[.field…]", with its type. Code added later is enumerated
 // too, so the tests below cover it or fail.
 func mutationInputs() map[string]*ast.Type {
-	s := generated.NewExecutableSchema(generated.Config{}).Schema()
+	s := servedSchema()
 	out := map[string]*ast.Type{}
 	var walk func(path string, t *ast.Type, seen []string)
 	walk = func(path string, t *ast.Type, seen []string) {

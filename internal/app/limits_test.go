@@ -216,8 +216,8 @@ func displayNameOf(t *testing.T, p *portal, username string) string {
 	return out.Viewer.DisplayName
 }
 
-// schema is the GraphQL schema the server serves.
-func schema() *ast.Schema {
+// servedSchema is the GraphQL schema the server serves.
+func servedSchema() *ast.Schema {
 	return generated.NewExecutableSchema(generated.Config{}).Schema()
 }
 
@@ -227,7 +227,7 @@ func schema() *ast.Schema {
 func TestEveryFilterIsBounded(t *testing.T) {
 	p := startPortal(t)
 	bob := p.tokenFor("bob@acme.example")
-	s := schema()
+	s := servedSchema()
 	tried := 0
 	for _, root := range s.Query.Fields {
 		where := root.Arguments.ForName("where")
@@ -268,7 +268,7 @@ func TestEveryFilterIsBounded(t *testing.T) {
 // the mutation runs (PostgreSQL cannot store it).
 func TestEveryMutationStringRefusesNUL(t *testing.T) {
 	p := startPortal(t)
-	s := schema()
+	s := servedSchema()
 	tried := 0
 	for _, m := range s.Mutation.Fields {
 		for _, target := range stringPaths(s, m.Arguments) {
