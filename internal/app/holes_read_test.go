@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/app"
+	"github.com/pbxportal/pbxportal/internal/server"
 	"github.com/pbxportal/pbxportal/internal/migration"
 	"github.com/pbxportal/pbxportal/internal/pgtest"
 )
@@ -34,19 +34,26 @@ var readPersonas = []string{
 // onEachStore runs a test on the embedded SQLite and, when
 // PBXPORTAL_TEST_DATABASE_URL names one, on PostgreSQL, each with the demo.
 func onEachStore(t *testing.T, test func(*testing.T, *portal)) {
-	t.Run("sqlite", func(t *testing.T) { test(t, startPortal(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		a, err := app.Open(context.Background(), app.Config{
-			DataDir: t.TempDir(), DatabaseURL: postgresURL(t), Demo: true,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			t.Fatalf("open on postgres: %v", err)
-		}
-		p := &portal{t: t, app: a, srv: httptest.NewServer(a.Handler())}
-		t.Cleanup(p.stop)
-		test(t, p)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Run("sqlite", func(t *testing.T) {
+		test(t, openPortal(t, crawlConfig(app.Config{DataDir: t.TempDir(), Demo: true, Log: quiet})))
 	})
+	t.Run("postgres", func(t *testing.T) {
+		test(t, openPortal(t, crawlConfig(app.Config{
+			DataDir: t.TempDir(), DatabaseURL: postgresURL(t), Demo: true, Log: quiet,
+		})))
+	})
+}
+
+// crawlConfig lifts the per-request limits for the tests that walk the
+// whole schema in one request: their queries select every field of every
+// type, far past what an ordinary client may ask at once.
+func crawlConfig(cfg app.Config) app.Config {
+	cfg.Limits = server.Limits{
+		MaxQueryTokens: 1 << 20, MaxComplexity: 1 << 30, MaxDepth: 64,
+		MaxAliases: 1 << 16, MaxRootFields: 1 << 16,
+	}
+	return cfg
 }
 
 // addOneOfEach adds, to the demo, objects of the types it lacks (buttons,
@@ -367,7 +374,9 @@ func testAbsentEdgesAreNull(t *testing.T, p *portal) {
 // it did not exist, directly or under or and not. Every has*With of every
 // root connection's where input is read from the schema.
 func TestWhereNeverMatchesThroughInvisible(t *testing.T) {
-	p := startPortal(t)
+	p := openPortal(t, crawlConfig(app.Config{
+		DataDir: t.TempDir(), Demo: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}))
 	addOneOfEach(p)
 	s := p.introspect()
 	all := everyNode(t, p.app.Client)
