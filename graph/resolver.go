@@ -33,7 +33,7 @@ type Resolver struct {
 // compiles the list filters from the embedded schema.zed; an error there is a
 // defect of the build, which the tests catch.
 func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, mediaURLs *media.Signer) (*Resolver, error) {
-	lists, err := access.NewLists(client)
+	lists, err := access.NewLists()
 	if err != nil {
 		return nil, fmt.Errorf("graph: compile the list filters: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 
-	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/auditevent"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
 	"github.com/pbxportal/pbxportal/internal/authz/model"
@@ -84,12 +83,11 @@ type Lists struct {
 	plans  map[list]*sqlfilter.Plan
 }
 
-// NewLists compiles the filter of every root connection; client is the
-// database that number relations resolve against.
-func NewLists(client *ent.Client) (*Lists, error) {
+// NewLists compiles the filter of every root connection.
+func NewLists() (*Lists, error) {
 	s, err := sqlfilter.New(sqlfilter.Config{
 		Schema:  model.Schema + listSchema,
-		Columns: append(projection.Columns(client), listColumns()...),
+		Columns: append(projection.Columns(), listColumns()...),
 		Tables:  projection.Tables(),
 		Viewer:  projection.TypeUser,
 	})

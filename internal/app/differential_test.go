@@ -19,6 +19,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
 	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/recording"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/app"
@@ -65,22 +66,58 @@ func TestDifferentialLists(t *testing.T) {
 	}
 	start := time.Now()
 	checked := 0
+	var cov coverage
 	for i := range worlds {
 		worldSeed := seed + uint64(i)
 		ok := t.Run(fmt.Sprintf("world%d", i), func(t *testing.T) {
-			checked += checkWorld(t, worldSeed)
+			checked += checkWorld(t, worldSeed, &cov)
 		})
 		if !ok {
 			t.Fatalf("world %d failed; rerun it alone with PBXPORTAL_DIFFERENTIAL_SEED=%d PBXPORTAL_DIFFERENTIAL_WORLDS=1", i, worldSeed)
 		}
 	}
-	t.Logf("seed %d: %d worlds, %d (viewer, list) pairs in %s", seed, worlds, checked, time.Since(start).Round(time.Millisecond))
+	t.Logf("seed %d: %d worlds, %d (viewer, list) pairs, %d recordings seen through a number right, in %s",
+		seed, worlds, checked, cov.throughNumbers, time.Since(start).Round(time.Millisecond))
+	if worlds >= differentialWorlds && cov.throughNumbers < worlds {
+		t.Errorf("seed %d: only %d recordings were seen through a number right in %d worlds: the worlds no longer exercise number rights", seed, cov.throughNumbers, worlds)
+	}
+}
+
+// coverage counts what the worlds exercised, so that a change to the
+// generator cannot quietly stop testing a kind of grant.
+type coverage struct {
+	// throughNumbers counts the (viewer, recording) pairs where the viewer
+	// holds number#replayer on one of the recording's numbers.
+	throughNumbers int
+}
+
+// throughNumbers counts the recordings of ids that u reaches through a
+// number right, by SpiceDB's numbers and the emitter's naming of them.
+func throughNumbers(ctx context.Context, a *app.App, u *ent.User, ids []int) (int, error) {
+	nums, err := a.Spice.LookupResources(ctx, projection.TypeNumber, "replayer", projection.Obj(projection.TypeUser, u.ID))
+	if err != nil || len(nums) == 0 || len(ids) == 0 {
+		return 0, err
+	}
+	recs, err := a.Client.Recording.Query().Where(recording.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		for _, raw := range []string{r.Caller, r.Callee, r.AccountCode} {
+			if num, ok := projection.Number(r.DomainID, raw); ok && slices.Contains(nums, num.ID) {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
 }
 
 // checkWorld builds the world of seed, opens the portal on it and compares
 // every list of every portal user with SpiceDB. It returns how many
 // (viewer, list) pairs it compared.
-func checkWorld(t *testing.T, seed uint64) int {
+func checkWorld(t *testing.T, seed uint64, cov *coverage) int {
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := app.Config{DataDir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -125,6 +162,13 @@ func checkWorld(t *testing.T, seed uint64) int {
 				t.Errorf("seed %d: %s as user %d (%s): totalCount %d, SpiceDB %d", seed, l.root, u.ID, u.Scope, got.total, len(want))
 			}
 			checkFields(t, ctx, a, u, l, fields, seed)
+			if l.root == "recordings" {
+				n, err := throughNumbers(ctx, a, u, want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cov.throughNumbers += n
+			}
 			pairs++
 		}
 	}
@@ -483,6 +527,9 @@ func buildWorld(ctx context.Context, c *ent.Client, r *rand.Rand) error {
 				return err
 			}
 		}
+		if err := renumber(ctx, c, r, d.id); err != nil {
+			return err
+		}
 		for k := range r.IntN(4) {
 			if err := c.Contact.Create().SetDomainID(d.id).SetName(fmt.Sprintf("ct%d", k)).SetPhone("1").Exec(ctx); err != nil {
 				return err
@@ -507,6 +554,29 @@ func buildWorld(ctx context.Context, c *ent.Client, r *rand.Rand) error {
 			if err := cr.Exec(ctx); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// renumber exercises every way a recording's numbers reach the normalised
+// columns that number rights select by: an update of one recording, an
+// update of many, and a row that predates the columns (set back to NULL, so
+// that the start-up backfill must fill it).
+func renumber(ctx context.Context, c *ent.Client, r *rand.Rand, domainID int) error {
+	ids, err := c.Recording.Query().Where(recording.DomainID(domainID)).IDs(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	if err := c.Recording.UpdateOneID(pick(r, ids)).SetCaller(pick(r, numberPool)).SetAccountCode(pick(r, numberPool)).Exec(ctx); err != nil {
+		return err
+	}
+	if err := c.Recording.Update().Where(recording.IDIn(some(r, ids, 0.3)...)).SetCallee(pick(r, numberPool)).Exec(ctx); err != nil {
+		return err
+	}
+	for _, id := range some(r, ids, 0.3) {
+		if _, err := c.ExecContext(ctx, "UPDATE recordings SET caller_number = NULL, callee_number = NULL, account_code_number = NULL WHERE id = ?", id); err != nil {
+			return err
 		}
 	}
 	return nil
