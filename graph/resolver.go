@@ -56,7 +56,7 @@ func (r *Resolver) viewer(ctx context.Context) (access.Viewer, error) {
 	if !ok || !hasBatcher {
 		return access.Viewer{}, apperr.New(apperr.Unauthenticated, "log in first: send Authorization: Bearer <token>")
 	}
-	return access.Viewer{User: u, Checks: b, Lookups: r.spice, Lists: r.lists}, nil
+	return access.Viewer{User: u, Checks: b, Lists: r.lists}, nil
 }
 
 // authzDirective implements @authz(permission:). It asks the request's
