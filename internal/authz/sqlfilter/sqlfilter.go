@@ -13,8 +13,8 @@
 //     become a subquery over that type's table, compiled the same way;
 //   - computed usersets (another permission of the same type).
 //
-// Intersections, exclusions, caveats, wildcards and subject relations do not
-// compile: Compile marks the plan as a fallback and says why, and the caller
+// Intersections, exclusions, caveats, wildcards, subject relations, nil and
+// the functioned arrows (.any(), .all()) do not compile: Compile marks the plan as a fallback and says why, and the caller
 // then looks the leaf type up as before.
 //
 // Which rows hold which relation is not written here: each Column, owned by
@@ -219,17 +219,9 @@ func (s *Schema) rewrite(typ string, rw *core.UsersetRewrite, depth int) (*node,
 		case ch.GetTupleToUserset() != nil:
 			t := ch.GetTupleToUserset()
 			n, err = s.arrow(typ, t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation(), depth)
-		case ch.GetFunctionedTupleToUserset() != nil:
-			t := ch.GetFunctionedTupleToUserset()
-			if t.GetFunction() != core.FunctionedTupleToUserset_FUNCTION_ANY {
-				return nil, unsupported(fmt.Sprintf("%s has an .all() arrow", typ))
-			}
-			n, err = s.arrow(typ, t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation(), depth)
 		case ch.GetUsersetRewrite() != nil:
 			n, err = s.rewrite(typ, ch.GetUsersetRewrite(), depth+1)
-		case ch.GetXNil() != nil:
-			n = &node{op: opNever}
-		default:
+		default: // .any() and .all() arrows, nil: no list uses them, so none is compiled
 			return nil, unsupported(fmt.Sprintf("%s has an operand that does not compile", typ))
 		}
 		if err != nil {

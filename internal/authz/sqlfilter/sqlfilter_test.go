@@ -2,6 +2,7 @@ package sqlfilter
 
 import (
 	"database/sql"
+	"slices"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -56,4 +57,62 @@ func seq(step, end int) []int {
 		out = append(out, i)
 	}
 	return out
+}
+
+// TestShapes: each shape of a permission either compiles to the lookups it
+// needs or falls back; no shape is accepted without being rendered.
+func TestShapes(t *testing.T) {
+	const schema = `
+definition user {}
+definition box {
+    relation owner: user
+    relation viewer: user
+    permission see = viewer
+}
+definition item {
+    relation box: box
+    relation owner: user
+    relation banned: user
+    permission own = owner
+    permission union = owner + box->see
+    permission nested = owner + (box->see + own)
+    permission any_arrow = box.any(see)
+    permission all_arrow = box.all(see)
+    permission with_nil = owner + nil
+    permission intersection = owner & box->see
+    permission exclusion = owner - banned
+}
+`
+	fk := func(rel string) Column {
+		return Column{Resource: "item", Relation: rel, Match: func(s *entsql.Selector, in func(string) *entsql.Predicate) *entsql.Predicate {
+			return in(s.C(rel + "_id"))
+		}}
+	}
+	s, err := New(Config{Schema: schema, Viewer: "user", Columns: []Column{fk("box"), fk("owner"), fk("banned")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		permission string
+		fallback   bool
+		lookups    []string
+	}{
+		{"own", false, nil},
+		{"union", false, []string{"box#see"}},
+		{"nested", false, []string{"box#see"}},
+		{"any_arrow", true, nil},
+		{"all_arrow", true, nil},
+		{"with_nil", true, nil},
+		{"intersection", true, nil},
+		{"exclusion", true, nil},
+	}
+	for _, tt := range tests {
+		p, err := s.Compile("item", tt.permission)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.permission, err)
+		}
+		if (p.Fallback != "") != tt.fallback || !slices.Equal(p.Lookups(), tt.lookups) {
+			t.Errorf("item#%s: fallback %q, lookups %v; want fallback %v, lookups %v", tt.permission, p.Fallback, p.Lookups(), tt.fallback, tt.lookups)
+		}
+	}
 }
