@@ -113,7 +113,9 @@ func (b *Batcher) LookupResources(ctx context.Context, resourceType, permission 
 	}
 	b.mu.Unlock()
 	if !ok {
-		f.ids, f.err = b.client.LookupResources(b.reads, resourceType, permission, b.subject)
+		// The first asker's ctx (the request's: it carries the revision)
+		// bounds the call; if it ends, the failure is not remembered.
+		f.ids, f.err = b.client.LookupResources(ctx, resourceType, permission, b.subject)
 		if f.err != nil {
 			b.mu.Lock()
 			delete(b.lookups, k)
