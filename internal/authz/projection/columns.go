@@ -183,5 +183,5 @@ func platformResolve(_ context.Context, ids []string) (func(*sql.Selector) *sql.
 	if slices.Contains(ids, Platform().ID) {
 		return func(*sql.Selector) *sql.Predicate { return sql.P(func(b *sql.Builder) { b.WriteString("1 = 1") }) }, nil
 	}
-	return func(*sql.Selector) *sql.Predicate { return sql.False() }, nil
+	return func(*sql.Selector) *sql.Predicate { return nil }, nil
 }

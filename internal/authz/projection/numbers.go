@@ -106,9 +106,9 @@ func numberColumn() sqlfilter.Column {
 	return sqlfilter.Column{Resource: TypeRecording, Relation: "number", Resolve: recordingNumbers}
 }
 
-// recordingNumbers turns number ids into the predicate: per domain,
-// domain_id = d AND (caller_number IN … OR callee_number IN … OR
-// account_code_number IN …).
+// recordingNumbers turns number ids into the predicate: for each domain d
+// and normalised column c, (domain_id = d AND c IN (…)), each term an OR of
+// its own so that each is served by its (domain_id, c) index.
 func recordingNumbers(_ context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
 	byDomain := map[int][]string{}
 	for _, id := range ids {
@@ -126,16 +126,17 @@ func recordingNumbers(_ context.Context, ids []string) (func(*sql.Selector) *sql
 	}
 	slices.Sort(doms)
 	return func(s *sql.Selector) *sql.Predicate {
-		ps := make([]*sql.Predicate, 0, len(doms))
+		var ps []*sql.Predicate
 		for _, dom := range doms {
-			ors := make([]*sql.Predicate, len(numberFields))
-			for i, f := range numberFields {
-				ors[i] = sqlfilter.InStrings(s.C(f[1]), byDomain[dom])
+			for _, f := range numberFields {
+				ps = append(ps, sql.And(sql.EQ(s.C(recording.FieldDomainID), dom), sqlfilter.InStrings(s.C(f[1]), byDomain[dom])))
 			}
-			ps = append(ps, sql.And(sql.EQ(s.C(recording.FieldDomainID), dom), sql.Or(ors...)))
 		}
-		if len(ps) == 0 {
-			return sql.False()
+		switch len(ps) {
+		case 0:
+			return nil
+		case 1:
+			return ps[0]
 		}
 		return sql.Or(ps...)
 	}, nil
