@@ -94,7 +94,6 @@ func NewLists() (*Lists, error) {
 		Columns: append(projection.Columns(), listColumns()...),
 		Tables:  projection.Tables(),
 		Viewer:  projection.TypeUser,
-		Broad:   map[string]bool{projection.TypeDomain: true},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)

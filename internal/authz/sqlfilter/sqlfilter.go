@@ -66,7 +66,6 @@ type Schema struct {
 	columns map[[2]string]Column
 	tables  map[string]string
 	viewer  string
-	broad   map[string]bool
 }
 
 // Config says how to compile.
@@ -80,10 +79,7 @@ type Config struct {
 	// of these types becomes a subquery over its table rather than a lookup.
 	Tables map[string]string
 	// Viewer is the type of the viewer (the subject of every list).
-	// Broad names the container types a grant on which covers a large share
-	// of a table (a domain): see Filter.
 	Viewer string
-	Broad  map[string]bool
 }
 
 // New compiles the schema text of cfg.
@@ -93,7 +89,7 @@ func New(cfg Config) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlfilter: compile schema: %w", err)
 	}
-	s := &Schema{defs: map[string]*core.NamespaceDefinition{}, columns: map[[2]string]Column{}, tables: cfg.Tables, viewer: cfg.Viewer, broad: cfg.Broad}
+	s := &Schema{defs: map[string]*core.NamespaceDefinition{}, columns: map[[2]string]Column{}, tables: cfg.Tables, viewer: cfg.Viewer}
 	for _, d := range cs.ObjectDefinitions {
 		s.defs[d.GetName()] = d
 	}
@@ -354,26 +350,13 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 			}
 		}
 	}
-	broad := false
-	for k, ids := range found {
-		typ, _, _ := cut(k)
-		broad = broad || (s.broad[typ] && len(ids) > 0)
-	}
 	r := &renderer{schema: s, viewerID: viewerID, found: ints, resolved: resolved}
 	root := p.root
 	return func(sel *sql.Selector) {
 		rr := *r // a query may be built more than once, and concurrently
 		pred := rr.render(sel, root)
-		switch {
-		case pred == nil:
+		if pred == nil {
 			pred = sql.False()
-		case broad:
-			// A grant on a broad container (a whole domain) makes most rows
-			// visible. An OR with a term that no index serves makes SQLite
-			// walk the table in the page's order and stop at the page's
-			// end, instead of collecting every matching row id by index
-			// first (which costs the whole domain per page).
-			pred = sql.Or(pred, sql.False())
 		}
 		sel.Where(pred)
 	}, nil
