@@ -7100,6 +7100,9 @@ type RecordingMutation struct {
 	duration_seconds    *int
 	addduration_seconds *int
 	media_file          *string
+	caller_number       *string
+	callee_number       *string
+	account_code_number *string
 	clearedFields       map[string]struct{}
 	domain              *int
 	cleareddomain       bool
@@ -7667,6 +7670,153 @@ func (m *RecordingMutation) ResetMediaFile() {
 	m.media_file = nil
 }
 
+// SetCallerNumber sets the "caller_number" field.
+func (m *RecordingMutation) SetCallerNumber(s string) {
+	m.caller_number = &s
+}
+
+// CallerNumber returns the value of the "caller_number" field in the mutation.
+func (m *RecordingMutation) CallerNumber() (r string, exists bool) {
+	v := m.caller_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCallerNumber returns the old "caller_number" field's value of the Recording entity.
+// If the Recording object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordingMutation) OldCallerNumber(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCallerNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCallerNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCallerNumber: %w", err)
+	}
+	return oldValue.CallerNumber, nil
+}
+
+// ClearCallerNumber clears the value of the "caller_number" field.
+func (m *RecordingMutation) ClearCallerNumber() {
+	m.caller_number = nil
+	m.clearedFields[recording.FieldCallerNumber] = struct{}{}
+}
+
+// CallerNumberCleared returns if the "caller_number" field was cleared in this mutation.
+func (m *RecordingMutation) CallerNumberCleared() bool {
+	_, ok := m.clearedFields[recording.FieldCallerNumber]
+	return ok
+}
+
+// ResetCallerNumber resets all changes to the "caller_number" field.
+func (m *RecordingMutation) ResetCallerNumber() {
+	m.caller_number = nil
+	delete(m.clearedFields, recording.FieldCallerNumber)
+}
+
+// SetCalleeNumber sets the "callee_number" field.
+func (m *RecordingMutation) SetCalleeNumber(s string) {
+	m.callee_number = &s
+}
+
+// CalleeNumber returns the value of the "callee_number" field in the mutation.
+func (m *RecordingMutation) CalleeNumber() (r string, exists bool) {
+	v := m.callee_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCalleeNumber returns the old "callee_number" field's value of the Recording entity.
+// If the Recording object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordingMutation) OldCalleeNumber(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCalleeNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCalleeNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCalleeNumber: %w", err)
+	}
+	return oldValue.CalleeNumber, nil
+}
+
+// ClearCalleeNumber clears the value of the "callee_number" field.
+func (m *RecordingMutation) ClearCalleeNumber() {
+	m.callee_number = nil
+	m.clearedFields[recording.FieldCalleeNumber] = struct{}{}
+}
+
+// CalleeNumberCleared returns if the "callee_number" field was cleared in this mutation.
+func (m *RecordingMutation) CalleeNumberCleared() bool {
+	_, ok := m.clearedFields[recording.FieldCalleeNumber]
+	return ok
+}
+
+// ResetCalleeNumber resets all changes to the "callee_number" field.
+func (m *RecordingMutation) ResetCalleeNumber() {
+	m.callee_number = nil
+	delete(m.clearedFields, recording.FieldCalleeNumber)
+}
+
+// SetAccountCodeNumber sets the "account_code_number" field.
+func (m *RecordingMutation) SetAccountCodeNumber(s string) {
+	m.account_code_number = &s
+}
+
+// AccountCodeNumber returns the value of the "account_code_number" field in the mutation.
+func (m *RecordingMutation) AccountCodeNumber() (r string, exists bool) {
+	v := m.account_code_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAccountCodeNumber returns the old "account_code_number" field's value of the Recording entity.
+// If the Recording object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordingMutation) OldAccountCodeNumber(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAccountCodeNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAccountCodeNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAccountCodeNumber: %w", err)
+	}
+	return oldValue.AccountCodeNumber, nil
+}
+
+// ClearAccountCodeNumber clears the value of the "account_code_number" field.
+func (m *RecordingMutation) ClearAccountCodeNumber() {
+	m.account_code_number = nil
+	m.clearedFields[recording.FieldAccountCodeNumber] = struct{}{}
+}
+
+// AccountCodeNumberCleared returns if the "account_code_number" field was cleared in this mutation.
+func (m *RecordingMutation) AccountCodeNumberCleared() bool {
+	_, ok := m.clearedFields[recording.FieldAccountCodeNumber]
+	return ok
+}
+
+// ResetAccountCodeNumber resets all changes to the "account_code_number" field.
+func (m *RecordingMutation) ResetAccountCodeNumber() {
+	m.account_code_number = nil
+	delete(m.clearedFields, recording.FieldAccountCodeNumber)
+}
+
 // ClearDomain clears the "domain" edge to the Domain entity.
 func (m *RecordingMutation) ClearDomain() {
 	m.cleareddomain = true
@@ -7809,7 +7959,7 @@ func (m *RecordingMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RecordingMutation) Fields() []string {
-	fields := make([]string, 0, 11)
+	fields := make([]string, 0, 14)
 	if m.domain != nil {
 		fields = append(fields, recording.FieldDomainID)
 	}
@@ -7843,6 +7993,15 @@ func (m *RecordingMutation) Fields() []string {
 	if m.media_file != nil {
 		fields = append(fields, recording.FieldMediaFile)
 	}
+	if m.caller_number != nil {
+		fields = append(fields, recording.FieldCallerNumber)
+	}
+	if m.callee_number != nil {
+		fields = append(fields, recording.FieldCalleeNumber)
+	}
+	if m.account_code_number != nil {
+		fields = append(fields, recording.FieldAccountCodeNumber)
+	}
 	return fields
 }
 
@@ -7873,6 +8032,12 @@ func (m *RecordingMutation) Field(name string) (ent.Value, bool) {
 		return m.DurationSeconds()
 	case recording.FieldMediaFile:
 		return m.MediaFile()
+	case recording.FieldCallerNumber:
+		return m.CallerNumber()
+	case recording.FieldCalleeNumber:
+		return m.CalleeNumber()
+	case recording.FieldAccountCodeNumber:
+		return m.AccountCodeNumber()
 	}
 	return nil, false
 }
@@ -7904,6 +8069,12 @@ func (m *RecordingMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldDurationSeconds(ctx)
 	case recording.FieldMediaFile:
 		return m.OldMediaFile(ctx)
+	case recording.FieldCallerNumber:
+		return m.OldCallerNumber(ctx)
+	case recording.FieldCalleeNumber:
+		return m.OldCalleeNumber(ctx)
+	case recording.FieldAccountCodeNumber:
+		return m.OldAccountCodeNumber(ctx)
 	}
 	return nil, fmt.Errorf("unknown Recording field %s", name)
 }
@@ -7990,6 +8161,27 @@ func (m *RecordingMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetMediaFile(v)
 		return nil
+	case recording.FieldCallerNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCallerNumber(v)
+		return nil
+	case recording.FieldCalleeNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCalleeNumber(v)
+		return nil
+	case recording.FieldAccountCodeNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAccountCodeNumber(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Recording field %s", name)
 }
@@ -8044,6 +8236,15 @@ func (m *RecordingMutation) ClearedFields() []string {
 	if m.FieldCleared(recording.FieldQueueID) {
 		fields = append(fields, recording.FieldQueueID)
 	}
+	if m.FieldCleared(recording.FieldCallerNumber) {
+		fields = append(fields, recording.FieldCallerNumber)
+	}
+	if m.FieldCleared(recording.FieldCalleeNumber) {
+		fields = append(fields, recording.FieldCalleeNumber)
+	}
+	if m.FieldCleared(recording.FieldAccountCodeNumber) {
+		fields = append(fields, recording.FieldAccountCodeNumber)
+	}
 	return fields
 }
 
@@ -8066,6 +8267,15 @@ func (m *RecordingMutation) ClearField(name string) error {
 		return nil
 	case recording.FieldQueueID:
 		m.ClearQueueID()
+		return nil
+	case recording.FieldCallerNumber:
+		m.ClearCallerNumber()
+		return nil
+	case recording.FieldCalleeNumber:
+		m.ClearCalleeNumber()
+		return nil
+	case recording.FieldAccountCodeNumber:
+		m.ClearAccountCodeNumber()
 		return nil
 	}
 	return fmt.Errorf("unknown Recording nullable field %s", name)
@@ -8107,6 +8317,15 @@ func (m *RecordingMutation) ResetField(name string) error {
 		return nil
 	case recording.FieldMediaFile:
 		m.ResetMediaFile()
+		return nil
+	case recording.FieldCallerNumber:
+		m.ResetCallerNumber()
+		return nil
+	case recording.FieldCalleeNumber:
+		m.ResetCalleeNumber()
+		return nil
+	case recording.FieldAccountCodeNumber:
+		m.ResetAccountCodeNumber()
 		return nil
 	}
 	return fmt.Errorf("unknown Recording field %s", name)

@@ -43,6 +43,12 @@ type Recording struct {
 	DurationSeconds int `json:"duration_seconds,omitempty"`
 	// MediaFile holds the value of the "media_file" field.
 	MediaFile string `json:"media_file,omitempty"`
+	// CallerNumber holds the value of the "caller_number" field.
+	CallerNumber *string `json:"caller_number,omitempty"`
+	// CalleeNumber holds the value of the "callee_number" field.
+	CalleeNumber *string `json:"callee_number,omitempty"`
+	// AccountCodeNumber holds the value of the "account_code_number" field.
+	AccountCodeNumber *string `json:"account_code_number,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the RecordingQuery when eager-loading is set.
 	Edges        RecordingEdges `json:"edges"`
@@ -117,7 +123,7 @@ func (*Recording) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case recording.FieldID, recording.FieldDomainID, recording.FieldOwnerID, recording.FieldGroupID, recording.FieldQueueID, recording.FieldDurationSeconds:
 			values[i] = new(sql.NullInt64)
-		case recording.FieldCallID, recording.FieldCaller, recording.FieldCallee, recording.FieldAccountCode, recording.FieldMediaFile:
+		case recording.FieldCallID, recording.FieldCaller, recording.FieldCallee, recording.FieldAccountCode, recording.FieldMediaFile, recording.FieldCallerNumber, recording.FieldCalleeNumber, recording.FieldAccountCodeNumber:
 			values[i] = new(sql.NullString)
 		case recording.FieldStartedAt:
 			values[i] = new(sql.NullTime)
@@ -208,6 +214,27 @@ func (_m *Recording) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.MediaFile = value.String
 			}
+		case recording.FieldCallerNumber:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field caller_number", values[i])
+			} else if value.Valid {
+				_m.CallerNumber = new(string)
+				*_m.CallerNumber = value.String
+			}
+		case recording.FieldCalleeNumber:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field callee_number", values[i])
+			} else if value.Valid {
+				_m.CalleeNumber = new(string)
+				*_m.CalleeNumber = value.String
+			}
+		case recording.FieldAccountCodeNumber:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field account_code_number", values[i])
+			} else if value.Valid {
+				_m.AccountCodeNumber = new(string)
+				*_m.AccountCodeNumber = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -296,6 +323,21 @@ func (_m *Recording) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("media_file=")
 	builder.WriteString(_m.MediaFile)
+	builder.WriteString(", ")
+	if v := _m.CallerNumber; v != nil {
+		builder.WriteString("caller_number=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.CalleeNumber; v != nil {
+		builder.WriteString("callee_number=")
+		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.AccountCodeNumber; v != nil {
+		builder.WriteString("account_code_number=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -146,6 +146,48 @@ func (_c *RecordingCreate) SetNillableMediaFile(v *string) *RecordingCreate {
 	return _c
 }
 
+// SetCallerNumber sets the "caller_number" field.
+func (_c *RecordingCreate) SetCallerNumber(v string) *RecordingCreate {
+	_c.mutation.SetCallerNumber(v)
+	return _c
+}
+
+// SetNillableCallerNumber sets the "caller_number" field if the given value is not nil.
+func (_c *RecordingCreate) SetNillableCallerNumber(v *string) *RecordingCreate {
+	if v != nil {
+		_c.SetCallerNumber(*v)
+	}
+	return _c
+}
+
+// SetCalleeNumber sets the "callee_number" field.
+func (_c *RecordingCreate) SetCalleeNumber(v string) *RecordingCreate {
+	_c.mutation.SetCalleeNumber(v)
+	return _c
+}
+
+// SetNillableCalleeNumber sets the "callee_number" field if the given value is not nil.
+func (_c *RecordingCreate) SetNillableCalleeNumber(v *string) *RecordingCreate {
+	if v != nil {
+		_c.SetCalleeNumber(*v)
+	}
+	return _c
+}
+
+// SetAccountCodeNumber sets the "account_code_number" field.
+func (_c *RecordingCreate) SetAccountCodeNumber(v string) *RecordingCreate {
+	_c.mutation.SetAccountCodeNumber(v)
+	return _c
+}
+
+// SetNillableAccountCodeNumber sets the "account_code_number" field if the given value is not nil.
+func (_c *RecordingCreate) SetNillableAccountCodeNumber(v *string) *RecordingCreate {
+	if v != nil {
+		_c.SetAccountCodeNumber(*v)
+	}
+	return _c
+}
+
 // SetDomain sets the "domain" edge to the Domain entity.
 func (_c *RecordingCreate) SetDomain(v *Domain) *RecordingCreate {
 	return _c.SetDomainID(v.ID)
@@ -275,6 +317,21 @@ func (_c *RecordingCreate) check() error {
 			return &ValidationError{Name: "media_file", err: fmt.Errorf(`ent: validator failed for field "Recording.media_file": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.CallerNumber(); ok {
+		if err := recording.CallerNumberValidator(v); err != nil {
+			return &ValidationError{Name: "caller_number", err: fmt.Errorf(`ent: validator failed for field "Recording.caller_number": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.CalleeNumber(); ok {
+		if err := recording.CalleeNumberValidator(v); err != nil {
+			return &ValidationError{Name: "callee_number", err: fmt.Errorf(`ent: validator failed for field "Recording.callee_number": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.AccountCodeNumber(); ok {
+		if err := recording.AccountCodeNumberValidator(v); err != nil {
+			return &ValidationError{Name: "account_code_number", err: fmt.Errorf(`ent: validator failed for field "Recording.account_code_number": %w`, err)}
+		}
+	}
 	if len(_c.mutation.DomainIDs()) == 0 {
 		return &ValidationError{Name: "domain", err: errors.New(`ent: missing required edge "Recording.domain"`)}
 	}
@@ -331,6 +388,18 @@ func (_c *RecordingCreate) createSpec() (*Recording, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.MediaFile(); ok {
 		_spec.SetField(recording.FieldMediaFile, field.TypeString, value)
 		_node.MediaFile = value
+	}
+	if value, ok := _c.mutation.CallerNumber(); ok {
+		_spec.SetField(recording.FieldCallerNumber, field.TypeString, value)
+		_node.CallerNumber = &value
+	}
+	if value, ok := _c.mutation.CalleeNumber(); ok {
+		_spec.SetField(recording.FieldCalleeNumber, field.TypeString, value)
+		_node.CalleeNumber = &value
+	}
+	if value, ok := _c.mutation.AccountCodeNumber(); ok {
+		_spec.SetField(recording.FieldAccountCodeNumber, field.TypeString, value)
+		_node.AccountCodeNumber = &value
 	}
 	if nodes := _c.mutation.DomainIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{

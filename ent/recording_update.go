@@ -196,6 +196,66 @@ func (_u *RecordingUpdate) SetNillableMediaFile(v *string) *RecordingUpdate {
 	return _u
 }
 
+// SetCallerNumber sets the "caller_number" field.
+func (_u *RecordingUpdate) SetCallerNumber(v string) *RecordingUpdate {
+	_u.mutation.SetCallerNumber(v)
+	return _u
+}
+
+// SetNillableCallerNumber sets the "caller_number" field if the given value is not nil.
+func (_u *RecordingUpdate) SetNillableCallerNumber(v *string) *RecordingUpdate {
+	if v != nil {
+		_u.SetCallerNumber(*v)
+	}
+	return _u
+}
+
+// ClearCallerNumber clears the value of the "caller_number" field.
+func (_u *RecordingUpdate) ClearCallerNumber() *RecordingUpdate {
+	_u.mutation.ClearCallerNumber()
+	return _u
+}
+
+// SetCalleeNumber sets the "callee_number" field.
+func (_u *RecordingUpdate) SetCalleeNumber(v string) *RecordingUpdate {
+	_u.mutation.SetCalleeNumber(v)
+	return _u
+}
+
+// SetNillableCalleeNumber sets the "callee_number" field if the given value is not nil.
+func (_u *RecordingUpdate) SetNillableCalleeNumber(v *string) *RecordingUpdate {
+	if v != nil {
+		_u.SetCalleeNumber(*v)
+	}
+	return _u
+}
+
+// ClearCalleeNumber clears the value of the "callee_number" field.
+func (_u *RecordingUpdate) ClearCalleeNumber() *RecordingUpdate {
+	_u.mutation.ClearCalleeNumber()
+	return _u
+}
+
+// SetAccountCodeNumber sets the "account_code_number" field.
+func (_u *RecordingUpdate) SetAccountCodeNumber(v string) *RecordingUpdate {
+	_u.mutation.SetAccountCodeNumber(v)
+	return _u
+}
+
+// SetNillableAccountCodeNumber sets the "account_code_number" field if the given value is not nil.
+func (_u *RecordingUpdate) SetNillableAccountCodeNumber(v *string) *RecordingUpdate {
+	if v != nil {
+		_u.SetAccountCodeNumber(*v)
+	}
+	return _u
+}
+
+// ClearAccountCodeNumber clears the value of the "account_code_number" field.
+func (_u *RecordingUpdate) ClearAccountCodeNumber() *RecordingUpdate {
+	_u.mutation.ClearAccountCodeNumber()
+	return _u
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_u *RecordingUpdate) SetOwner(v *User) *RecordingUpdate {
 	return _u.SetOwnerID(v.ID)
@@ -293,6 +353,21 @@ func (_u *RecordingUpdate) check() error {
 			return &ValidationError{Name: "media_file", err: fmt.Errorf(`ent: validator failed for field "Recording.media_file": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CallerNumber(); ok {
+		if err := recording.CallerNumberValidator(v); err != nil {
+			return &ValidationError{Name: "caller_number", err: fmt.Errorf(`ent: validator failed for field "Recording.caller_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CalleeNumber(); ok {
+		if err := recording.CalleeNumberValidator(v); err != nil {
+			return &ValidationError{Name: "callee_number", err: fmt.Errorf(`ent: validator failed for field "Recording.callee_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.AccountCodeNumber(); ok {
+		if err := recording.AccountCodeNumberValidator(v); err != nil {
+			return &ValidationError{Name: "account_code_number", err: fmt.Errorf(`ent: validator failed for field "Recording.account_code_number": %w`, err)}
+		}
+	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Recording.domain"`)
 	}
@@ -334,6 +409,24 @@ func (_u *RecordingUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.MediaFile(); ok {
 		_spec.SetField(recording.FieldMediaFile, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.CallerNumber(); ok {
+		_spec.SetField(recording.FieldCallerNumber, field.TypeString, value)
+	}
+	if _u.mutation.CallerNumberCleared() {
+		_spec.ClearField(recording.FieldCallerNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.CalleeNumber(); ok {
+		_spec.SetField(recording.FieldCalleeNumber, field.TypeString, value)
+	}
+	if _u.mutation.CalleeNumberCleared() {
+		_spec.ClearField(recording.FieldCalleeNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.AccountCodeNumber(); ok {
+		_spec.SetField(recording.FieldAccountCodeNumber, field.TypeString, value)
+	}
+	if _u.mutation.AccountCodeNumberCleared() {
+		_spec.ClearField(recording.FieldAccountCodeNumber, field.TypeString)
 	}
 	if _u.mutation.OwnerCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -607,6 +700,66 @@ func (_u *RecordingUpdateOne) SetNillableMediaFile(v *string) *RecordingUpdateOn
 	return _u
 }
 
+// SetCallerNumber sets the "caller_number" field.
+func (_u *RecordingUpdateOne) SetCallerNumber(v string) *RecordingUpdateOne {
+	_u.mutation.SetCallerNumber(v)
+	return _u
+}
+
+// SetNillableCallerNumber sets the "caller_number" field if the given value is not nil.
+func (_u *RecordingUpdateOne) SetNillableCallerNumber(v *string) *RecordingUpdateOne {
+	if v != nil {
+		_u.SetCallerNumber(*v)
+	}
+	return _u
+}
+
+// ClearCallerNumber clears the value of the "caller_number" field.
+func (_u *RecordingUpdateOne) ClearCallerNumber() *RecordingUpdateOne {
+	_u.mutation.ClearCallerNumber()
+	return _u
+}
+
+// SetCalleeNumber sets the "callee_number" field.
+func (_u *RecordingUpdateOne) SetCalleeNumber(v string) *RecordingUpdateOne {
+	_u.mutation.SetCalleeNumber(v)
+	return _u
+}
+
+// SetNillableCalleeNumber sets the "callee_number" field if the given value is not nil.
+func (_u *RecordingUpdateOne) SetNillableCalleeNumber(v *string) *RecordingUpdateOne {
+	if v != nil {
+		_u.SetCalleeNumber(*v)
+	}
+	return _u
+}
+
+// ClearCalleeNumber clears the value of the "callee_number" field.
+func (_u *RecordingUpdateOne) ClearCalleeNumber() *RecordingUpdateOne {
+	_u.mutation.ClearCalleeNumber()
+	return _u
+}
+
+// SetAccountCodeNumber sets the "account_code_number" field.
+func (_u *RecordingUpdateOne) SetAccountCodeNumber(v string) *RecordingUpdateOne {
+	_u.mutation.SetAccountCodeNumber(v)
+	return _u
+}
+
+// SetNillableAccountCodeNumber sets the "account_code_number" field if the given value is not nil.
+func (_u *RecordingUpdateOne) SetNillableAccountCodeNumber(v *string) *RecordingUpdateOne {
+	if v != nil {
+		_u.SetAccountCodeNumber(*v)
+	}
+	return _u
+}
+
+// ClearAccountCodeNumber clears the value of the "account_code_number" field.
+func (_u *RecordingUpdateOne) ClearAccountCodeNumber() *RecordingUpdateOne {
+	_u.mutation.ClearAccountCodeNumber()
+	return _u
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_u *RecordingUpdateOne) SetOwner(v *User) *RecordingUpdateOne {
 	return _u.SetOwnerID(v.ID)
@@ -717,6 +870,21 @@ func (_u *RecordingUpdateOne) check() error {
 			return &ValidationError{Name: "media_file", err: fmt.Errorf(`ent: validator failed for field "Recording.media_file": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.CallerNumber(); ok {
+		if err := recording.CallerNumberValidator(v); err != nil {
+			return &ValidationError{Name: "caller_number", err: fmt.Errorf(`ent: validator failed for field "Recording.caller_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CalleeNumber(); ok {
+		if err := recording.CalleeNumberValidator(v); err != nil {
+			return &ValidationError{Name: "callee_number", err: fmt.Errorf(`ent: validator failed for field "Recording.callee_number": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.AccountCodeNumber(); ok {
+		if err := recording.AccountCodeNumberValidator(v); err != nil {
+			return &ValidationError{Name: "account_code_number", err: fmt.Errorf(`ent: validator failed for field "Recording.account_code_number": %w`, err)}
+		}
+	}
 	if _u.mutation.DomainCleared() && len(_u.mutation.DomainIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Recording.domain"`)
 	}
@@ -775,6 +943,24 @@ func (_u *RecordingUpdateOne) sqlSave(ctx context.Context) (_node *Recording, er
 	}
 	if value, ok := _u.mutation.MediaFile(); ok {
 		_spec.SetField(recording.FieldMediaFile, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.CallerNumber(); ok {
+		_spec.SetField(recording.FieldCallerNumber, field.TypeString, value)
+	}
+	if _u.mutation.CallerNumberCleared() {
+		_spec.ClearField(recording.FieldCallerNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.CalleeNumber(); ok {
+		_spec.SetField(recording.FieldCalleeNumber, field.TypeString, value)
+	}
+	if _u.mutation.CalleeNumberCleared() {
+		_spec.ClearField(recording.FieldCalleeNumber, field.TypeString)
+	}
+	if value, ok := _u.mutation.AccountCodeNumber(); ok {
+		_spec.SetField(recording.FieldAccountCodeNumber, field.TypeString, value)
+	}
+	if _u.mutation.AccountCodeNumberCleared() {
+		_spec.ClearField(recording.FieldAccountCodeNumber, field.TypeString)
 	}
 	if _u.mutation.OwnerCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -389,6 +389,18 @@ func init() {
 	recording.DefaultMediaFile = recordingDescMediaFile.Default.(string)
 	// recording.MediaFileValidator is a validator for the "media_file" field. It is called by the builders before save.
 	recording.MediaFileValidator = recordingDescMediaFile.Validators[0].(func(string) error)
+	// recordingDescCallerNumber is the schema descriptor for caller_number field.
+	recordingDescCallerNumber := recordingFields[11].Descriptor()
+	// recording.CallerNumberValidator is a validator for the "caller_number" field. It is called by the builders before save.
+	recording.CallerNumberValidator = recordingDescCallerNumber.Validators[0].(func(string) error)
+	// recordingDescCalleeNumber is the schema descriptor for callee_number field.
+	recordingDescCalleeNumber := recordingFields[12].Descriptor()
+	// recording.CalleeNumberValidator is a validator for the "callee_number" field. It is called by the builders before save.
+	recording.CalleeNumberValidator = recordingDescCalleeNumber.Validators[0].(func(string) error)
+	// recordingDescAccountCodeNumber is the schema descriptor for account_code_number field.
+	recordingDescAccountCodeNumber := recordingFields[13].Descriptor()
+	// recording.AccountCodeNumberValidator is a validator for the "account_code_number" field. It is called by the builders before save.
+	recording.AccountCodeNumberValidator = recordingDescAccountCodeNumber.Validators[0].(func(string) error)
 	revokedtokenFields := schema.RevokedToken{}.Fields()
 	_ = revokedtokenFields
 	// revokedtokenDescTokenID is the schema descriptor for token_id field.

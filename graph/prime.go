@@ -20,7 +20,9 @@ import (
 // CheckBulkPermissions call however its goroutines are scheduled. A root
 // page is sent at once, without the batcher's wait; a nested list (one per
 // parent item) was primed with its root page when the root eager-loaded it,
-// and otherwise gathers with its siblings in one batch.
+// and otherwise gathers with its siblings in one batch. Checks that the
+// container grants the request looked up already can answer are decided in
+// SQL first (access.Viewer.Decider), without SpiceDB.
 func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	if err != nil || res == nil {
@@ -37,6 +39,9 @@ func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any,
 		return res, nil
 	}
 	checks := pageChecks(graphql.GetOperationContext(ctx), items, sel, false, 0)
+	if v, err := r.viewer(ctx); err == nil {
+		checks = b.Decide(ctx, checks, v.Decider(r.client))
+	}
 	if root {
 		b.PrimeNow(checks)
 	} else {

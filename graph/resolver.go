@@ -38,7 +38,7 @@ type Resolver struct {
 // compiles the list filters from the embedded schema.zed; an error there is a
 // defect of the build, which the tests catch.
 func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, mediaURLs *media.Signer) (*Resolver, error) {
-	lists, err := access.NewLists(client)
+	lists, err := access.NewLists()
 	if err != nil {
 		return nil, fmt.Errorf("graph: compile the list filters: %w", err)
 	}
@@ -68,7 +68,7 @@ func (r *Resolver) viewer(ctx context.Context) (access.Viewer, error) {
 	if !ok || !hasBatcher {
 		return access.Viewer{}, apperr.New(apperr.Unauthenticated, "log in first: send Authorization: Bearer <token>")
 	}
-	return access.Viewer{User: u, Checks: b, Lookups: r.spice, Lists: r.lists}, nil
+	return access.Viewer{User: u, Checks: b, Lists: r.lists}, nil
 }
 
 // authzDirective implements @authz(permission:). It asks the request's

@@ -308,6 +308,9 @@ var (
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "duration_seconds", Type: field.TypeInt},
 		{Name: "media_file", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "caller_number", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "callee_number", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "account_code_number", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "domain_id", Type: field.TypeInt},
 		{Name: "owner_id", Type: field.TypeInt, Nullable: true},
 		{Name: "group_id", Type: field.TypeInt, Nullable: true},
@@ -321,25 +324,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "recordings_domains_domain",
-				Columns:    []*schema.Column{RecordingsColumns[8]},
+				Columns:    []*schema.Column{RecordingsColumns[11]},
 				RefColumns: []*schema.Column{DomainsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "recordings_users_owner",
-				Columns:    []*schema.Column{RecordingsColumns[9]},
+				Columns:    []*schema.Column{RecordingsColumns[12]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "recordings_groups_group",
-				Columns:    []*schema.Column{RecordingsColumns[10]},
+				Columns:    []*schema.Column{RecordingsColumns[13]},
 				RefColumns: []*schema.Column{GroupsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "recordings_call_queues_queue",
-				Columns:    []*schema.Column{RecordingsColumns[11]},
+				Columns:    []*schema.Column{RecordingsColumns[14]},
 				RefColumns: []*schema.Column{CallQueuesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -348,22 +351,37 @@ var (
 			{
 				Name:    "recording_domain_id",
 				Unique:  false,
-				Columns: []*schema.Column{RecordingsColumns[8]},
+				Columns: []*schema.Column{RecordingsColumns[11]},
 			},
 			{
 				Name:    "recording_owner_id",
 				Unique:  false,
-				Columns: []*schema.Column{RecordingsColumns[9]},
+				Columns: []*schema.Column{RecordingsColumns[12]},
 			},
 			{
 				Name:    "recording_group_id",
 				Unique:  false,
-				Columns: []*schema.Column{RecordingsColumns[10]},
+				Columns: []*schema.Column{RecordingsColumns[13]},
 			},
 			{
 				Name:    "recording_queue_id",
 				Unique:  false,
-				Columns: []*schema.Column{RecordingsColumns[11]},
+				Columns: []*schema.Column{RecordingsColumns[14]},
+			},
+			{
+				Name:    "recording_domain_id_caller_number",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[11], RecordingsColumns[8]},
+			},
+			{
+				Name:    "recording_domain_id_callee_number",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[11], RecordingsColumns[9]},
+			},
+			{
+				Name:    "recording_domain_id_account_code_number",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[11], RecordingsColumns[10]},
 			},
 		},
 	}

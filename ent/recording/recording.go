@@ -34,6 +34,12 @@ const (
 	FieldDurationSeconds = "duration_seconds"
 	// FieldMediaFile holds the string denoting the media_file field in the database.
 	FieldMediaFile = "media_file"
+	// FieldCallerNumber holds the string denoting the caller_number field in the database.
+	FieldCallerNumber = "caller_number"
+	// FieldCalleeNumber holds the string denoting the callee_number field in the database.
+	FieldCalleeNumber = "callee_number"
+	// FieldAccountCodeNumber holds the string denoting the account_code_number field in the database.
+	FieldAccountCodeNumber = "account_code_number"
 	// EdgeDomain holds the string denoting the domain edge name in mutations.
 	EdgeDomain = "domain"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
@@ -88,6 +94,9 @@ var Columns = []string{
 	FieldStartedAt,
 	FieldDurationSeconds,
 	FieldMediaFile,
+	FieldCallerNumber,
+	FieldCalleeNumber,
+	FieldAccountCodeNumber,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -121,6 +130,12 @@ var (
 	DefaultMediaFile string
 	// MediaFileValidator is a validator for the "media_file" field. It is called by the builders before save.
 	MediaFileValidator func(string) error
+	// CallerNumberValidator is a validator for the "caller_number" field. It is called by the builders before save.
+	CallerNumberValidator func(string) error
+	// CalleeNumberValidator is a validator for the "callee_number" field. It is called by the builders before save.
+	CalleeNumberValidator func(string) error
+	// AccountCodeNumberValidator is a validator for the "account_code_number" field. It is called by the builders before save.
+	AccountCodeNumberValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Recording queries.
@@ -184,6 +199,21 @@ func ByDurationSeconds(opts ...sql.OrderTermOption) OrderOption {
 // ByMediaFile orders the results by the media_file field.
 func ByMediaFile(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldMediaFile, opts...).ToFunc()
+}
+
+// ByCallerNumber orders the results by the caller_number field.
+func ByCallerNumber(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCallerNumber, opts...).ToFunc()
+}
+
+// ByCalleeNumber orders the results by the callee_number field.
+func ByCalleeNumber(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCalleeNumber, opts...).ToFunc()
+}
+
+// ByAccountCodeNumber orders the results by the account_code_number field.
+func ByAccountCodeNumber(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAccountCodeNumber, opts...).ToFunc()
 }
 
 // ByDomainField orders the results by domain field.

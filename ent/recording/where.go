@@ -110,6 +110,21 @@ func MediaFile(v string) predicate.Recording {
 	return predicate.Recording(sql.FieldEQ(FieldMediaFile, v))
 }
 
+// CallerNumber applies equality check predicate on the "caller_number" field. It's identical to CallerNumberEQ.
+func CallerNumber(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldCallerNumber, v))
+}
+
+// CalleeNumber applies equality check predicate on the "callee_number" field. It's identical to CalleeNumberEQ.
+func CalleeNumber(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldCalleeNumber, v))
+}
+
+// AccountCodeNumber applies equality check predicate on the "account_code_number" field. It's identical to AccountCodeNumberEQ.
+func AccountCodeNumber(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldAccountCodeNumber, v))
+}
+
 // DomainIDEQ applies the EQ predicate on the "domain_id" field.
 func DomainIDEQ(v int) predicate.Recording {
 	return predicate.Recording(sql.FieldEQ(FieldDomainID, v))
@@ -623,6 +638,231 @@ func MediaFileEqualFold(v string) predicate.Recording {
 // MediaFileContainsFold applies the ContainsFold predicate on the "media_file" field.
 func MediaFileContainsFold(v string) predicate.Recording {
 	return predicate.Recording(sql.FieldContainsFold(FieldMediaFile, v))
+}
+
+// CallerNumberEQ applies the EQ predicate on the "caller_number" field.
+func CallerNumberEQ(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldCallerNumber, v))
+}
+
+// CallerNumberNEQ applies the NEQ predicate on the "caller_number" field.
+func CallerNumberNEQ(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldNEQ(FieldCallerNumber, v))
+}
+
+// CallerNumberIn applies the In predicate on the "caller_number" field.
+func CallerNumberIn(vs ...string) predicate.Recording {
+	return predicate.Recording(sql.FieldIn(FieldCallerNumber, vs...))
+}
+
+// CallerNumberNotIn applies the NotIn predicate on the "caller_number" field.
+func CallerNumberNotIn(vs ...string) predicate.Recording {
+	return predicate.Recording(sql.FieldNotIn(FieldCallerNumber, vs...))
+}
+
+// CallerNumberGT applies the GT predicate on the "caller_number" field.
+func CallerNumberGT(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldGT(FieldCallerNumber, v))
+}
+
+// CallerNumberGTE applies the GTE predicate on the "caller_number" field.
+func CallerNumberGTE(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldGTE(FieldCallerNumber, v))
+}
+
+// CallerNumberLT applies the LT predicate on the "caller_number" field.
+func CallerNumberLT(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldLT(FieldCallerNumber, v))
+}
+
+// CallerNumberLTE applies the LTE predicate on the "caller_number" field.
+func CallerNumberLTE(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldLTE(FieldCallerNumber, v))
+}
+
+// CallerNumberContains applies the Contains predicate on the "caller_number" field.
+func CallerNumberContains(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldContains(FieldCallerNumber, v))
+}
+
+// CallerNumberHasPrefix applies the HasPrefix predicate on the "caller_number" field.
+func CallerNumberHasPrefix(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldHasPrefix(FieldCallerNumber, v))
+}
+
+// CallerNumberHasSuffix applies the HasSuffix predicate on the "caller_number" field.
+func CallerNumberHasSuffix(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldHasSuffix(FieldCallerNumber, v))
+}
+
+// CallerNumberIsNil applies the IsNil predicate on the "caller_number" field.
+func CallerNumberIsNil() predicate.Recording {
+	return predicate.Recording(sql.FieldIsNull(FieldCallerNumber))
+}
+
+// CallerNumberNotNil applies the NotNil predicate on the "caller_number" field.
+func CallerNumberNotNil() predicate.Recording {
+	return predicate.Recording(sql.FieldNotNull(FieldCallerNumber))
+}
+
+// CallerNumberEqualFold applies the EqualFold predicate on the "caller_number" field.
+func CallerNumberEqualFold(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEqualFold(FieldCallerNumber, v))
+}
+
+// CallerNumberContainsFold applies the ContainsFold predicate on the "caller_number" field.
+func CallerNumberContainsFold(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldContainsFold(FieldCallerNumber, v))
+}
+
+// CalleeNumberEQ applies the EQ predicate on the "callee_number" field.
+func CalleeNumberEQ(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldCalleeNumber, v))
+}
+
+// CalleeNumberNEQ applies the NEQ predicate on the "callee_number" field.
+func CalleeNumberNEQ(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldNEQ(FieldCalleeNumber, v))
+}
+
+// CalleeNumberIn applies the In predicate on the "callee_number" field.
+func CalleeNumberIn(vs ...string) predicate.Recording {
+	return predicate.Recording(sql.FieldIn(FieldCalleeNumber, vs...))
+}
+
+// CalleeNumberNotIn applies the NotIn predicate on the "callee_number" field.
+func CalleeNumberNotIn(vs ...string) predicate.Recording {
+	return predicate.Recording(sql.FieldNotIn(FieldCalleeNumber, vs...))
+}
+
+// CalleeNumberGT applies the GT predicate on the "callee_number" field.
+func CalleeNumberGT(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldGT(FieldCalleeNumber, v))
+}
+
+// CalleeNumberGTE applies the GTE predicate on the "callee_number" field.
+func CalleeNumberGTE(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldGTE(FieldCalleeNumber, v))
+}
+
+// CalleeNumberLT applies the LT predicate on the "callee_number" field.
+func CalleeNumberLT(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldLT(FieldCalleeNumber, v))
+}
+
+// CalleeNumberLTE applies the LTE predicate on the "callee_number" field.
+func CalleeNumberLTE(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldLTE(FieldCalleeNumber, v))
+}
+
+// CalleeNumberContains applies the Contains predicate on the "callee_number" field.
+func CalleeNumberContains(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldContains(FieldCalleeNumber, v))
+}
+
+// CalleeNumberHasPrefix applies the HasPrefix predicate on the "callee_number" field.
+func CalleeNumberHasPrefix(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldHasPrefix(FieldCalleeNumber, v))
+}
+
+// CalleeNumberHasSuffix applies the HasSuffix predicate on the "callee_number" field.
+func CalleeNumberHasSuffix(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldHasSuffix(FieldCalleeNumber, v))
+}
+
+// CalleeNumberIsNil applies the IsNil predicate on the "callee_number" field.
+func CalleeNumberIsNil() predicate.Recording {
+	return predicate.Recording(sql.FieldIsNull(FieldCalleeNumber))
+}
+
+// CalleeNumberNotNil applies the NotNil predicate on the "callee_number" field.
+func CalleeNumberNotNil() predicate.Recording {
+	return predicate.Recording(sql.FieldNotNull(FieldCalleeNumber))
+}
+
+// CalleeNumberEqualFold applies the EqualFold predicate on the "callee_number" field.
+func CalleeNumberEqualFold(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEqualFold(FieldCalleeNumber, v))
+}
+
+// CalleeNumberContainsFold applies the ContainsFold predicate on the "callee_number" field.
+func CalleeNumberContainsFold(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldContainsFold(FieldCalleeNumber, v))
+}
+
+// AccountCodeNumberEQ applies the EQ predicate on the "account_code_number" field.
+func AccountCodeNumberEQ(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberNEQ applies the NEQ predicate on the "account_code_number" field.
+func AccountCodeNumberNEQ(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldNEQ(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberIn applies the In predicate on the "account_code_number" field.
+func AccountCodeNumberIn(vs ...string) predicate.Recording {
+	return predicate.Recording(sql.FieldIn(FieldAccountCodeNumber, vs...))
+}
+
+// AccountCodeNumberNotIn applies the NotIn predicate on the "account_code_number" field.
+func AccountCodeNumberNotIn(vs ...string) predicate.Recording {
+	return predicate.Recording(sql.FieldNotIn(FieldAccountCodeNumber, vs...))
+}
+
+// AccountCodeNumberGT applies the GT predicate on the "account_code_number" field.
+func AccountCodeNumberGT(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldGT(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberGTE applies the GTE predicate on the "account_code_number" field.
+func AccountCodeNumberGTE(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldGTE(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberLT applies the LT predicate on the "account_code_number" field.
+func AccountCodeNumberLT(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldLT(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberLTE applies the LTE predicate on the "account_code_number" field.
+func AccountCodeNumberLTE(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldLTE(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberContains applies the Contains predicate on the "account_code_number" field.
+func AccountCodeNumberContains(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldContains(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberHasPrefix applies the HasPrefix predicate on the "account_code_number" field.
+func AccountCodeNumberHasPrefix(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldHasPrefix(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberHasSuffix applies the HasSuffix predicate on the "account_code_number" field.
+func AccountCodeNumberHasSuffix(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldHasSuffix(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberIsNil applies the IsNil predicate on the "account_code_number" field.
+func AccountCodeNumberIsNil() predicate.Recording {
+	return predicate.Recording(sql.FieldIsNull(FieldAccountCodeNumber))
+}
+
+// AccountCodeNumberNotNil applies the NotNil predicate on the "account_code_number" field.
+func AccountCodeNumberNotNil() predicate.Recording {
+	return predicate.Recording(sql.FieldNotNull(FieldAccountCodeNumber))
+}
+
+// AccountCodeNumberEqualFold applies the EqualFold predicate on the "account_code_number" field.
+func AccountCodeNumberEqualFold(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldEqualFold(FieldAccountCodeNumber, v))
+}
+
+// AccountCodeNumberContainsFold applies the ContainsFold predicate on the "account_code_number" field.
+func AccountCodeNumberContainsFold(v string) predicate.Recording {
+	return predicate.Recording(sql.FieldContainsFold(FieldAccountCodeNumber, v))
 }
 
 // HasDomain applies the HasEdge predicate on the "domain" edge.

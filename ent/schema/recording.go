@@ -27,6 +27,15 @@ func (Recording) Fields() []ent.Field {
 		field.Time("started_at").Annotations(entgql.OrderField("STARTED_AT")),
 		field.Int("duration_seconds").NonNegative().Annotations(entgql.OrderField("DURATION")),
 		field.String("media_file").MaxLen(maxInternal).Default("").Annotations(entgql.Skip()),
+		// The normalised digits of caller, callee and account_code (what
+		// projection.Number makes a number's id of), written by the
+		// projection's hook on every write so that number rights select
+		// recordings by index. Empty when the raw value has no digits; NULL
+		// only on a row written before the columns existed, until the
+		// start-up backfill reaches it.
+		field.String("caller_number").MaxLen(maxNumber).Optional().Nillable().Annotations(entgql.Skip()),
+		field.String("callee_number").MaxLen(maxNumber).Optional().Nillable().Annotations(entgql.Skip()),
+		field.String("account_code_number").MaxLen(maxNumber).Optional().Nillable().Annotations(entgql.Skip()),
 	}
 }
 
@@ -46,12 +55,16 @@ func (Recording) Annotations() []schema.Annotation {
 }
 
 // Indexes of the Recording: every column a list's filter selects by (the
-// domain, and the owner, group and queue a replay right may come through).
+// domain, and the owner, group, queue and numbers a replay right may come
+// through).
 func (Recording) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("domain_id"),
 		index.Fields("owner_id"),
 		index.Fields("group_id"),
 		index.Fields("queue_id"),
+		index.Fields("domain_id", "caller_number"),
+		index.Fields("domain_id", "callee_number"),
+		index.Fields("domain_id", "account_code_number"),
 	}
 }

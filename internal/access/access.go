@@ -19,11 +19,10 @@ import (
 )
 
 // Viewer is the calling user, with the batcher that checks its permissions
-// for this request.
+// and makes its lookups for this request.
 type Viewer struct {
-	User    *ent.User
-	Checks  *authz.Batcher
-	Lookups *authz.Client
+	User   *ent.User
+	Checks *authz.Batcher
 	// Lists are the compiled filters of the root connections.
 	Lists *Lists
 }

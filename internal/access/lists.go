@@ -6,10 +6,10 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync"
 
 	"entgo.io/ent/dialect/sql"
 
-	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/auditevent"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
 	"github.com/pbxportal/pbxportal/internal/authz/model"
@@ -85,21 +85,23 @@ func rootLists() map[string]list {
 type Lists struct {
 	schema *sqlfilter.Schema
 	plans  map[list]*sqlfilter.Plan
+
+	mu     sync.Mutex
+	checks map[list]*sqlfilter.Plan // compiled on first use; nil: does not compile
 }
 
-// NewLists compiles the filter of every root connection; client is the
-// database that number relations resolve against.
-func NewLists(client *ent.Client) (*Lists, error) {
+// NewLists compiles the filter of every root connection.
+func NewLists() (*Lists, error) {
 	s, err := sqlfilter.New(sqlfilter.Config{
 		Schema:  model.Schema + listSchema,
-		Columns: append(projection.Columns(client), listColumns()...),
+		Columns: append(projection.Columns(), listColumns()...),
 		Tables:  projection.Tables(),
 		Viewer:  projection.TypeUser,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
-	l := &Lists{schema: s, plans: map[list]*sqlfilter.Plan{}}
+	l := &Lists{schema: s, plans: map[list]*sqlfilter.Plan{}, checks: map[list]*sqlfilter.Plan{}}
 	for _, rl := range rootLists() {
 		p, err := s.Compile(rl.typ, rl.permission)
 		if err != nil {
@@ -121,17 +123,46 @@ func (l *Lists) Plans() []*sqlfilter.Plan {
 	return out
 }
 
-// filter returns the SQL filter of a root connection for the viewer: the
+// plan is the compiled filter of typ#permission for a permission check
+// (Decider): a root connection's, or one compiled on first use; nil when it
+// does not compile to SQL or the type has no table.
+func (l *Lists) plan(k list) *sqlfilter.Plan {
+	if p := l.plans[k]; p != nil {
+		if p.Fallback != "" {
+			return nil
+		}
+		return p
+	}
+	if projection.EntType(k.typ) == "" {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, ok := l.checks[k]
+	if !ok {
+		p, _ = l.schema.Compile(k.typ, k.permission) // not in the schema: nil
+		if p != nil && p.Fallback != "" {
+			p = nil
+		}
+		l.checks[k] = p
+	}
+	return p
+}
+
+// filter returns the SQL filter of typ#permission for the viewer: the
 // compiled plan when the permission compiles, else every visible id looked
 // up on the type itself (sent as one JSON parameter when it is long).
 func (v Viewer) filter(ctx context.Context, typ, permission string) (func(*sql.Selector), error) {
 	p := v.Lists.plans[list{typ, permission}]
 	if p == nil {
-		return nil, fmt.Errorf("access: no list of %s#%s", typ, permission)
+		p = v.Lists.plan(list{typ, permission})
+	}
+	if p == nil {
+		return nil, fmt.Errorf("access: no compiled filter of %s#%s", typ, permission)
 	}
 	if p.Fallback == "" {
 		f, err := p.Filter(ctx, v.Lists.schema, v.User.ID, func(ctx context.Context, typ, perm string) ([]string, error) {
-			return v.Lookups.LookupResources(ctx, typ, perm, v.Object())
+			return v.Checks.LookupResources(ctx, typ, perm)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("access: %w", err)
@@ -148,7 +179,7 @@ func (v Viewer) filter(ctx context.Context, typ, permission string) (func(*sql.S
 // lookup returns the ids of the objects of typ on which the viewer has
 // permission.
 func (v Viewer) lookup(ctx context.Context, typ, permission string) ([]int, error) {
-	raw, err := v.Lookups.LookupResources(ctx, typ, permission, v.Object())
+	raw, err := v.Checks.LookupResources(ctx, typ, permission)
 	if err != nil {
 		return nil, fmt.Errorf("access: lookup %s#%s: %w", typ, permission, err)
 	}

@@ -10,7 +10,7 @@ import (
 // TestRootListsCompile: every root connection compiles to SQL, asking
 // SpiceDB only about containers, never about the leaf types.
 func TestRootListsCompile(t *testing.T) {
-	l, err := NewLists(nil)
+	l, err := NewLists()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestRootListsCompile(t *testing.T) {
 // TestIntersectionFallsBack: download is replay & downloader, which does not
 // compile; the plan says so instead of filtering wrongly.
 func TestIntersectionFallsBack(t *testing.T) {
-	l, err := NewLists(nil)
+	l, err := NewLists()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -274,6 +274,14 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		_ = client.Close()
 		return nil, err
 	}
+	// Every client that writes recordings keeps their normalised numbers,
+	// which number rights select by; rows from before the columns get them
+	// here, once.
+	client.Recording.Use(projection.NumbersHook())
+	if _, err := projection.BackfillNumbers(ctx, client, drv.Dialect()); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
 	key, err := auth.LoadOrCreateKey(filepath.Join(cfg.DataDir, "signing.key"))
 	if err != nil {
 		_ = client.Close()

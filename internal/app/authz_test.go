@@ -13,6 +13,8 @@ import (
 	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/user"
+	"github.com/pbxportal/pbxportal/internal/access"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
 
 // spiceCalls is the total of pbxportal_spicedb_requests_total, all methods.
@@ -264,5 +266,83 @@ func TestSpiceDBCallsAreFlatThroughListEdges(t *testing.T) {
 	}
 	if large != small {
 		t.Errorf("SpiceDB calls: %v for 2 queues, %v for 100; want the same", small, large)
+	}
+}
+
+// spiceCallsOf is pbxportal_spicedb_requests_total for one method.
+func (p *portal) spiceCallsOf(method string) float64 {
+	p.t.Helper()
+	families, err := p.app.Registry.Gather()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "pbxportal_spicedb_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" && l.GetValue() == method {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+// TestRequestsShareContainerLookups: a request asks SpiceDB each container
+// lookup once, however many lists and counts use it, and the private fields
+// of a users page are answered from the lookups its list made (their
+// permission compiles to the same containers), without a
+// CheckBulkPermissions call.
+func TestRequestsShareContainerLookups(t *testing.T) {
+	p := startPortal(t)
+	lists, err := access.NewLists()
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := func(types ...string) float64 {
+		seen := map[string]bool{}
+		for _, pl := range lists.Plans() {
+			if slices.Contains(types, pl.Type) {
+				for _, k := range pl.Lookups() {
+					seen[k] = true
+				}
+			}
+		}
+		return float64(len(seen))
+	}
+	cases := []struct {
+		name, query     string
+		lookups, checks float64
+	}{
+		{"users page with private fields", `{ users(first: 50) { edges { node { displayName email scope username } } } }`,
+			distinct(projection.TypeUser), 0},
+		{"two counts", `{ users { totalCount } recordings { totalCount } }`,
+			distinct(projection.TypeUser, projection.TypeRecording), 0},
+		{"a list and its count", `{ recordings(first: 5) { totalCount edges { node { id replayUrl } } } }`,
+			distinct(projection.TypeRecording), 0},
+	}
+	for _, persona := range []string{"olivia@acme.example", "sam@acme.example", "bob@acme.example", "cora@acme.example", "support@provider.example"} {
+		token := p.tokenFor(persona)
+		for _, c := range cases {
+			t.Run(persona+"/"+c.name, func(t *testing.T) {
+				l0, c0 := p.spiceCallsOf("LookupResources"), p.spiceCallsOf("CheckBulkPermissions")
+				r := p.do(token, c.query, nil)
+				for _, e := range r.Errors {
+					if e.code() != "FORBIDDEN" { // a denied private field is one
+						t.Fatalf("%v", e)
+					}
+				}
+				if l := p.spiceCallsOf("LookupResources") - l0; l != c.lookups {
+					t.Errorf("LookupResources: %v calls, want %v (one per distinct container lookup)", l, c.lookups)
+				}
+				if ch := p.spiceCallsOf("CheckBulkPermissions") - c0; ch != c.checks {
+					t.Errorf("CheckBulkPermissions: %v calls, want %v", ch, c.checks)
+				}
+			})
+		}
 	}
 }

@@ -16,14 +16,20 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
 	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/recording"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/app"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/migration"
+	"github.com/pbxportal/pbxportal/internal/pgtest"
 	"github.com/pbxportal/pbxportal/internal/scope"
 )
 
@@ -33,9 +39,12 @@ import (
 // list returns over all its pages, its totalCount, and each @authz field of
 // the listed objects.
 //
-// It runs differentialWorlds worlds from a fixed seed; with
-// PBXPORTAL_DIFFERENTIAL_SEED=random (or a number) it runs from that seed
-// instead, and PBXPORTAL_DIFFERENTIAL_WORLDS sets how many worlds.
+// It runs differentialWorlds worlds from a fixed seed and
+// differentialRandomWorlds from a seed of the moment (a failure prints the
+// seed that reproduces it), on SQLite and, when PBXPORTAL_TEST_DATABASE_URL
+// is set, on PostgreSQL (a third as many worlds: each migrates a schema).
+// PBXPORTAL_DIFFERENTIAL_SEED=random (or a number) runs only from that
+// seed, and PBXPORTAL_DIFFERENTIAL_WORLDS sets how many worlds.
 const differentialWorlds = 12
 
 // differentialPage is the page size the test reads lists with: small, so
@@ -43,52 +52,138 @@ const differentialWorlds = 12
 const differentialPage = 4
 
 func TestDifferentialLists(t *testing.T) {
-	seed := uint64(20240611)
-	worlds := differentialWorlds
+	// Fixed worlds first, the same in every run; then a few from a seed of
+	// the moment, printed, so that CI keeps exploring new worlds.
+	runs := []struct {
+		name   string
+		seed   uint64
+		worlds int
+	}{
+		{"fixed", 20240611, differentialWorlds},
+		{"random", uint64(time.Now().UnixNano()), differentialRandomWorlds},
+	}
 	switch s := os.Getenv("PBXPORTAL_DIFFERENTIAL_SEED"); s {
 	case "":
 	case "random":
-		seed = uint64(time.Now().UnixNano())
+		runs = runs[1:]
 	default:
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
 			t.Fatalf("PBXPORTAL_DIFFERENTIAL_SEED=%q: %v", s, err)
 		}
-		seed = n
+		runs = runs[:1]
+		runs[0].name, runs[0].seed = "given", n
 	}
 	if s := os.Getenv("PBXPORTAL_DIFFERENTIAL_WORLDS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			t.Fatalf("PBXPORTAL_DIFFERENTIAL_WORLDS=%q: %v", s, err)
 		}
-		worlds = n
+		for i := range runs {
+			runs[i].worlds = n
+		}
 	}
+	for _, be := range differentialBackends() {
+		t.Run(be.name, func(t *testing.T) {
+			for _, r := range runs {
+				worlds := r.worlds
+				if be.name == "postgres" {
+					worlds = max(1, worlds/3) // each world migrates a fresh schema
+				}
+				t.Run(r.name, func(t *testing.T) { runWorlds(t, be, r.seed, worlds) })
+			}
+		})
+	}
+}
+
+// differentialRandomWorlds is how many worlds of a new seed each run adds.
+const differentialRandomWorlds = 2
+
+// backend is a database the differential test runs the portal on.
+type backend struct {
+	name string
+	cfg  func(t *testing.T) app.Config
+}
+
+// differentialBackends are SQLite, and PostgreSQL when
+// PBXPORTAL_TEST_DATABASE_URL names a server.
+func differentialBackends() []backend {
+	bes := []backend{{"sqlite", func(t *testing.T) app.Config { return app.Config{DataDir: t.TempDir()} }}}
+	if os.Getenv(pgtest.EnvURL) != "" {
+		bes = append(bes, backend{"postgres", func(t *testing.T) app.Config {
+			url := pgtest.URL(t)
+			if _, err := app.Migrate(context.Background(), app.Config{DatabaseURL: url}, migration.Options{}); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			return app.Config{DataDir: t.TempDir(), DatabaseURL: url}
+		}})
+	}
+	return bes
+}
+
+// runWorlds checks worlds worlds from seed on be.
+func runWorlds(t *testing.T, be backend, seed uint64, worlds int) {
 	start := time.Now()
 	checked := 0
+	var cov coverage
 	for i := range worlds {
 		worldSeed := seed + uint64(i)
 		ok := t.Run(fmt.Sprintf("world%d", i), func(t *testing.T) {
-			checked += checkWorld(t, worldSeed)
+			checked += checkWorld(t, be.cfg(t), worldSeed, &cov)
 		})
 		if !ok {
-			t.Fatalf("world %d failed; rerun it alone with PBXPORTAL_DIFFERENTIAL_SEED=%d PBXPORTAL_DIFFERENTIAL_WORLDS=1", i, worldSeed)
+			t.Fatalf("%s world %d failed; rerun it alone with PBXPORTAL_DIFFERENTIAL_SEED=%d PBXPORTAL_DIFFERENTIAL_WORLDS=1", be.name, i, worldSeed)
 		}
 	}
-	t.Logf("seed %d: %d worlds, %d (viewer, list) pairs in %s", seed, worlds, checked, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s, seed %d: %d worlds, %d (viewer, list) pairs, %d recordings seen through a number right, in %s",
+		be.name, seed, worlds, checked, cov.throughNumbers, time.Since(start).Round(time.Millisecond))
+	if worlds >= differentialWorlds && cov.throughNumbers < worlds {
+		t.Errorf("seed %d: only %d recordings were seen through a number right in %d worlds: the worlds no longer exercise number rights", seed, cov.throughNumbers, worlds)
+	}
+}
+
+// coverage counts what the worlds exercised, so that a change to the
+// generator cannot quietly stop testing a kind of grant.
+type coverage struct {
+	// throughNumbers counts the (viewer, recording) pairs where the viewer
+	// holds number#replayer on one of the recording's numbers.
+	throughNumbers int
+}
+
+// throughNumbers counts the recordings of ids that u reaches through a
+// number right, by SpiceDB's numbers and the emitter's naming of them.
+func throughNumbers(ctx context.Context, a *app.App, u *ent.User, ids []int) (int, error) {
+	nums, err := a.Spice.LookupResources(ctx, projection.TypeNumber, "replayer", projection.Obj(projection.TypeUser, u.ID))
+	if err != nil || len(nums) == 0 || len(ids) == 0 {
+		return 0, err
+	}
+	recs, err := a.Client.Recording.Query().Where(recording.IDIn(ids...)).All(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		for _, raw := range []string{r.Caller, r.Callee, r.AccountCode} {
+			if num, ok := projection.Number(r.DomainID, raw); ok && slices.Contains(nums, num.ID) {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
 }
 
 // checkWorld builds the world of seed, opens the portal on it and compares
 // every list of every portal user with SpiceDB. It returns how many
 // (viewer, list) pairs it compared.
-func checkWorld(t *testing.T, seed uint64) int {
+func checkWorld(t *testing.T, cfg app.Config, seed uint64, cov *coverage) int {
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := app.Config{DataDir: dir, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := app.OpenStore(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := buildWorld(ctx, store.Client, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))); err != nil {
+	if err := buildWorld(ctx, store.Client, cfg.DatabaseURL != "", rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))); err != nil {
 		t.Fatalf("seed %d: build world: %v", seed, err)
 	}
 	_ = store.Client.Close()
@@ -125,6 +220,13 @@ func checkWorld(t *testing.T, seed uint64) int {
 				t.Errorf("seed %d: %s as user %d (%s): totalCount %d, SpiceDB %d", seed, l.root, u.ID, u.Scope, got.total, len(want))
 			}
 			checkFields(t, ctx, a, u, l, fields, seed)
+			if l.root == "recordings" {
+				n, err := throughNumbers(ctx, a, u, want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cov.throughNumbers += n
+			}
 			pairs++
 		}
 	}
@@ -387,7 +489,7 @@ func some(r *rand.Rand, ids []int, p float64) []int {
 // supervisors and agents, groups with members, Media Manager rights,
 // recordings, contacts, call records and audit events. Every reference
 // stays in its domain, as the rules keep it.
-func buildWorld(ctx context.Context, c *ent.Client, r *rand.Rand) error {
+func buildWorld(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand) error {
 	type dom struct {
 		id                           int
 		sites, users, queues, groups []int
@@ -483,6 +585,9 @@ func buildWorld(ctx context.Context, c *ent.Client, r *rand.Rand) error {
 				return err
 			}
 		}
+		if err := renumber(ctx, c, postgres, r, d.id); err != nil {
+			return err
+		}
 		for k := range r.IntN(4) {
 			if err := c.Contact.Create().SetDomainID(d.id).SetName(fmt.Sprintf("ct%d", k)).SetPhone("1").Exec(ctx); err != nil {
 				return err
@@ -507,6 +612,36 @@ func buildWorld(ctx context.Context, c *ent.Client, r *rand.Rand) error {
 			if err := cr.Exec(ctx); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// renumber exercises every way a recording's numbers reach the normalised
+// columns that number rights select by: an update of one recording, an
+// update of many, and a row that predates the columns (set back to NULL, so
+// that the start-up backfill must fill it).
+func renumber(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand, domainID int) error {
+	ids, err := c.Recording.Query().Where(recording.DomainID(domainID)).IDs(ctx)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	if err := c.Recording.UpdateOneID(pick(r, ids)).SetCaller(pick(r, numberPool)).SetAccountCode(pick(r, numberPool)).Exec(ctx); err != nil {
+		return err
+	}
+	if err := c.Recording.Update().Where(recording.IDIn(some(r, ids, 0.3)...)).SetCallee(pick(r, numberPool)).Exec(ctx); err != nil {
+		return err
+	}
+	d := dialect.SQLite
+	if postgres {
+		d = dialect.Postgres
+	}
+	if old := some(r, ids, 0.3); len(old) > 0 {
+		q, args := entsql.Dialect(d).Update(recording.Table).SetNull(recording.FieldCallerNumber).
+			SetNull(recording.FieldCalleeNumber).SetNull(recording.FieldAccountCodeNumber).
+			Where(entsql.InInts(recording.FieldID, old...)).Query()
+		if _, err := c.ExecContext(ctx, q, args...); err != nil {
+			return err
 		}
 	}
 	return nil

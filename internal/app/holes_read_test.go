@@ -18,9 +18,9 @@ import (
 	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/app"
-	"github.com/pbxportal/pbxportal/internal/server"
 	"github.com/pbxportal/pbxportal/internal/migration"
 	"github.com/pbxportal/pbxportal/internal/pgtest"
+	"github.com/pbxportal/pbxportal/internal/server"
 )
 
 // readPersonas are the demo personas the read-path tests run as: every

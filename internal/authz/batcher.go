@@ -19,6 +19,7 @@ type Batcher struct {
 
 	mu      sync.Mutex
 	memo    map[Check]*answer
+	lookups map[[2]string]*found
 	pending []Check
 	timer   *time.Timer
 	opened  time.Time // when the pending batch got its first check
@@ -31,11 +32,19 @@ type answer struct {
 	err     error
 }
 
+// found is one lookup's result, ready when done is closed.
+type found struct {
+	done chan struct{}
+	ids  []string
+	err  error
+}
+
 // NewBatcher returns a batcher of subject's checks, waiting wait for more
 // checks before it sends a batch. Its reads are as fresh as ctx's revision
 // (WithRevision).
 func NewBatcher(ctx context.Context, client *Client, subject Object, wait time.Duration) *Batcher {
-	return &Batcher{reads: context.WithoutCancel(ctx), client: client, subject: subject, wait: wait, memo: map[Check]*answer{}}
+	return &Batcher{reads: context.WithoutCancel(ctx), client: client, subject: subject, wait: wait,
+		memo: map[Check]*answer{}, lookups: map[[2]string]*found{}}
 }
 
 // Check reports whether the subject has permission on resource.
@@ -87,6 +96,102 @@ func (b *Batcher) CheckMany(ctx context.Context, checks []Check) ([]bool, error)
 		out[i] = a.allowed
 	}
 	return out, nil
+}
+
+// LookupResources returns the ids of the objects of resourceType on which the
+// subject has permission, at the request's revision. A request asks each
+// lookup once: a list filter, its totalCount and the page's field checks
+// share the answer (concurrent askers wait for the one call). Failures are
+// not remembered.
+func (b *Batcher) LookupResources(ctx context.Context, resourceType, permission string) ([]string, error) {
+	k := [2]string{resourceType, permission}
+	b.mu.Lock()
+	f, ok := b.lookups[k]
+	if !ok {
+		f = &found{done: make(chan struct{})}
+		b.lookups[k] = f
+	}
+	b.mu.Unlock()
+	if !ok {
+		// The first asker's ctx (the request's: it carries the revision)
+		// bounds the call; if it ends, the failure is not remembered.
+		f.ids, f.err = b.client.LookupResources(ctx, resourceType, permission, b.subject)
+		if f.err != nil {
+			b.mu.Lock()
+			delete(b.lookups, k)
+			b.mu.Unlock()
+		}
+		close(f.done)
+	}
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return f.ids, f.err
+}
+
+// LookedUp returns the answer of a lookup the request has already made,
+// without making it.
+func (b *Batcher) LookedUp(resourceType, permission string) ([]string, bool) {
+	b.mu.Lock()
+	f, ok := b.lookups[[2]string{resourceType, permission}]
+	b.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	select {
+	case <-f.done:
+		return f.ids, f.err == nil
+	default:
+		return nil, false
+	}
+}
+
+// Decider answers, without SpiceDB, the checks it can: decided[i] says
+// whether it answered checks[i], allowed[i] its answer.
+type Decider func(ctx context.Context, checks []Check) (decided, allowed []bool, err error)
+
+// Decide lets d answer what it can of checks (those not answered or asked
+// already), remembers its answers for the request, and returns the checks
+// left for SpiceDB. If d fails, every check is left for SpiceDB. In the
+// benchmark's bypass nothing is decided.
+func (b *Batcher) Decide(ctx context.Context, checks []Check, d Decider) []Check {
+	if _, ok := bypassed(b.reads, nil); ok {
+		return checks
+	}
+	b.mu.Lock()
+	var ask []Check
+	seen := map[Check]bool{}
+	for _, ch := range checks {
+		if _, known := b.memo[ch]; !known && !seen[ch] {
+			seen[ch] = true
+			ask = append(ask, ch)
+		}
+	}
+	b.mu.Unlock()
+	if len(ask) == 0 {
+		return nil
+	}
+	decided, allowed, err := d(ctx, ask)
+	if err != nil {
+		return checks
+	}
+	var rest []Check
+	b.mu.Lock()
+	for i, ch := range ask {
+		if !decided[i] {
+			rest = append(rest, ch)
+			continue
+		}
+		if _, known := b.memo[ch]; !known {
+			a := &answer{done: make(chan struct{}), allowed: allowed[i]}
+			close(a.done)
+			b.memo[ch] = a
+		}
+	}
+	b.mu.Unlock()
+	return rest
 }
 
 // enqueue returns the answers of the checks: memoised ones, pending ones, or

@@ -36,6 +36,11 @@ type Locker struct {
 	Enabled bool
 }
 
+// MaxLockChunk is the most ids one locking statement carries: PostgreSQL
+// takes at most 65,535 bind parameters in a statement, so a longer id list
+// is locked in several statements, in ascending id order across them.
+const MaxLockChunk = 10000
+
 // Lock locks the rows of the ent type entType with the given ids until the
 // transaction of c ends. forDelete takes the stronger lock a deletion needs,
 // so that no new row can reference the locked ones meanwhile. Types without
@@ -51,6 +56,16 @@ func (l Locker) Lock(ctx context.Context, c *ent.Client, entType string, ids []i
 	if forDelete {
 		opt = entsql.WithLockClause("FOR UPDATE")
 	}
+	for chunk := range slices.Chunk(ids, MaxLockChunk) {
+		if err := lock(ctx, c, entType, chunk, opt); err != nil {
+			return fmt.Errorf("rowlock: lock %s rows: %w", entType, err)
+		}
+	}
+	return nil
+}
+
+// lock locks one chunk of sorted ids.
+func lock(ctx context.Context, c *ent.Client, entType string, ids []int, opt entsql.LockOption) error {
 	var err error
 	switch entType {
 	case ent.TypeUser:
@@ -69,11 +84,6 @@ func (l Locker) Lock(ctx context.Context, c *ent.Client, entType string, ids []i
 		_, err = c.Recording.Query().Where(recording.IDIn(ids...)).Order(recording.ByID()).ForUpdate(opt).IDs(ctx)
 	case ent.TypeContact:
 		_, err = c.Contact.Query().Where(contact.IDIn(ids...)).Order(contact.ByID()).ForUpdate(opt).IDs(ctx)
-	default:
-		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("rowlock: lock %s rows: %w", entType, err)
-	}
-	return nil
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -177,7 +178,11 @@ func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	touches, deletes, err := collapse(rows)
+	good, err := r.quarantine(ctx, tx, rows)
+	if err != nil {
+		return 0, err
+	}
+	touches, deletes, err := collapse(good)
 	if err != nil {
 		return 0, err
 	}
@@ -198,6 +203,35 @@ func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("outbox: commit: %w", err)
 	}
 	return len(rows), nil
+}
+
+// QuarantineAction is the audit action of an outbox row the relay could not
+// read: the row leaves the outbox (so that it does not block every row
+// behind it for ever) and is kept as a platform audit event, which support
+// sees, with its operation and relationship as written.
+const QuarantineAction = "outbox.quarantine"
+
+// quarantine moves the rows of rows that do not parse out of the outbox, in
+// tx, logging an error for each, and returns the others. They are deleted
+// with the applied rows when tx commits.
+func (r *Relay) quarantine(ctx context.Context, tx *ent.Tx, rows []*ent.OutboxEntry) ([]*ent.OutboxEntry, error) {
+	good := rows[:0:0]
+	for _, row := range rows {
+		_, perr := Parse(row.Relationship)
+		if perr == nil {
+			good = append(good, row)
+			continue
+		}
+		r.log.ErrorContext(ctx, "outbox: quarantined a row that does not parse; its change is not in SpiceDB until it is fixed and reconciled",
+			"outbox_id", row.ID, "operation", row.Operation, "relationship", row.Relationship, "error", perr)
+		err := tx.AuditEvent.Create().SetAction(QuarantineAction).SetTargetType("outbox_entry").
+			SetTargetID(strconv.Itoa(row.ID)).
+			SetChangedFields([]string{"operation=" + string(row.Operation), "relationship=" + row.Relationship}).Exec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: quarantine row %d: %w", row.ID, err)
+		}
+	}
+	return good, nil
 }
 
 // collapse keeps the last operation on each relationship: one SpiceDB write

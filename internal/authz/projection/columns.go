@@ -2,14 +2,10 @@ package projection
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	"entgo.io/ent/dialect/sql"
 
-	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/recording"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
@@ -95,9 +91,8 @@ func replaying(c func(string) string) *sql.Predicate {
 }
 
 // Columns returns, for every relation the emitters write, the rows that hold
-// it. ent is the database the number and platform relations resolve
-// against.
-func Columns(c *ent.Client) []sqlfilter.Column {
+// it.
+func Columns() []sqlfilter.Column {
 	portal := neq(user.FieldScope, string(user.ScopeNO_PORTAL))
 	var belowSiteManager []string
 	for _, s := range scope.Ordered() {
@@ -156,9 +151,7 @@ func Columns(c *ent.Client) []sqlfilter.Column {
 		fk(TypeRecording, "owner", recording.FieldOwnerID),
 		fk(TypeRecording, "group", recording.FieldGroupID),
 		fk(TypeRecording, "queue", recording.FieldQueueID),
-		{Resource: TypeRecording, Relation: "number", Resolve: func(ctx context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
-			return recordingNumbers(ctx, c, ids)
-		}},
+		numberColumn(),
 	}
 	// The menu levels of menus().
 	for _, m := range []struct{ name, col string }{
@@ -190,75 +183,5 @@ func platformResolve(_ context.Context, ids []string) (func(*sql.Selector) *sql.
 	if slices.Contains(ids, Platform().ID) {
 		return func(*sql.Selector) *sql.Predicate { return sql.P(func(b *sql.Builder) { b.WriteString("1 = 1") }) }, nil
 	}
-	return func(*sql.Selector) *sql.Predicate { return sql.False() }, nil
-}
-
-// recordingNumberFields are the columns emitRecording turns into numbers.
-var recordingNumberFields = [...]string{recording.FieldCaller, recording.FieldCallee, recording.FieldAccountCode}
-
-// recordingNumbers selects the recordings that emit recording#number for one
-// of the number ids. A number's id is normalised (Number), its columns are
-// not: the raw values are read first, one DISTINCT query per column narrowed
-// by LIKE to values that may normalise to a wanted number, and kept when
-// Number, the very function of the emitter, says they do. The filter then
-// compares the columns with those raw values.
-func recordingNumbers(ctx context.Context, c *ent.Client, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
-	wanted := map[string]bool{}
-	byDomain := map[int][]string{}
-	for _, id := range ids {
-		d, digits, ok := strings.Cut(id, "_")
-		dom, err := strconv.Atoi(d)
-		if !ok || err != nil || digits == "" {
-			return nil, fmt.Errorf("projection: number id %q", id)
-		}
-		wanted[id] = true
-		byDomain[dom] = append(byDomain[dom], digits)
-	}
-	var preds []func(*sql.Selector) *sql.Predicate
-	for dom, digits := range byDomain {
-		raw := map[string]bool{}
-		for _, field := range recordingNumberFields {
-			var vals []string
-			err := c.Recording.Query().Where(recording.DomainID(dom), func(s *sql.Selector) {
-				likes := make([]*sql.Predicate, len(digits))
-				for i, dg := range digits {
-					likes[i] = sql.Like(s.C(field), "%"+strings.Join(strings.Split(dg, ""), "%")+"%")
-				}
-				s.Where(sql.Or(likes...))
-			}).Unique(true).Select(field).Scan(ctx, &vals)
-			if err != nil {
-				return nil, fmt.Errorf("projection: read the %s numbers of domain %d: %w", field, dom, err)
-			}
-			for _, v := range vals {
-				if n, ok := Number(dom, v); ok && wanted[n.ID] {
-					raw[v] = true
-				}
-			}
-		}
-		if len(raw) == 0 {
-			continue
-		}
-		values := make([]string, 0, len(raw))
-		for v := range raw {
-			values = append(values, v)
-		}
-		slices.Sort(values)
-		preds = append(preds, func(s *sql.Selector) *sql.Predicate {
-			ors := make([]*sql.Predicate, len(recordingNumberFields))
-			for i, f := range recordingNumberFields {
-				ors[i] = sqlfilter.InStrings(s.C(f), values)
-			}
-			return sql.And(sql.EQ(s.C(recording.FieldDomainID), dom), sql.Or(ors...))
-		})
-	}
-	return func(s *sql.Selector) *sql.Predicate {
-		if len(preds) == 0 {
-			return sql.False()
-		}
-		ps := make([]*sql.Predicate, len(preds))
-		for i, p := range preds {
-			ps[i] = p(s)
-		}
-		return sql.Or(ps...)
-	}, nil
+	return func(*sql.Selector) *sql.Predicate { return nil }, nil
 }

@@ -31,7 +31,7 @@ func TestColumnsCoverTheModel(t *testing.T) {
 		}
 	}
 	columns := map[string]int{}
-	for _, c := range Columns(nil) {
+	for _, c := range Columns() {
 		columns[c.Resource+"#"+c.Relation]++
 	}
 	for r := range relations {

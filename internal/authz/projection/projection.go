@@ -174,16 +174,23 @@ func mediaRights(me, dom authz.Object, u *ent.User) []authz.Relationship {
 // objects. Characters other than digits, letters and "+" are dropped; an
 // empty number is none.
 func Number(domainID int, n string) (authz.Object, bool) {
+	digits := NumberDigits(n)
+	if digits == "" {
+		return authz.Object{}, false
+	}
+	return authz.Object{Type: TypeNumber, ID: strconv.Itoa(domainID) + "_" + digits}, true
+}
+
+// NumberDigits is the part of a number's id that depends on the number: n
+// without the characters Number drops; "" when nothing is left.
+func NumberDigits(n string) string {
 	var b strings.Builder
 	for _, r := range strings.TrimSpace(n) {
 		if r == '+' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
 			b.WriteRune(r)
 		}
 	}
-	if b.Len() == 0 {
-		return authz.Object{}, false
-	}
-	return authz.Object{Type: TypeNumber, ID: strconv.Itoa(domainID) + "_" + b.String()}, true
+	return b.String()
 }
 
 // emitRecording emits a recording's domain, owner, group, queue and numbers.

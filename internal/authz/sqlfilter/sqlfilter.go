@@ -13,8 +13,8 @@
 //     become a subquery over that type's table, compiled the same way;
 //   - computed usersets (another permission of the same type).
 //
-// Intersections, exclusions, caveats, wildcards and subject relations do not
-// compile: Compile marks the plan as a fallback and says why, and the caller
+// Intersections, exclusions, caveats, wildcards, subject relations, nil and
+// the functioned arrows (.any(), .all()) do not compile: Compile marks the plan as a fallback and says why, and the caller
 // then looks the leaf type up as before.
 //
 // Which rows hold which relation is not written here: each Column, owned by
@@ -52,7 +52,8 @@ type Column struct {
 	// tests a column (of any table) against the set of subject ids.
 	Match func(s *sql.Selector, in func(col string) *sql.Predicate) *sql.Predicate
 	// Resolve is set instead of Match for subjects whose ids are not row ids
-	// (a platform, a number): it turns the subject ids into the predicate.
+	// (a platform, a number): it turns the subject ids into the predicate,
+	// nil for one that matches nothing.
 	Resolve func(ctx context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error)
 }
 
@@ -219,17 +220,9 @@ func (s *Schema) rewrite(typ string, rw *core.UsersetRewrite, depth int) (*node,
 		case ch.GetTupleToUserset() != nil:
 			t := ch.GetTupleToUserset()
 			n, err = s.arrow(typ, t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation(), depth)
-		case ch.GetFunctionedTupleToUserset() != nil:
-			t := ch.GetFunctionedTupleToUserset()
-			if t.GetFunction() != core.FunctionedTupleToUserset_FUNCTION_ANY {
-				return nil, unsupported(fmt.Sprintf("%s has an .all() arrow", typ))
-			}
-			n, err = s.arrow(typ, t.GetTupleset().GetRelation(), t.GetComputedUserset().GetRelation(), depth)
 		case ch.GetUsersetRewrite() != nil:
 			n, err = s.rewrite(typ, ch.GetUsersetRewrite(), depth+1)
-		case ch.GetXNil() != nil:
-			n = &node{op: opNever}
-		default:
+		default: // .any() and .all() arrows, nil: no list uses them, so none is compiled
 			return nil, unsupported(fmt.Sprintf("%s has an operand that does not compile", typ))
 		}
 		if err != nil {
@@ -330,7 +323,7 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 		if n.op == opLookup && n.col.Resolve != nil {
 			ids := found[n.typ+"#"+n.perm]
 			if len(ids) == 0 {
-				resolved[n] = func(*sql.Selector) *sql.Predicate { return sql.False() }
+				resolved[n] = func(*sql.Selector) *sql.Predicate { return nil }
 				return nil
 			}
 			f, err := n.col.Resolve(ctx, ids)
@@ -361,7 +354,11 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 	root := p.root
 	return func(sel *sql.Selector) {
 		rr := *r // a query may be built more than once, and concurrently
-		sel.Where(rr.render(sel, root))
+		pred := rr.render(sel, root)
+		if pred == nil {
+			pred = sql.False()
+		}
+		sel.Where(pred)
 	}, nil
 }
 
@@ -412,12 +409,23 @@ type renderer struct {
 	aliases  int
 }
 
+// render returns the predicate of n, or nil when n matches nothing: an OR
+// leaves such terms out, since one term that no index serves (FALSE
+// included) makes SQLite scan the table instead of using an index per term.
 func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 	switch n.op {
 	case opOr:
-		preds := make([]*sql.Predicate, len(n.kids))
-		for i, k := range n.kids {
-			preds[i] = r.render(s, k)
+		var preds []*sql.Predicate
+		for _, k := range n.kids {
+			if p := r.render(s, k); p != nil {
+				preds = append(preds, p)
+			}
+		}
+		switch len(preds) {
+		case 0:
+			return nil
+		case 1:
+			return preds[0]
 		}
 		return sql.Or(preds...)
 	case opViewer:
@@ -428,17 +436,21 @@ func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 		}
 		ids := r.found[n.typ+"#"+n.perm]
 		if len(ids) == 0 {
-			return sql.False()
+			return nil
 		}
 		return n.col.Match(s, func(col string) *sql.Predicate { return InInts(col, ids) })
 	case opThrough:
 		r.aliases++
 		t := sql.Dialect(s.Dialect()).Table(r.schema.tables[n.typ]).As(fmt.Sprintf("sqlf%d", r.aliases))
 		sub := sql.Dialect(s.Dialect()).Select(t.C("id")).From(t)
-		sub.Where(r.render(sub, n.sub))
+		p := r.render(sub, n.sub)
+		if p == nil {
+			return nil
+		}
+		sub.Where(p)
 		return n.col.Match(s, func(col string) *sql.Predicate { return sql.In(col, sub) })
 	}
-	return sql.False()
+	return nil
 }
 
 // InInts tests col against ids: an IN list of bind variables up to

@@ -1,7 +1,9 @@
 package sqlfilter
 
 import (
+	"context"
 	"database/sql"
+	"slices"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -56,4 +58,111 @@ func seq(step, end int) []int {
 		out = append(out, i)
 	}
 	return out
+}
+
+// TestShapes: each shape of a permission either compiles to the lookups it
+// needs or falls back; no shape is accepted without being rendered.
+func TestShapes(t *testing.T) {
+	const schema = `
+definition user {}
+definition box {
+    relation owner: user
+    relation viewer: user
+    permission see = viewer
+}
+definition item {
+    relation box: box
+    relation owner: user
+    relation banned: user
+    permission own = owner
+    permission union = owner + box->see
+    permission nested = owner + (box->see + own)
+    permission any_arrow = box.any(see)
+    permission all_arrow = box.all(see)
+    permission with_nil = owner + nil
+    permission intersection = owner & box->see
+    permission exclusion = owner - banned
+}
+`
+	fk := func(rel string) Column {
+		return Column{Resource: "item", Relation: rel, Match: func(s *entsql.Selector, in func(string) *entsql.Predicate) *entsql.Predicate {
+			return in(s.C(rel + "_id"))
+		}}
+	}
+	s, err := New(Config{Schema: schema, Viewer: "user", Columns: []Column{fk("box"), fk("owner"), fk("banned")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		permission string
+		fallback   bool
+		lookups    []string
+	}{
+		{"own", false, nil},
+		{"union", false, []string{"box#see"}},
+		{"nested", false, []string{"box#see"}},
+		{"any_arrow", true, nil},
+		{"all_arrow", true, nil},
+		{"with_nil", true, nil},
+		{"intersection", true, nil},
+		{"exclusion", true, nil},
+	}
+	for _, tt := range tests {
+		p, err := s.Compile("item", tt.permission)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.permission, err)
+		}
+		if (p.Fallback != "") != tt.fallback || !slices.Equal(p.Lookups(), tt.lookups) {
+			t.Errorf("item#%s: fallback %q, lookups %v; want fallback %v, lookups %v", tt.permission, p.Fallback, p.Lookups(), tt.fallback, tt.lookups)
+		}
+	}
+}
+
+// TestEmptyTermsAreLeftOut: a term whose lookup found nothing is left out of
+// the OR rather than written FALSE (one unindexable term makes SQLite scan
+// the whole table); a filter with nothing left is FALSE.
+func TestEmptyTermsAreLeftOut(t *testing.T) {
+	const schema = `
+definition user {}
+definition box {
+    relation viewer: user
+    permission see = viewer
+}
+definition item {
+    relation box: box
+    relation shelf: box
+    relation owner: user
+    permission union = owner + box->see + shelf->see
+    permission lookups = box->see + shelf->see
+}
+`
+	fk := func(rel string) Column {
+		return Column{Resource: "item", Relation: rel, Match: func(s *entsql.Selector, in func(string) *entsql.Predicate) *entsql.Predicate {
+			return in(s.C(rel + "_id"))
+		}}
+	}
+	s, err := New(Config{Schema: schema, Viewer: "user", Columns: []Column{fk("box"), fk("shelf"), fk("owner")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := func(context.Context, string, string) ([]string, error) { return nil, nil }
+	tests := []struct{ permission, want string }{
+		{"union", "SELECT * FROM `item` WHERE `item`.`owner_id` = ?"},
+		{"lookups", "SELECT * FROM `item` WHERE FALSE"},
+	}
+	for _, tt := range tests {
+		p, err := s.Compile("item", tt.permission)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := p.Filter(context.Background(), s, 7, none)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel := entsql.Dialect(dialect.SQLite).Select("*").From(entsql.Table("item"))
+		f(sel)
+		if q, _ := sel.Query(); q != tt.want {
+			t.Errorf("item#%s with no containers: %s, want %s", tt.permission, q, tt.want)
+		}
+	}
 }
