@@ -12,6 +12,7 @@ package dbwrite
 
 import (
 	"context"
+	stdsql "database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -145,4 +146,52 @@ func (t *tx) end(f func(dialect.Tx) error) error {
 	}
 	defer t.d.release()
 	return f(t.begun)
+}
+
+// ExecContext runs a raw statement outside a transaction (a write) in the
+// write slot, as Exec does.
+func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	if err := d.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer d.release()
+	return d.Driver.ExecContext(ctx, query, args...)
+}
+
+// rawTx is what ent's ExecContext and QueryContext need of a transaction.
+type rawTx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error)
+}
+
+// ExecContext runs a raw statement in the transaction, beginning it if
+// needed.
+func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	b, err := t.raw()
+	if err != nil {
+		return nil, err
+	}
+	return b.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a raw query in the transaction, beginning it if needed.
+func (t *tx) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
+	b, err := t.raw()
+	if err != nil {
+		return nil, err
+	}
+	return b.QueryContext(ctx, query, args...)
+}
+
+// raw begins the transaction and returns it as a raw one.
+func (t *tx) raw() (rawTx, error) {
+	b, err := t.begin()
+	if err != nil {
+		return nil, err
+	}
+	r, ok := b.(rawTx)
+	if !ok {
+		return nil, fmt.Errorf("dbwrite: %T runs no raw statements", b)
+	}
+	return r, nil
 }

@@ -150,3 +150,33 @@ func TestTxBeginsAtFirstStatement(t *testing.T) {
 		t.Fatalf("rows %q, want 1,2,4", got)
 	}
 }
+
+// TestRawStatementsTakeTheSlot: ent's raw ExecContext, inside a transaction
+// (which it begins) and outside one, goes through the write slot like every
+// other write.
+func TestRawStatementsTakeTheSlot(t *testing.T) {
+	ctx := context.Background()
+	drv := dbwrite.Serialize(open(t), 200*time.Millisecond)
+	tx, err := drv.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, ok := tx.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		t.Fatalf("%T has no ExecContext", tx)
+	}
+	if _, err := raw.ExecContext(ctx, "INSERT INTO n (v) VALUES (1)"); err != nil {
+		t.Fatalf("raw statement in a transaction: %v", err)
+	}
+	if _, err := drv.ExecContext(ctx, "INSERT INTO n (v) VALUES (2)"); !errors.Is(err, dbwrite.ErrBusy) {
+		t.Fatalf("a raw write while a transaction is open: %v, want ErrBusy after the wait", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := drv.ExecContext(ctx, "INSERT INTO n (v) VALUES (3)"); err != nil {
+		t.Fatalf("raw write after commit: %v", err)
+	}
+}
