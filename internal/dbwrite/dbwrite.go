@@ -100,7 +100,11 @@ func Watch(ctx context.Context) context.Context {
 // start.
 func Began(ctx context.Context) bool {
 	s, ok := ctx.Value(beganKey{}).(*atomic.Int32)
-	return ok && (s.Load() == eager || s.Load() == begun)
+	if !ok {
+		return false
+	}
+	state := s.Load()
+	return state == eager || state == begun
 }
 
 // mark records the transaction's state in its context, if watched.
@@ -131,8 +135,8 @@ func (d *Driver) BeginTx(ctx context.Context, opts *entsql.TxOptions) (dialect.T
 	return t, nil
 }
 
-// tx is a transaction begun on its first statement, in the write slot,
-// which it holds until it commits or rolls back.
+// tx is a transaction begun on its first statement, in the write slot (if
+// the driver has one), which it holds until it commits or rolls back.
 type tx struct {
 	d    *Driver
 	ctx  context.Context
