@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,8 +13,10 @@ import (
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/apperr"
+	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/dbwrite"
 )
 
 // minPasswordLength is the shortest password a user may be given.
@@ -193,17 +196,30 @@ func (r *Resolver) reachPlacement(ctx context.Context, domainID int, siteID *int
 	return err
 }
 
-// validPassword checks a new password and hashes it.
-func validPassword(field, password string, hash func(string) (string, error)) (string, error) {
+// validPassword checks a new password and hashes it (hashSecret).
+func validPassword(ctx context.Context, field, password string) (string, error) {
 	if len(password) < minPasswordLength {
 		return "", apperr.BadInput(field, "the password must have at least %d characters", minPasswordLength)
 	}
 	if len(password) > maxPasswordBytes {
 		return "", apperr.BadInput(field, "the password must have at most %d bytes", maxPasswordBytes)
 	}
-	h, err := hash(password)
+	return hashSecret(ctx, password)
+}
+
+// hashSecret hashes a password or PIN. bcrypt is slow by design, so it runs
+// before the mutation's transaction begins (at its first statement, see
+// internal/dbwrite): no transaction, nor SQLite's single write slot, is held
+// meanwhile. A resolver that hashes after its transaction began has a bug;
+// it gets an internal error, which the tests of every mutation that takes a
+// secret would show.
+func hashSecret(ctx context.Context, plain string) (string, error) {
+	if dbwrite.Began(ctx) {
+		return "", errors.New("graph: a secret was to be hashed inside the mutation's transaction")
+	}
+	h, err := auth.HashPassword(plain)
 	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
+		return "", fmt.Errorf("hash a secret: %w", err)
 	}
 	return h, nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/graph/model"
 	"github.com/pbxportal/pbxportal/internal/apperr"
-	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	pbxscope "github.com/pbxportal/pbxportal/internal/scope"
 )
@@ -27,6 +26,12 @@ func (r *mutationResolver) Logout(ctx context.Context) (bool, error) {
 
 // CreateUser is the resolver for the createUser field.
 func (r *mutationResolver) CreateUser(ctx context.Context, input ent.CreateUserInput, password string) (*ent.User, error) {
+	// Hashed before the checks that read the database: the mutation's
+	// transaction begins at its first statement (hashSecret).
+	hash, err := validPassword(ctx, "password", password)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.mayCreateIn(ctx, input.DomainID, input.SiteID); err != nil {
 		return nil, err
 	}
@@ -34,10 +39,6 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input ent.CreateUserI
 		if err := validEmail("email", *input.Email); err != nil {
 			return nil, err
 		}
-	}
-	hash, err := validPassword("password", password, auth.HashPassword)
-	if err != nil {
-		return nil, err
 	}
 	c := tx(ctx).User.Create().SetInput(input).SetPasswordHash(hash)
 	if err := withSiteDefaults(ctx, c, input); err != nil {
@@ -88,7 +89,7 @@ func (r *mutationResolver) ResetPassword(ctx context.Context, userID int, newPas
 	if _, err := r.authorize(ctx, projection.TypeUser, userID, "reset_password"); err != nil {
 		return nil, err
 	}
-	hash, err := validPassword("newPassword", newPassword, auth.HashPassword)
+	hash, err := validPassword(ctx, "newPassword", newPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +180,7 @@ func (r *mutationResolver) UpdateMyProfile(ctx context.Context, input model.MyPr
 		if !validPin(*input.VoicemailPin) {
 			return nil, apperr.BadInput("voicemailPin", "the voicemail PIN must be 4 to 12 digits")
 		}
-		hash, err := auth.HashPassword(*input.VoicemailPin)
+		hash, err := hashSecret(ctx, *input.VoicemailPin)
 		if err != nil {
 			return nil, err
 		}

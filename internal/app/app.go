@@ -264,9 +264,13 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		_ = client.Close()
 		return nil, err
 	}
-	if !postgres {
-		// One writer at a time, each transaction from its first statement
-		// only: SQLite never answers "database is locked".
+	if postgres {
+		// Each transaction from its first statement only: a mutation holds
+		// none while it hashes a password or asks SpiceDB.
+		client = ent.NewClient(ent.Driver(dbwrite.Defer(drv)))
+	} else {
+		// The same, and one writer at a time: SQLite never answers
+		// "database is locked".
 		client = ent.NewClient(ent.Driver(dbwrite.Serialize(drv, sqliteWriteWait)))
 	}
 	// SQLite has created its files (the database, its WAL) by now.

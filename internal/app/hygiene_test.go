@@ -1,8 +1,11 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -13,6 +16,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/pbxportal/pbxportal/internal/app"
 	"github.com/pbxportal/pbxportal/internal/migration"
@@ -154,7 +160,11 @@ func TestSpiceDBKeyFromFile(t *testing.T) {
 }
 
 // TestDatabaseRefusingConnections: while PostgreSQL refuses connections,
-// /readyz says not ready, and no answer shows the driver's text.
+// /readyz says not ready, and no answer shows the driver's text. A
+// logged-in user is not told to log in again: its token cannot be checked,
+// which is the server's trouble (HTTP 503, AUTHZ_UNAVAILABLE; a WebSocket
+// closed with a code clients retry; a media URL 503), never
+// UNAUTHENTICATED.
 func TestDatabaseRefusingConnections(t *testing.T) {
 	dbURL := pgtest.Database(t)
 	if _, err := app.Migrate(context.Background(), app.Config{DatabaseURL: dbURL}, migration.Options{}); err != nil {
@@ -165,6 +175,10 @@ func TestDatabaseRefusingConnections(t *testing.T) {
 	token := p.tokenFor("olivia@acme.example")
 	if status, _ := p.get("/readyz"); status != http.StatusOK {
 		t.Fatalf("/readyz %d before the outage", status)
+	}
+	replay, _ := p.mediaURLs(p.tokenFor("ava@acme.example"), "acme-0001")
+	if replay == "" {
+		t.Fatal("no replay URL before the outage")
 	}
 
 	u, _ := url.Parse(dbURL)
@@ -193,9 +207,17 @@ func TestDatabaseRefusingConnections(t *testing.T) {
 		{token, `{ users(first: 5) { edges { node { displayName } } } }`},
 		{token, `{ viewer { displayName } }`},
 	} {
-		r := p.do(q.token, q.query, nil)
+		body, _ := json.Marshal(map[string]string{"query": q.query})
+		raw := p.raw(http.MethodPost, "application/json", bytes.NewReader(body), q.token)
+		r := raw.body
 		if len(r.Errors) == 0 {
 			t.Errorf("%s: answered without error while the database refuses connections", q.query)
+		}
+		if q.token != "" {
+			if got := codes(r.Errors); raw.status != http.StatusServiceUnavailable || strings.Join(got, ",") != "AUTHZ_UNAVAILABLE" {
+				t.Errorf("%s as a logged-in user: HTTP %d %v, want 503 AUTHZ_UNAVAILABLE (the session cannot be checked; not UNAUTHENTICATED)",
+					q.query, raw.status, got)
+			}
 		}
 		for _, e := range r.Errors {
 			if e.code() == "" {
@@ -207,5 +229,14 @@ func TestDatabaseRefusingConnections(t *testing.T) {
 				}
 			}
 		}
+	}
+	if status := p.status(replay); status != http.StatusServiceUnavailable {
+		t.Errorf("a media URL: HTTP %d while the database refuses connections, want 503 (not 403: the URL may be good)", status)
+	}
+	ws := connectWS(t, p, map[string]any{"Authorization": "Bearer " + token})
+	m, err := ws.read(15 * time.Second)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusTryAgainLater || !strings.HasPrefix(ce.Reason, "AUTHZ_UNAVAILABLE") {
+		t.Errorf("connection_init: %+v, %v; want closed with 1013 (try again later) AUTHZ_UNAVAILABLE, not 4401", m, err)
 	}
 }

@@ -141,27 +141,40 @@ func TestLoadOrCreateKey(t *testing.T) {
 func TestMiddleware(t *testing.T) {
 	s, _ := auth.NewSigner([]byte(strings.Repeat("k", 32)), time.Hour)
 	token, minted, _ := s.Mint(7, 1, time.Now())
+	storeDown := errors.New("the store is down")
 	load := func(_ context.Context, c auth.Claims) (string, error) {
-		if c.UserID == 7 && c.Stamp == 1 {
+		switch {
+		case c.UserID == 7 && c.Stamp == 1:
 			return "user-7", nil
+		case c.UserID == 9:
+			return "", storeDown
 		}
-		return "", errors.New("no such user, or not alive")
+		return "", fmt.Errorf("no such user, or not alive: %w", auth.ErrInvalidToken)
 	}
 	unknown, _, _ := s.Mint(8, 1, time.Now())
 	restamped, _, _ := s.Mint(7, 2, time.Now())
-	tests := []struct{ name, header, want string }{
-		{"no header", "", ""},
-		{"bad token", "Bearer nope", ""},
-		{"not bearer", "Basic " + token, ""},
-		{"unknown user", "Bearer " + unknown, ""},
-		{"refused by the loader", "Bearer " + restamped, ""},
-		{"valid", "Bearer " + token, "user-7"},
+	unchecked, _, _ := s.Mint(9, 1, time.Now())
+	tests := []struct {
+		name, header, want string
+		unavailable        bool // answered by the Unavailable handler, not passed on
+	}{
+		{"no header", "", "", false},
+		{"bad token", "Bearer nope", "", false},
+		{"not bearer", "Basic " + token, "", false},
+		{"unknown user", "Bearer " + unknown, "", false},
+		{"refused by the loader", "Bearer " + restamped, "", false},
+		{"the loader's store fails", "Bearer " + unchecked, "", true},
+		{"valid", "Bearer " + token, "user-7", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got string
 			var claims auth.Claims
-			h := auth.Middleware(s, load, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			var passed bool
+			var failed error
+			unavailable := func(_ http.ResponseWriter, _ *http.Request, err error) { failed = err }
+			h := auth.Middleware(s, load, unavailable, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				passed = true
 				got, _ = auth.ViewerFrom[string](r.Context())
 				claims, _ = auth.ClaimsFrom(r.Context())
 			}))
@@ -170,6 +183,9 @@ func TestMiddleware(t *testing.T) {
 				req.Header.Set("Authorization", tt.header)
 			}
 			h.ServeHTTP(httptest.NewRecorder(), req)
+			if passed == tt.unavailable || errors.Is(failed, storeDown) != tt.unavailable {
+				t.Fatalf("passed on %v, unavailable with %v; want unavailable: %v", passed, failed, tt.unavailable)
+			}
 			if got != tt.want {
 				t.Errorf("viewer = %q, want %q", got, tt.want)
 			}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -9,9 +10,15 @@ import (
 )
 
 // ViewerLoader loads the viewer whose validly signed token has claims c. It
-// also decides whether the token is still alive: an error (no such user, a
-// changed credential stamp, a logged-out token) makes the request anonymous.
+// also decides whether the token is still alive: an error wrapping
+// ErrInvalidToken (no such user, a changed credential stamp, a logged-out
+// token) refuses it. Any other error means it could not decide (its store
+// failed): the token is then neither accepted nor refused.
 type ViewerLoader[V any] func(ctx context.Context, c Claims) (V, error)
+
+// Unavailable answers a request whose token could not be checked, err
+// saying why (the loader's store failed).
+type Unavailable func(w http.ResponseWriter, r *http.Request, err error)
 
 type viewerKey[V any] struct{}
 
@@ -58,16 +65,23 @@ func ViewerFrom[V any](ctx context.Context) (V, bool) {
 // Middleware verifies "Authorization: Bearer <token>" and puts the viewer and
 // the token's claims in the request context. A missing, bad or expired token,
 // or one the loader refuses, leaves the request anonymous; the GraphQL layer
-// answers UNAUTHENTICATED for anything that needs a viewer. The loader runs
-// on every request, so that a revocation holds from the very next one. It
-// also records the client address (see ClientAddr).
-func Middleware[V any](s *Signer, load ViewerLoader[V], next http.Handler) http.Handler {
+// answers UNAUTHENTICATED for anything that needs a viewer. A token the
+// loader could not check (its store failed) is neither: unavailable answers
+// the request, which goes no further. The loader runs on every request, so
+// that a revocation holds from the very next one. It also records the
+// client address (see ClientAddr).
+func Middleware[V any](s *Signer, load ViewerLoader[V], unavailable Unavailable, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(WithClientAddr(r.Context(), r.RemoteAddr))
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if ok && token != "" {
-			if ctx, err := Authenticate(r.Context(), s, load, token); err == nil {
+			ctx, err := Authenticate(r.Context(), s, load, token)
+			switch {
+			case err == nil:
 				r = r.WithContext(ctx)
+			case !errors.Is(err, ErrInvalidToken):
+				unavailable(w, r, err)
+				return
 			}
 		}
 		next.ServeHTTP(w, r)
@@ -75,8 +89,9 @@ func Middleware[V any](s *Signer, load ViewerLoader[V], next http.Handler) http.
 }
 
 // Authenticate verifies a bearer token (without its "Bearer " prefix) and
-// returns ctx carrying its viewer and claims, or an error if the token is
-// bad, expired or refused by the loader. WebSocket connections use it for
+// returns ctx carrying its viewer and claims, or an error: one wrapping
+// ErrInvalidToken if the token is bad, expired or refused by the loader,
+// another if the loader could not check it. WebSocket connections use it for
 // the token of their connection_init.
 func Authenticate[V any](ctx context.Context, s *Signer, load ViewerLoader[V], token string) (context.Context, error) {
 	c, err := s.Verify(strings.TrimSpace(token), time.Now())

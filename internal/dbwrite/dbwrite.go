@@ -1,5 +1,9 @@
-// Package dbwrite makes SQLite's writers take turns in the process, so that
-// none of them ever meets "database is locked".
+// Package dbwrite begins every transaction at its first statement, so that
+// work a mutation does before touching the database (hashing a password,
+// asking SpiceDB) holds no transaction, on PostgreSQL as on SQLite (Defer);
+// Began tells whether it has. On SQLite it also makes the writers take turns
+// in the process, so that none of them ever meets "database is locked"
+// (Serialize).
 //
 // SQLite has one write lock per database. Left to itself, every transaction
 // that wants it retries on a timer (the busy timeout) with no order, and
@@ -16,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -26,13 +31,20 @@ import (
 // patience for the write slot.
 var ErrBusy = errors.New("dbwrite: the database stayed busy; try again")
 
-// Driver is an ent driver whose transactions and statements outside
-// transactions take the write slot. Reads outside transactions do not: in
+// Driver is an ent driver whose transactions begin at their first
+// statement. With a write slot (Serialize), its transactions and statements
+// outside transactions take the slot. Reads outside transactions do not: in
 // WAL mode they never wait for a writer.
 type Driver struct {
 	*entsql.Driver
-	slot chan struct{}
+	slot chan struct{} // nil: no slot (Defer)
 	wait time.Duration
+}
+
+// Defer returns drv whose transactions begin at their first statement, with
+// no write slot: PostgreSQL's writers need none.
+func Defer(drv *entsql.Driver) *Driver {
+	return &Driver{Driver: drv}
 }
 
 // Serialize returns drv with one write slot, for which a writer waits at most
@@ -43,6 +55,9 @@ func Serialize(drv *entsql.Driver, wait time.Duration) *Driver {
 
 // acquire takes the write slot.
 func (d *Driver) acquire(ctx context.Context) error {
+	if d.slot == nil {
+		return nil
+	}
 	t := time.NewTimer(d.wait)
 	defer t.Stop()
 	select {
@@ -55,7 +70,49 @@ func (d *Driver) acquire(ctx context.Context) error {
 	}
 }
 
-func (d *Driver) release() { <-d.slot }
+func (d *Driver) release() {
+	if d.slot != nil {
+		<-d.slot
+	}
+}
+
+type beganKey struct{}
+
+// The states of a watched transaction (Watch). A transaction opened by a
+// driver of another package stays eager: it began when it was opened.
+const (
+	eager int32 = iota
+	waiting
+	begun
+	ended
+)
+
+// Watch returns ctx in which Began reports whether the transaction opened
+// with it has begun and not yet ended.
+func Watch(ctx context.Context) context.Context {
+	return context.WithValue(ctx, beganKey{}, new(atomic.Int32))
+}
+
+// Began reports whether the transaction opened with ctx, or with the context
+// ctx derives from, was watched (Watch) and holds a database transaction
+// now (and on SQLite the write slot). One opened by Driver holds none before
+// its first statement; one opened by any other driver holds one from the
+// start.
+func Began(ctx context.Context) bool {
+	s, ok := ctx.Value(beganKey{}).(*atomic.Int32)
+	if !ok {
+		return false
+	}
+	state := s.Load()
+	return state == eager || state == begun
+}
+
+// mark records the transaction's state in its context, if watched.
+func (t *tx) mark(state int32) {
+	if s, ok := t.ctx.Value(beganKey{}).(*atomic.Int32); ok {
+		s.Store(state)
+	}
+}
 
 // Exec runs a statement outside a transaction (a write) in the write slot.
 func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
@@ -73,11 +130,13 @@ func (d *Driver) Tx(ctx context.Context) (dialect.Tx, error) {
 
 // BeginTx returns a transaction with opts that begins at its first statement.
 func (d *Driver) BeginTx(ctx context.Context, opts *entsql.TxOptions) (dialect.Tx, error) {
-	return &tx{d: d, ctx: ctx, opts: opts}, nil
+	t := &tx{d: d, ctx: ctx, opts: opts}
+	t.mark(waiting)
+	return t, nil
 }
 
-// tx is a transaction begun on its first statement, in the write slot,
-// which it holds until it commits or rolls back.
+// tx is a transaction begun on its first statement, in the write slot (if
+// the driver has one), which it holds until it commits or rolls back.
 type tx struct {
 	d    *Driver
 	ctx  context.Context
@@ -107,6 +166,7 @@ func (t *tx) begin() (dialect.Tx, error) {
 		return nil, fmt.Errorf("dbwrite: begin: %w", err)
 	}
 	t.begun = b
+	t.mark(begun)
 	return b, nil
 }
 
@@ -128,6 +188,37 @@ func (t *tx) Query(ctx context.Context, query string, args, v any) error {
 	return b.Query(ctx, query, args, v)
 }
 
+// ExecContext is Exec in database/sql's form, which ent's ExecContext asks
+// a transaction for (pg_notify, advisory locks).
+func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	b, err := t.begin()
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := b.(interface {
+		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
+	})
+	if !ok {
+		return nil, errors.New("dbwrite: the driver's transaction has no ExecContext")
+	}
+	return ex.ExecContext(ctx, query, args...)
+}
+
+// QueryContext is Query in database/sql's form.
+func (t *tx) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
+	b, err := t.begin()
+	if err != nil {
+		return nil, err
+	}
+	q, ok := b.(interface {
+		QueryContext(context.Context, string, ...any) (*stdsql.Rows, error)
+	})
+	if !ok {
+		return nil, errors.New("dbwrite: the driver's transaction has no QueryContext")
+	}
+	return q.QueryContext(ctx, query, args...)
+}
+
 // Commit commits the transaction, if it began, and gives the slot back.
 func (t *tx) Commit() error { return t.end(dialect.Tx.Commit) }
 
@@ -145,6 +236,7 @@ func (t *tx) end(f func(dialect.Tx) error) error {
 		return nil
 	}
 	defer t.d.release()
+	defer t.mark(ended)
 	return f(t.begun)
 }
 
@@ -156,42 +248,4 @@ func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (st
 	}
 	defer d.release()
 	return d.Driver.ExecContext(ctx, query, args...)
-}
-
-// rawTx is what ent's ExecContext and QueryContext need of a transaction.
-type rawTx interface {
-	ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error)
-}
-
-// ExecContext runs a raw statement in the transaction, beginning it if
-// needed.
-func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
-	b, err := t.raw()
-	if err != nil {
-		return nil, err
-	}
-	return b.ExecContext(ctx, query, args...)
-}
-
-// QueryContext runs a raw query in the transaction, beginning it if needed.
-func (t *tx) QueryContext(ctx context.Context, query string, args ...any) (*stdsql.Rows, error) {
-	b, err := t.raw()
-	if err != nil {
-		return nil, err
-	}
-	return b.QueryContext(ctx, query, args...)
-}
-
-// raw begins the transaction and returns it as a raw one.
-func (t *tx) raw() (rawTx, error) {
-	b, err := t.begin()
-	if err != nil {
-		return nil, err
-	}
-	r, ok := b.(rawTx)
-	if !ok {
-		return nil, fmt.Errorf("dbwrite: %T runs no raw statements", b)
-	}
-	return r, nil
 }

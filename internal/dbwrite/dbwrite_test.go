@@ -115,7 +115,7 @@ func first(errs []error) error {
 // TestTxBeginsAtFirstStatement: a transaction holds the write slot only from
 // its first statement to its end.
 func TestTxBeginsAtFirstStatement(t *testing.T) {
-	ctx := context.Background()
+	ctx := dbwrite.Watch(context.Background())
 	drv := dbwrite.Serialize(open(t), 200*time.Millisecond)
 	idle, err := drv.Tx(ctx)
 	if err != nil {
@@ -125,14 +125,23 @@ func TestTxBeginsAtFirstStatement(t *testing.T) {
 	if err := drv.Exec(ctx, "INSERT INTO n (v) VALUES (1)", []any{}, &r); err != nil {
 		t.Fatalf("a transaction without statements blocks writers: %v", err)
 	}
+	if dbwrite.Began(ctx) {
+		t.Fatal("Began before the transaction's first statement")
+	}
 	if err := idle.Exec(ctx, "INSERT INTO n (v) VALUES (2)", []any{}, &r); err != nil {
 		t.Fatal(err)
+	}
+	if !dbwrite.Began(ctx) {
+		t.Fatal("not Began after the transaction's first statement")
 	}
 	if err := drv.Exec(ctx, "INSERT INTO n (v) VALUES (3)", []any{}, &r); !errors.Is(err, dbwrite.ErrBusy) {
 		t.Fatalf("a writer while a transaction is open: %v, want ErrBusy after the wait", err)
 	}
 	if err := idle.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	if dbwrite.Began(ctx) {
+		t.Fatal("Began after the transaction's end")
 	}
 	if err := drv.Exec(ctx, "INSERT INTO n (v) VALUES (4)", []any{}, &r); err != nil {
 		t.Fatalf("the slot was not given back on commit: %v", err)
@@ -178,5 +187,54 @@ func TestRawStatementsTakeTheSlot(t *testing.T) {
 	}
 	if _, err := drv.ExecContext(ctx, "INSERT INTO n (v) VALUES (3)"); err != nil {
 		t.Fatalf("raw write after commit: %v", err)
+	}
+}
+
+// TestBegan: Began follows a watched transaction of Driver from its first
+// statement (in ent's ExecContext form too) to its end, and counts one of
+// another driver, which begins when opened, as begun from the start.
+func TestBegan(t *testing.T) {
+	plain := open(t)
+	tests := []struct {
+		name                 string
+		drv                  dialect.Driver
+		beforeFirstStatement bool
+	}{
+		{"deferred", dbwrite.Defer(plain), false},
+		{"serialized", dbwrite.Serialize(plain, time.Second), false},
+		{"another driver", plain, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := dbwrite.Watch(context.Background())
+			tx, err := tt.drv.Tx(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dbwrite.Began(ctx); got != tt.beforeFirstStatement {
+				t.Fatalf("Began before the first statement = %v, want %v", got, tt.beforeFirstStatement)
+			}
+			ex, ok := tx.(interface {
+				ExecContext(context.Context, string, ...any) (sql.Result, error)
+			})
+			if !ok {
+				t.Fatal("the transaction has no ExecContext")
+			}
+			if _, err := ex.ExecContext(ctx, "INSERT INTO n (v) VALUES (1)"); err != nil {
+				t.Fatal(err)
+			}
+			if !dbwrite.Began(ctx) {
+				t.Fatal("not Began after the first statement")
+			}
+			if err := tx.Rollback(); err != nil {
+				t.Fatal(err)
+			}
+			if tt.drv != plain && dbwrite.Began(ctx) {
+				t.Fatal("Began after the end")
+			}
+			if dbwrite.Began(context.Background()) {
+				t.Fatal("Began without Watch")
+			}
+		})
 	}
 }

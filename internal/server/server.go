@@ -95,7 +95,7 @@ func Handler(d Deps) http.Handler {
 		mux.HandleFunc("GET /{$}", d.GraphiQL.Page)
 		mux.HandleFunc("GET "+graphiql.Prefix, d.GraphiQL.Assets)
 	}
-	gql := auth.Middleware(d.Signer, session.Loader(d.Client), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
+	gql := auth.Middleware(d.Signer, session.Loader(d.Client), answerSessionUnavailable(d.Log), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
 	mux.Handle("/graphql", d.CORS.Middleware(checkOrigin(d.OriginAllowed, m.instrument(guardRequest(d.Limits, gql)))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))

@@ -7,10 +7,13 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/pbxportal/pbxportal/internal/dbwrite"
 )
 
 // transactioner runs each mutation in one transaction, as
-// entgql.Transactioner does, but sends its own errors (the transaction
+// entgql.Transactioner does (watched: dbwrite.Began tells the resolvers
+// whether it has begun), but sends its own errors (the transaction
 // cannot be opened or committed) through the error presenter like every
 // other error, instead of showing the driver's text to the client. A
 // response with no operation (the request did not parse) passes untouched.
@@ -33,7 +36,7 @@ func (t transactioner) InterceptResponse(ctx context.Context, next graphql.Respo
 	if op == nil || op.Operation != ast.Mutation || (t.SkipTxFunc != nil && t.SkipTxFunc(op)) {
 		return next(ctx)
 	}
-	txCtx, tx, err := t.OpenTx(ctx)
+	txCtx, tx, err := t.OpenTx(dbwrite.Watch(ctx))
 	if err != nil {
 		return presented(ctx, fmt.Errorf("open the mutation's transaction: %w", err))
 	}

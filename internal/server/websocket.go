@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -44,8 +43,17 @@ func websocketTransport(d Deps) transport.Websocket {
 			}
 			if token != "" {
 				authed, err := auth.Authenticate(ctx, d.Signer, load, token)
-				if err == nil {
+				switch {
+				case err == nil:
 					return authed, nil, nil
+				case !errors.Is(err, auth.ErrInvalidToken):
+					// The store failed: retry later, do not log in again.
+					// The error's text is sent to the client: no cause in it.
+					d.Log.ErrorContext(ctx, "the session store cannot be read; the connection is closed for a retry", "error", err)
+					e := sessionUnavailable(err)
+					ctx = transport.WithWebsocketCloseCode(ctx, closeSessionUnavailable)
+					ctx = transport.AppendCloseReason(ctx, string(e.Code)+": try again")
+					return ctx, nil, apperr.New(e.Code, "%s", e.Message)
 				}
 			} else if _, ok := auth.ClaimsFrom(ctx); ok {
 				return ctx, nil, nil // authenticated by the upgrade request's Authorization header
@@ -81,7 +89,8 @@ func sameOrigin(origin, host string) bool {
 // Rescope returns the function that gives a subscription's context, before
 // each event, the scope a new request with the same token would have now:
 // the viewer loaded again (UNAUTHENTICATED once the token has expired, been
-// logged out or lost its credential stamp), SpiceDB reads at least as fresh
+// logged out or lost its credential stamp; AUTHZ_UNAVAILABLE while the
+// session store fails), SpiceDB reads at least as fresh
 // as the newest change committed by any replica (settle), and a fresh
 // batcher.
 func Rescope(client *ent.Client, spice *authz.Client, settle func(context.Context) (string, error), log *slog.Logger) func(context.Context) (context.Context, error) {
@@ -99,7 +108,8 @@ func Rescope(client *ent.Client, spice *authz.Client, settle func(context.Contex
 		case errors.Is(err, session.ErrEnded):
 			return ctx, apperr.Wrap(apperr.Unauthenticated, err, "the token has ended; log in again")
 		case err != nil:
-			return ctx, fmt.Errorf("reload the viewer: %w", err)
+			log.ErrorContext(ctx, "the session store cannot be read; the event is not sent", "error", err)
+			return ctx, sessionUnavailable(err)
 		}
 		return withNewBatcher(readRevision(auth.WithViewer(ctx, u), settle, log), spice, u), nil
 	}

@@ -13,7 +13,6 @@ package session
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -25,8 +24,10 @@ import (
 )
 
 // ErrEnded is wrapped by every refusal of a validly signed credential whose
-// user no longer holds it. Its message never carries the credential.
-var ErrEnded = errors.New("session: the credential has been ended")
+// user no longer holds it; it wraps auth.ErrInvalidToken. Its message never
+// carries the credential. Any other error of the checks below means the
+// store could not answer: the credential is then neither alive nor ended.
+var ErrEnded = fmt.Errorf("session: the credential has been ended (%w)", auth.ErrInvalidToken)
 
 // Loader returns the viewer loader of the auth middleware: it loads the user
 // a token names and refuses the token if it is no longer alive.
