@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -13,10 +12,8 @@ import (
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/apperr"
-	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
-	"github.com/pbxportal/pbxportal/internal/dbwrite"
 )
 
 // minPasswordLength is the shortest password a user may be given.
@@ -205,23 +202,6 @@ func validPassword(ctx context.Context, field, password string) (string, error) 
 		return "", apperr.BadInput(field, "the password must have at most %d bytes", maxPasswordBytes)
 	}
 	return hashSecret(ctx, password)
-}
-
-// hashSecret hashes a password or PIN. bcrypt is slow by design, so it runs
-// before the mutation's transaction begins (at its first statement, see
-// internal/dbwrite): no transaction, nor SQLite's single write slot, is held
-// meanwhile. A resolver that hashes after its transaction began has a bug;
-// it gets an internal error, which the tests of every mutation that takes a
-// secret would show.
-func hashSecret(ctx context.Context, plain string) (string, error) {
-	if dbwrite.Began(ctx) {
-		return "", errors.New("graph: a secret was to be hashed inside the mutation's transaction")
-	}
-	h, err := auth.HashPassword(plain)
-	if err != nil {
-		return "", fmt.Errorf("hash a secret: %w", err)
-	}
-	return h, nil
 }
 
 // validEmail checks an email address's shape.

@@ -224,7 +224,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		GraphiQL: gi,
 		CORS:     a.CORS,
 
-		Operations:      []graphql.OperationMiddleware{resolver.EventScopes},
+		Operations:      []graphql.OperationMiddleware{resolver.EventScopes, resolver.SecretBudget},
 		OriginAllowed:   a.CORS.Allowed,
 		Limits:          cfg.Limits,
 		SeparateMetrics: cfg.SeparateMetrics,
