@@ -298,16 +298,7 @@ func TestGraphiQLRunsAPersonaQuery(t *testing.T) {
 		t.Fatalf("GraphiQL's Content-Security-Policy is %q, want script-src 'self'", csp)
 	}
 
-	b := newBrowser(t)
-	b.run(
-		chromedp.Navigate(portal.URL+"/"),
-		chromedp.WaitVisible(chromedp.CSS("#pbx-persona")),
-		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
-		chromedp.Evaluate[chromedp.Void](`(function () { var s = document.getElementById('pbx-persona');
-  s.value = 'bob@acme.example'; s.dispatchEvent(new Event('change', { bubbles: true })); })()`),
-		waitFor(`document.getElementById('pbx-status').textContent === 'logged in as bob@acme.example'`),
-		waitFor(`document.querySelector('.graphiql-editor-tool') && document.querySelector('.graphiql-editor-tool').innerText.includes('Bearer ')`),
-	)
+	b := openGraphiQL(t, portal, "bob@acme.example")
 	headers := value(b, chromedp.Text(chromedp.CSS(".graphiql-editor-tool")))
 	b.run(
 		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
@@ -317,7 +308,6 @@ func TestGraphiQLRunsAPersonaQuery(t *testing.T) {
 		waitFor(resultJS+`.includes('"data"')`),
 	)
 	response := value(b, chromedp.Evaluate[string](resultJS))
-	violations := value(b, chromedp.Evaluate[[]string](`window.__csp`))
 	if !strings.Contains(headers, `"Authorization": "Bearer `) {
 		t.Errorf("the headers editor shows %q, want the persona's Authorization header", headers)
 	}
@@ -335,11 +325,67 @@ func TestGraphiQLRunsAPersonaQuery(t *testing.T) {
 		len(result.Errors) == 0 || result.Errors[0].Extensions.Code != "FORBIDDEN" {
 		t.Errorf("GraphiQL's result is not bob's view (his name, the users, FORBIDDEN for others' emails):\n%.2000s", response)
 	}
-	if len(violations) > 0 {
-		t.Errorf("Content-Security-Policy violations: %v", violations)
+}
+
+// openGraphiQL opens portal's GraphiQL and picks the demo persona username,
+// waiting until the headers editor shows its token. It checks, at the end
+// of the test, that the page broke no Content-Security-Policy rule and
+// requested nothing off this machine.
+func openGraphiQL(t *testing.T, portal *portal, username string) *browser {
+	t.Helper()
+	b := newBrowser(t)
+	t.Cleanup(func() {
+		if violations, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`window.__csp`)); err != nil || len(violations) > 0 {
+			t.Errorf("Content-Security-Policy violations: %v (%v)", violations, err)
+		}
+		if off := b.offLoopback(); len(off) > 0 {
+			t.Errorf("GraphiQL requested something off this machine: %v", off)
+		}
+	})
+	b.run(
+		chromedp.Navigate(portal.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#pbx-persona")),
+		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(function () { var s = document.getElementById('pbx-persona');
+  s.value = %q; s.dispatchEvent(new Event('change', { bubbles: true })); })()`, username)),
+		waitFor(fmt.Sprintf(`document.getElementById('pbx-status').textContent === 'logged in as ' + %q`, username)),
+		waitFor(`document.querySelector('.graphiql-editor-tool') && document.querySelector('.graphiql-editor-tool').innerText.includes('Bearer ')`),
+	)
+	return b
+}
+
+// TestGraphiQLRunsASubscription: in GraphiQL, a supervisor persona runs
+// the queue-status subscription, over the WebSocket GraphiQL opens with
+// the persona's token; an agent's login made through the API shows in the
+// result pane.
+func TestGraphiQLRunsASubscription(t *testing.T) {
+	p := startPortal(t)
+	sales := p.queueID(t, "Sales")
+	b := openGraphiQL(t, p, "cora@acme.example")
+	query := fmt.Sprintf(`subscription { queueAgentStatusChanged(queueId: "%d") { loggedIn status user { username } } }`, sales)
+	b.run(
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(%q)`, query)),
+		chromedp.Click(chromedp.CSS(".graphiql-execute-button")),
+	)
+	p.waitWatchers(t, sales, 1)
+	p.mutate(t, p.login(t, "alice@acme.example"), `mutation($q: ID!) { agentLogin(queueId: $q) { id } }`, map[string]any{"q": sales})
+	b.run(waitFor(resultJS + `.includes('alice@acme.example')`))
+	response := value(b, chromedp.Evaluate[string](resultJS))
+	var result struct {
+		Data struct {
+			QueueAgentStatusChanged struct {
+				LoggedIn bool
+				Status   string
+				User     struct{ Username string }
+			}
+		}
+		Errors []json.RawMessage
 	}
-	if off := b.offLoopback(); len(off) > 0 {
-		t.Errorf("GraphiQL requested something off this machine: %v", off)
+	if err := json.Unmarshal([]byte(response), &result); err != nil {
+		t.Fatalf("GraphiQL's result is not JSON: %v\n%s", err, response)
+	}
+	if got := result.Data.QueueAgentStatusChanged; !got.LoggedIn || got.Status != "AVAILABLE" || got.User.Username != "alice@acme.example" || len(result.Errors) > 0 {
+		t.Errorf("GraphiQL shows %s, want the event of alice's login", response)
 	}
 }
 
