@@ -51,7 +51,7 @@ func (r *Resolver) queueAgentStatus(ctx context.Context, queueID int) (<-chan *e
 		return nil, apperr.New(apperr.Internal, "subscriptions are not served here")
 	}
 	if oc := graphql.GetOperationContext(ctx); oc.Headers.Get("Upgrade") == "" {
-		return nil, apperr.New(apperr.BadUserInput, "subscriptions are served over WebSocket (graphql-transport-ws) only")
+		return nil, apperr.New(apperr.BadRequest, "subscriptions are served over WebSocket (graphql-transport-ws) only")
 	}
 	if err := r.mayWatchQueue(ctx, scope, queueID, false); err != nil {
 		return nil, err

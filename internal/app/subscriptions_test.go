@@ -430,12 +430,13 @@ func TestSubscriptionOrigin(t *testing.T) {
 }
 
 // TestSubscriptionOnlyOverWebSocket: a subscription posted over HTTP is
-// refused at once instead of holding the request open.
+// refused at once, as a request this transport does not serve
+// (BAD_REQUEST), instead of holding the request open.
 func TestSubscriptionOnlyOverWebSocket(t *testing.T) {
 	p := startPortal(t)
 	errs := p.as("cora@acme.example", queueStatusSubscription, map[string]any{"q": queueID(t, p, "Sales")}, nil)
-	if len(errs) != 1 || errs[0].code() != "BAD_USER_INPUT" {
-		t.Fatalf("errors %+v, want one BAD_USER_INPUT", errs)
+	if len(errs) != 1 || errs[0].code() != "BAD_REQUEST" {
+		t.Fatalf("errors %+v, want one BAD_REQUEST", errs)
 	}
 }
 

@@ -27,8 +27,9 @@ const (
 	Conflict             Code = "CONFLICT"
 	AuthzUnavailable     Code = "AUTHZ_UNAVAILABLE"
 	RateLimited          Code = "RATE_LIMITED"
-	// BadRequest is a request that is not a GraphQL request at all: a body
-	// that is not one JSON object, a query that does not parse or validate.
+	// BadRequest is a request that is not a valid GraphQL request for its
+	// transport: a body that is not one JSON object, a query that does not
+	// parse or validate, a subscription sent over plain HTTP.
 	BadRequest Code = "BAD_REQUEST"
 	// LimitExceeded is a request refused, before it runs, for exceeding one
 	// of the server's bounds on cost (complexity, depth, aliases, root

@@ -1,13 +1,16 @@
 // The SPA test page's script. Its parameters come from the query string:
-// api (the GraphQL endpoint's URL), username and password. It runs each
-// step in turn; each step is a function of the shared state, so a step can
-// be added (e.g. a subscription) without touching the others. The outcome
-// is in body[data-state]: "done", or "error: <message>".
+// api (the GraphQL endpoint's URL), username and password, or token (one
+// obtained elsewhere, instead of logging in); queueId (the queue whose
+// agents watchQueue follows); steps (which steps to run, comma-separated;
+// login,listUsers by default). It runs each step in turn; each step is a
+// function of the shared state, so a step can be added without touching
+// the others. The outcome is in body[data-state]: "done", or
+// "error: <message>". Live events arrive after "done", in #live.
 (function () {
   'use strict';
   var params = new URLSearchParams(location.search);
   var api = params.get('api');
-  var state = { token: null };
+  var state = { token: params.get('token') };
 
   function setStatus(s) { document.getElementById('status').textContent = s; }
 
@@ -31,6 +34,7 @@
   }
 
   function login() {
+    if (state.token) { return Promise.resolve(); }
     setStatus('logging in');
     return gql('mutation Login($input: LoginInput!) { login(input: $input) { token } }',
       { input: { username: params.get('username'), password: params.get('password') } })
@@ -67,6 +71,65 @@
       });
   }
 
+  // watchQueue subscribes to queueAgentStatusChanged over a WebSocket to
+  // the API's URL, speaking graphql-transport-ws by hand: connection_init
+  // with the token, connection_ack, subscribe. It resolves once the
+  // subscription is sent (the protocol does not acknowledge it); each event
+  // then becomes an item of #live, and the stream's end sets #live-state.
+  function watchQueue() {
+    setStatus('connecting');
+    var live = document.getElementById('live');
+    var liveState = document.getElementById('live-state');
+    return new Promise(function (resolve, reject) {
+      var ws = new WebSocket(api.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      var acked = false;
+      function send(m) { ws.send(JSON.stringify(m)); }
+      ws.onopen = function () {
+        send({ type: 'connection_init', payload: { Authorization: 'Bearer ' + state.token } });
+      };
+      ws.onmessage = function (e) {
+        var m = JSON.parse(e.data);
+        switch (m.type) {
+          case 'connection_ack':
+            acked = true;
+            send({
+              id: 'queue', type: 'subscribe', payload: {
+                query: 'subscription Queue($q: ID!) { queueAgentStatusChanged(queueId: $q) { id loggedIn status user { username } } }',
+                variables: { q: params.get('queueId') }
+              }
+            });
+            liveState.textContent = 'subscribed';
+            resolve();
+            break;
+          case 'ping':
+            send({ type: 'pong' });
+            break;
+          case 'next':
+            if (m.payload.errors) { liveState.textContent = 'ended: ' + codes(m.payload.errors); break; }
+            var a = m.payload.data.queueAgentStatusChanged;
+            var li = document.createElement('li');
+            li.textContent = a.user.username + ' ' + (a.loggedIn ? 'logged in' : 'logged out') + ' ' + a.status;
+            live.appendChild(li);
+            break;
+          case 'error':
+            liveState.textContent = 'ended: ' + codes(m.payload);
+            break;
+          case 'complete':
+            if (liveState.textContent === 'subscribed') { liveState.textContent = 'ended'; }
+            break;
+        }
+      };
+      ws.onclose = function (e) {
+        if (!acked) { reject(new Error('the WebSocket closed before connection_ack (code ' + e.code + ')')); return; }
+        liveState.textContent = 'closed: ' + e.code + ' ' + e.reason;
+      };
+    });
+  }
+
+  function codes(errors) {
+    return (errors || []).map(function (e) { return e.extensions && e.extensions.code; }).join(',');
+  }
+
   function button(label, action) {
     var b = document.createElement('button');
     b.textContent = label;
@@ -74,7 +137,10 @@
     return b;
   }
 
-  var steps = [login, listUsers];
+  var all = { login: login, listUsers: listUsers, watchQueue: watchQueue };
+  var steps = (params.get('steps') || 'login,listUsers').split(',').map(function (name) {
+    return all[name] || function () { throw new Error('no step ' + name); };
+  });
   steps.reduce(function (p, step) { return p.then(step); }, Promise.resolve())
     .then(function () { setStatus('done'); document.body.setAttribute('data-state', 'done'); },
       function (err) { setStatus('error'); document.body.setAttribute('data-state', 'error: ' + err.message); });
