@@ -12,6 +12,7 @@ package dbwrite
 
 import (
 	"context"
+	stdsql "database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -116,6 +117,27 @@ func (t *tx) Exec(ctx context.Context, query string, args, v any) error {
 		return err
 	}
 	return b.Exec(ctx, query, args, v)
+}
+
+// ExecContext runs a statement in the transaction, beginning it if needed:
+// what ent's Tx.ExecContext calls for plain SQL (the start-up backfill of
+// recordings' numbers).
+func (t *tx) ExecContext(ctx context.Context, query string, args ...any) (stdsql.Result, error) {
+	b, err := t.begin()
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := b.(interface {
+		ExecContext(context.Context, string, ...any) (stdsql.Result, error)
+	})
+	if !ok {
+		return nil, errors.New("dbwrite: the transaction takes no plain statements")
+	}
+	res, err := ex.ExecContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("dbwrite: %w", err)
+	}
+	return res, nil
 }
 
 // Query runs a query in the transaction, beginning it if needed.

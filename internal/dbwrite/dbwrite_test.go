@@ -150,3 +150,43 @@ func TestTxBeginsAtFirstStatement(t *testing.T) {
 		t.Fatalf("rows %q, want 1,2,4", got)
 	}
 }
+
+// TestTxTakesPlainStatements: ent's Tx.ExecContext (plain SQL in a
+// transaction, as the start-up backfill of recordings' numbers writes)
+// works through the serialised driver, in the write slot, and commits.
+func TestTxTakesPlainStatements(t *testing.T) {
+	ctx := context.Background()
+	drv := dbwrite.Serialize(open(t), 200*time.Millisecond)
+	tx, err := drv.Tx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, ok := tx.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		t.Fatal("the transaction has no ExecContext: ent's Tx.ExecContext fails with \"not supported\"")
+	}
+	if _, err := ex.ExecContext(ctx, "INSERT INTO n (v) VALUES (?)", 5); err != nil {
+		t.Fatal(err)
+	}
+	var r entsql.Result
+	if err := drv.Exec(ctx, "INSERT INTO n (v) VALUES (6)", []any{}, &r); !errors.Is(err, dbwrite.ErrBusy) {
+		t.Fatalf("a writer while the plain statement's transaction is open: %v, want ErrBusy", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	var rows entsql.Rows
+	if err := drv.Query(ctx, "SELECT count(*) FROM n WHERE v = 5", []any{}, &rows); err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var n int
+	for rows.Next() {
+		_ = rows.Scan(&n)
+	}
+	if n != 1 {
+		t.Fatalf("%d rows of the plain statement after commit, want 1", n)
+	}
+}
