@@ -97,6 +97,7 @@ func NewLists() (*Lists, error) {
 		Columns: append(projection.Columns(), listColumns()...),
 		Tables:  projection.Tables(),
 		Viewer:  projection.TypeUser,
+		Broad:   []string{projection.TypeDomain},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
