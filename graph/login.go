@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/pbxportal/pbxportal/ent"
@@ -28,12 +31,17 @@ import (
 // a database lock.
 func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.LoginPayload, error) {
 	addr := auth.ClientAddr(ctx)
-	if wait := r.logins.Wait(input.Username, addr); wait > 0 {
-		r.log.WarnContext(ctx, "login refused: rate limited", "username", input.Username, "client", addr, "retry_after", wait)
+	if err := spendSecret(ctx); err != nil {
+		return nil, err
+	}
+	wait, done := r.logins.Begin(input.Username, addr)
+	if wait > 0 {
+		r.log.WarnContext(ctx, "login refused: rate limited", "username", logName(input.Username), "client", addr, "retry_after", wait)
 		return nil, errLimited(wait)
 	}
 	u, err := r.client.User.Query().Where(user.Username(input.Username)).Only(ctx)
 	if err != nil && !ent.IsNotFound(err) {
+		done(true) // the store failed: not a guess
 		return nil, err
 	}
 	hash := auth.UnusableHash
@@ -45,14 +53,18 @@ func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.Lo
 		if u == nil {
 			reason = "unknown username"
 		}
-		lock := r.logins.Failed(input.Username, addr)
-		r.log.WarnContext(ctx, "login failed", "username", input.Username, "client", addr, "reason", reason, "locked_for", lock)
+		lock := done(false)
+		name := input.Username
+		if u == nil {
+			name = logName(name)
+		}
+		r.log.WarnContext(ctx, "login failed", "username", name, "client", addr, "reason", reason, "locked_for", lock)
 		if u != nil && !access.MayUsePortal(u) {
 			return nil, errPortalDisabled()
 		}
 		return nil, errBadCredentials()
 	}
-	r.logins.Succeeded(input.Username)
+	done(true)
 	if !access.MayUsePortal(u) {
 		r.log.InfoContext(ctx, "login refused: portal access disabled", "username", input.Username, "client", addr)
 		return nil, errPortalDisabled()
@@ -62,6 +74,14 @@ func (r *Resolver) login(ctx context.Context, input model.LoginInput) (*model.Lo
 		return nil, err
 	}
 	return &model.LoginPayload{Token: token, ExpiresAt: claims.ExpiresAt, MustRunWizard: u.RunEndUserWizard, User: u}, nil
+}
+
+// logName is how a username that may not be one is logged: people type
+// their password into the username box, so an unknown or refused name is
+// logged as a short digest, enough to tell repeated attempts apart.
+func logName(username string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(username))))
+	return "sha256:" + hex.EncodeToString(sum[:6])
 }
 
 func errLimited(wait time.Duration) error {

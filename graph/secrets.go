@@ -14,9 +14,9 @@ import (
 )
 
 // MaxSecretsPerOperation is how many passwords or PINs one operation may
-// hash. bcrypt is slow by design; without a bound, one request of aliased
-// updateMyProfile(voicemailPin) or createUser fields would buy seconds of
-// CPU for the price of a few bytes. It is one because a secret is hashed
+// hash or check. bcrypt is slow by design; without a bound, one request of
+// aliased login, updateMyProfile(voicemailPin) or createUser fields would
+// buy seconds of CPU for the price of a few bytes. It is one because a secret is hashed
 // before the mutation's transaction begins, and the first field that writes
 // begins it: a later field could only hash inside it.
 const MaxSecretsPerOperation = 1
@@ -41,13 +41,8 @@ func (r *Resolver) SecretBudget(ctx context.Context, next graphql.OperationHandl
 // past the operation's budget, and inside a begun transaction: a field that
 // sets a secret must come before any field that writes.
 func hashSecret(ctx context.Context, plain string) (string, error) {
-	b, ok := ctx.Value(secretBudgetKey{}).(*secretBudget)
-	if !ok {
-		return "", errors.New("graph: a secret was to be hashed outside an operation's budget")
-	}
-	if b.left.Add(-1) < 0 {
-		return "", apperr.New(apperr.LimitExceeded,
-			"one request may set at most %d password or PIN; send the others in requests of their own", MaxSecretsPerOperation)
+	if err := spendSecret(ctx); err != nil {
+		return "", err
 	}
 	if dbwrite.Began(ctx) {
 		return "", apperr.New(apperr.BadRequest,
@@ -58,4 +53,18 @@ func hashSecret(ctx context.Context, plain string) (string, error) {
 		return "", fmt.Errorf("hash a secret: %w", err)
 	}
 	return h, nil
+}
+
+// spendSecret takes one bcrypt run (a hash, or a password check at login)
+// from the operation's budget.
+func spendSecret(ctx context.Context) error {
+	b, ok := ctx.Value(secretBudgetKey{}).(*secretBudget)
+	if !ok {
+		return errors.New("graph: bcrypt was to run outside an operation's budget")
+	}
+	if b.left.Add(-1) < 0 {
+		return apperr.New(apperr.LimitExceeded,
+			"one request may check or set at most %d password or PIN; send the others in requests of their own", MaxSecretsPerOperation)
+	}
+	return nil
 }

@@ -63,11 +63,47 @@ func (l *Limiter) Wait(key string) time.Duration {
 	return max(e.lockedUntil.Sub(l.now()), 0)
 }
 
+// Try counts an attempt of key as a failure before it is made, so that
+// attempts made at the same time cannot all pass a lockout that the first
+// of them would have started. It returns how long key is still locked out
+// (and then counts nothing), or 0 and the lockout the attempt now gives the
+// key. A successful attempt is taken back with Refund, or Reset.
+func (l *Limiter) Try(key string) (wait, lock time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.live(key); e != nil {
+		if w := e.lockedUntil.Sub(l.now()); w > 0 {
+			return w, 0
+		}
+	}
+	return 0, l.failLocked(key)
+}
+
+// Refund takes back one failure of key counted by Try, for an attempt
+// that succeeded; the lockout it may have started ends with it.
+func (l *Limiter) Refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e := l.live(key)
+	if e == nil || e.failures == 0 {
+		return
+	}
+	e.failures--
+	if e.failures < l.policy.Tries {
+		e.lockedUntil = time.Time{}
+	}
+}
+
 // Fail records a failure of key and returns the lockout it now has (0 while
 // it has tries left).
 func (l *Limiter) Fail(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.failLocked(key)
+}
+
+// failLocked is Fail with l.mu held.
+func (l *Limiter) failLocked(key string) time.Duration {
 	now := l.now()
 	e := l.live(key)
 	if e == nil {

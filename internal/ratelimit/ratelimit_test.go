@@ -111,3 +111,42 @@ func TestLimiterConcurrent(t *testing.T) {
 		t.Fatal("1001 failures did not lock the key: some were lost")
 	}
 }
+
+// TestBeginCountsBeforeTheCheck: logins of one username begun at the same
+// time, before any of them ends, cannot all pass: only the policy's tries
+// do. A success takes its count back.
+func TestBeginCountsBeforeTheCheck(t *testing.T) {
+	l := ratelimit.NewLogins(nil)
+	tries := ratelimit.UserPolicy().Tries
+	var passed int
+	var dones []func(bool) time.Duration
+	for i := range 50 {
+		wait, done := l.Begin("bob@acme.example", fmt.Sprintf("10.0.1.%d", i))
+		if wait == 0 {
+			passed++
+			dones = append(dones, done)
+		}
+	}
+	if passed != tries {
+		t.Fatalf("%d concurrent logins passed, want %d", passed, tries)
+	}
+	for _, done := range dones {
+		done(false)
+	}
+	if wait, _ := l.Begin("bob@acme.example", "10.0.2.1"); wait == 0 {
+		t.Fatal("not locked out after the failures")
+	}
+
+	wait, done := l.Begin("alice@acme.example", "10.0.3.1")
+	if wait != 0 {
+		t.Fatal("a first login waits")
+	}
+	done(true)
+	for range tries - 1 {
+		if wait, done := l.Begin("alice@acme.example", "10.0.3.1"); wait != 0 {
+			t.Fatal("a success was counted as a failure")
+		} else {
+			done(false)
+		}
+	}
+}
