@@ -12,6 +12,7 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/dbwrite"
 )
 
 // Code is a value of extensions.code.
@@ -98,6 +99,8 @@ func Classify(err error) *Error {
 		return Wrap(Conflict, err, "conflicts with existing data")
 	case storeRefusedInput(err):
 		return Wrap(BadUserInput, err, "a value of the input cannot be stored")
+	case errors.Is(err, dbwrite.ErrBusy):
+		return Wrap(Conflict, err, "the database is busy; try again")
 	case concurrentConflict(err):
 		return Wrap(Conflict, err, "the change collided with a concurrent change; try again")
 	default:
