@@ -42,6 +42,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/media"
 	"github.com/pbxportal/pbxportal/internal/migration"
 	"github.com/pbxportal/pbxportal/internal/ratelimit"
+	"github.com/pbxportal/pbxportal/internal/requestlog"
 	"github.com/pbxportal/pbxportal/internal/rowlock"
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
@@ -126,6 +127,9 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	// Every line logged during a request names its request id, the
+	// resolvers' (failed logins, say) as well as the server's.
+	cfg.Log = slog.New(requestlog.Handler(cfg.Log.Handler()))
 	a := &App{Registry: prometheus.NewRegistry()}
 	if a.CORS, err = cors.New(cfg.CORSOrigins); err != nil {
 		return nil, err

@@ -151,6 +151,11 @@ func TestLoginBruteForceIsLimited(t *testing.T) {
 	if strings.Contains(out, "nobody@acme.example") {
 		t.Error("an unknown username is in the log")
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `msg="login failed"`) && !strings.Contains(line, "request_id=") {
+			t.Fatalf("a failed login's line has no request id: %s", line)
+		}
+	}
 	if strings.Contains(out, wrong) || strings.Contains(out, demo.Password) {
 		t.Error("a password is in the log")
 	}

@@ -175,8 +175,14 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // Handler adds the request id to every record logged with a request's
-// context, so each log line of a request can be found by its id.
-func Handler(h slog.Handler) slog.Handler { return idHandler{h} }
+// context, so each log line of a request can be found by its id. A handler
+// that already does is returned as it is.
+func Handler(h slog.Handler) slog.Handler {
+	if _, ok := h.(idHandler); ok {
+		return h
+	}
+	return idHandler{h}
+}
 
 type idHandler struct{ slog.Handler }
 
