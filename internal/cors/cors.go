@@ -1,6 +1,7 @@
 // Package cors lets single-page apps on other origins call the API: an
-// allowlist of origins (--cors-origin), answered preflights, and the same
-// origin check for the WebSocket upgrade. No origin is allowed by default.
+// allowlist of origins (--cors-origin) and answered preflights. The
+// WebSocket upgrade's origin check (internal/server) asks the same
+// allowlist. No origin is allowed by default.
 package cors
 
 import (
@@ -67,21 +68,6 @@ func normalize(o string) (string, error) {
 func (p *Policy) Allowed(origin string) bool {
 	return origin != "" && p.origins[strings.ToLower(origin)]
 }
-
-// CheckOrigin is the origin check of a WebSocket upgrade (the signature of
-// websocket.Upgrader.CheckOrigin): a request with no Origin (not from a
-// browser), from the server's own origin (GraphiQL), or from an allowed one.
-func (p *Policy) CheckOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || p.Allowed(origin) {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
-}
-
-// Origins is the number of allowed origins.
-func (p *Policy) Origins() int { return len(p.origins) }
 
 // Middleware answers preflights and marks the responses to allowed origins.
 // A preflight from an origin not allowed gets 403 and no CORS header; other

@@ -58,7 +58,7 @@ func TestAllowed(t *testing.T) {
 		}
 	}
 	none, _ := cors.New(nil)
-	if none.Allowed("http://localhost:5173") || none.Origins() != 0 {
+	if none.Allowed("http://localhost:5173") {
 		t.Error("an empty allowlist allows an origin")
 	}
 }
@@ -117,34 +117,6 @@ func TestMiddleware(t *testing.T) {
 		}
 		if c.preflight && c.wantACAO == "" && hd.Get("Access-Control-Allow-Headers") != "" {
 			t.Errorf("%s: a refused preflight lists allowed headers", c.name)
-		}
-	}
-}
-
-func TestCheckOrigin(t *testing.T) {
-	p, err := cors.New([]string{"http://localhost:5173"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		host, origin string
-		want         bool
-	}{
-		{"api.example.com", "", true},
-		{"api.example.com", "https://api.example.com", true},
-		{"127.0.0.1:8080", "http://127.0.0.1:8080", true},
-		{"api.example.com", "http://localhost:5173", true},
-		{"api.example.com", "http://evil.example", false},
-		{"127.0.0.1:8080", "http://127.0.0.1:8081", false},
-		{"api.example.com", "null", false},
-	}
-	for _, c := range cases {
-		r := httptest.NewRequest(http.MethodGet, "http://"+c.host+"/graphql", nil)
-		if c.origin != "" {
-			r.Header.Set("Origin", c.origin)
-		}
-		if got := p.CheckOrigin(r); got != c.want {
-			t.Errorf("CheckOrigin(host %s, origin %q) = %v, want %v", c.host, c.origin, got, c.want)
 		}
 	}
 }
