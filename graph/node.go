@@ -14,7 +14,7 @@ import (
 // loadNodes loads the objects named by ids that the viewer may see, for
 // node and nodes. An id the viewer may not see and one that names nothing
 // (no such row, or no type's id range) answer the same: a nil node and
-// the same NOT_FOUND error (docs/product.md §4, "Invisible objects").
+// the same NOT_FOUND error (docs/product.md §4).
 // Other failures are returned as they are, per id.
 func (r *Resolver) loadNodes(ctx context.Context, ids []int) ([]ent.Noder, []error, error) {
 	v, err := r.viewer(ctx)

@@ -116,7 +116,7 @@ func Visibility(o authz.Object) string {
 }
 
 // SeeEach reports, in one batched check, whether the viewer may see each of
-// objs (docs/product.md §4, "Invisible objects"). Objects without a SpiceDB object
+// objs (docs/product.md §4). Objects without a SpiceDB object
 // (call records, queue memberships, buttons, …) are not visible on their own.
 func (v Viewer) SeeEach(ctx context.Context, objs []any) ([]bool, error) {
 	checks := make([]authz.Check, 0, len(objs))

@@ -8,8 +8,8 @@ import (
 )
 
 // Visible keeps, of a resolved edge, only what the viewer may see: an object
-// reached through a visible one is checked in its own right (docs/product.md §4,
-// "Invisible objects"). res is an entity (*ent.X) or a list of them; an
+// reached through a visible one is checked in its own right (docs/product.md §4).
+// res is an entity (*ent.X) or a list of them; an
 // invisible entity becomes nil, and a list loses its invisible entries. Every
 // check of the edge is one batched call. Values of other types pass through.
 func (v Viewer) Visible(ctx context.Context, res any) (any, error) {

@@ -17,7 +17,7 @@ import (
 
 // SeeNodes reports whether the viewer may see each of nodes, for node and
 // nodes: exactly when it may find the node in the list that shows it
-// (docs/product.md §4, "Invisible objects"). An object with a SpiceDB object
+// (docs/product.md §4). An object with a SpiceDB object
 // needs its visibility; a button or personal directory entry, its owner's
 // visibility and the permission that guards the owner's list of them; a
 // queue membership, what either of its lists needs (the queue's agents or

@@ -13,7 +13,7 @@ import (
 // reaches another object through an edge (has<Edge>With) match only objects
 // the viewer may see, at any depth and under and, or and not: naming an
 // invisible queue matches exactly as naming one that does not exist
-// (docs/product.md §4, "Invisible objects"). Each such object is restricted
+// (docs/product.md §4). Each such object is restricted
 // by its root connection's filter, computed once per type. where is a
 // *ent.<Type>WhereInput, or nil.
 func (v Viewer) RestrictWhere(ctx context.Context, where any) error {
