@@ -76,6 +76,14 @@ already running the demo dataset; only loopback targets are accepted.`,
 // /proc/self/status (the clients' share of it is small).
 func serveForLoad(cmd *cobra.Command, cfg *app.Config, opts *load.Options) (stop func(), err error) {
 	ctx := cmd.Context()
+	// The load writes (profiles, contacts, agent states) and migrates: it
+	// takes its database only from its own command line, never from the
+	// environment a production server runs with.
+	for _, env := range []string{"PBXPORTAL_DATABASE_URL", "PBXPORTAL_DATA_DIR"} {
+		if os.Getenv(env) != "" {
+			return nil, fmt.Errorf("load does not run with %s set: it writes to the database it is given; unset it and name a scratch database with --database-url or --data-dir", env)
+		}
+	}
 	c := *cfg
 	c.Demo = true
 	c.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

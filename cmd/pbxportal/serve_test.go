@@ -161,3 +161,21 @@ func TestSchemaCommand(t *testing.T) {
 		t.Fatalf("schema: error %v, output of %d bytes, want %d", err, len(out), len(sdl.Full()))
 	}
 }
+
+// TestLoadRefusesTheEnvironmentsDatabase: load writes, so it never takes
+// its database from the environment a production server runs with.
+func TestLoadRefusesTheEnvironmentsDatabase(t *testing.T) {
+	tests := []struct{ env, value string }{
+		{"PBXPORTAL_DATABASE_URL", "postgres://prod.example/pbxportal"},
+		{"PBXPORTAL_DATA_DIR", "/var/lib/pbxportal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			t.Setenv(tt.env, tt.value)
+			_, err := run(t, "load", "--duration", "1s", "--clients", "1")
+			if err == nil || !strings.Contains(err.Error(), tt.env) {
+				t.Fatalf("load with %s set: error %v, want a refusal naming it", tt.env, err)
+			}
+		})
+	}
+}
