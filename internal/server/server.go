@@ -138,6 +138,7 @@ func graphQL(d Deps) http.Handler {
 	for _, f := range d.Fields {
 		srv.AroundFields(f)
 	}
+	srv.AroundOperations(boundSocketOperations(d.Limits.Timeout))
 	for _, o := range d.Operations {
 		srv.AroundOperations(o)
 	}
