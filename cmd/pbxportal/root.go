@@ -35,6 +35,7 @@ func newRootCommand() *cobra.Command {
 	f := root.PersistentFlags()
 	f.StringVar(&cfg.DataDir, "data-dir", "./data", "directory of the SQLite database and the token signing key")
 	f.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://...) to use instead of SQLite")
+	f.IntVar(&cfg.DatabaseMaxConns, "database-max-conns", app.DefaultDatabaseMaxConns, "most connections one replica opens to PostgreSQL (and keeps open)")
 	f.StringVar(&cfg.SpiceDBEndpoint, "spicedb-endpoint", "", "host:port of a SpiceDB to use instead of the embedded one")
 	f.StringVar(&cfg.SpiceDBToken, "spicedb-token", "", "preshared key of that SpiceDB; prefer PBXPORTAL_SPICEDB_TOKEN or --spicedb-token-file, which ps does not show")
 	f.StringVar(&cfg.SpiceDBTokenFile, "spicedb-token-file", "", "file holding the preshared key of that SpiceDB")

@@ -57,6 +57,10 @@ type Config struct {
 	// DatabaseURL, when set, is a postgres:// URL used instead of SQLite.
 	// Its schema is changed only by Migrate, never at start-up.
 	DatabaseURL string
+	// DatabaseMaxConns bounds the connections one replica opens to
+	// PostgreSQL, and as many are kept open between requests; zero means
+	// DefaultDatabaseMaxConns.
+	DatabaseMaxConns int
 	// SpiceDBEndpoint, when set, is a remote SpiceDB used instead of the embedded one.
 	SpiceDBEndpoint string
 	// SpiceDBToken is the preshared key of the remote SpiceDB.
@@ -96,6 +100,10 @@ type Config struct {
 	// checks its viewer's right again; zero means graph.DefaultRecheck.
 	SubscriptionRecheck time.Duration
 }
+
+// DefaultDatabaseMaxConns is how many connections a replica opens to
+// PostgreSQL at most, unless configured otherwise.
+const DefaultDatabaseMaxConns = 20
 
 // MediaDir is where recordings' audio is kept: media/ in the data dir.
 func (c Config) MediaDir() string { return filepath.Join(c.DataDir, "media") }
@@ -362,6 +370,16 @@ func openDB(cfg Config) (*entsql.Driver, bool, error) {
 		if err != nil {
 			return nil, false, fmt.Errorf("open postgres: %w", err)
 		}
+		// database/sql keeps only 2 idle connections by default: under
+		// concurrent requests every other one would connect anew (a new
+		// PostgreSQL backend process each time). Keep the pool open.
+		conns := cfg.DatabaseMaxConns
+		if conns <= 0 {
+			conns = DefaultDatabaseMaxConns
+		}
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
+		db.SetConnMaxIdleTime(5 * time.Minute)
 		return entsql.OpenDB(dialect.Postgres, db), true, nil
 	}
 	// WAL: readers never wait for the writer. The busy timeout covers other
