@@ -19,11 +19,6 @@ import (
 // minPasswordLength is the shortest password a user may be given.
 const minPasswordLength = 8
 
-// notFound is the one answer for an id the viewer may not see, one of
-// another domain, and one that does not exist: the same code and message, so
-// that no answer tells them apart (docs/product.md §4).
-func notFound() error { return apperr.New(apperr.NotFound, "not found") }
-
 // maxPasswordBytes is the longest password bcrypt hashes: it ignores, and
 // golang.org/x/crypto refuses, anything longer.
 const maxPasswordBytes = 72
@@ -65,7 +60,7 @@ func (r *Resolver) authorizeEach(ctx context.Context, typ string, ids []int, per
 	}
 	for i := 0; i < len(res); i += step {
 		if !res[i] {
-			return v, notFound()
+			return v, apperr.NotVisible()
 		}
 	}
 	for i := 1; i < len(res); i += step {
@@ -117,7 +112,7 @@ func inDomain(ctx context.Context, typ string, domainID int, ids []int) error {
 		return fmt.Errorf("graph: resolve %s ids: %w", typ, err)
 	}
 	if n != len(ids) {
-		return notFound()
+		return apperr.NotVisible()
 	}
 	return nil
 }

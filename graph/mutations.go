@@ -33,7 +33,7 @@ func validPin(pin string) bool {
 func (r *Resolver) personalEntry(ctx context.Context, id int) (*ent.PersonalDirectoryEntry, error) {
 	e, err := tx(ctx).PersonalDirectoryEntry.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return nil, notFound()
+		return nil, apperr.NotVisible()
 	}
 	if err != nil {
 		return nil, err
@@ -51,7 +51,7 @@ func (r *Resolver) personalEntry(ctx context.Context, id int) (*ent.PersonalDire
 	case err != nil:
 		return nil, err
 	case !res[0]:
-		return nil, notFound()
+		return nil, apperr.NotVisible()
 	case !res[1]:
 		return nil, apperr.New(apperr.Forbidden, "not allowed to change this personal directory entry")
 	}

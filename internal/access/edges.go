@@ -53,5 +53,5 @@ func OrNotVisible(err error) error {
 	if err != nil {
 		return err
 	}
-	return apperr.New(apperr.NotFound, "not found")
+	return apperr.NotVisible()
 }

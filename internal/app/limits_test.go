@@ -1,14 +1,12 @@
 package app_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"entgo.io/ent/schema/field"
@@ -19,28 +17,10 @@ import (
 	"github.com/pbxportal/pbxportal/internal/app"
 )
 
-// logBuffer collects a portal's logs, safe for concurrent writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startLoggedPortal is startPortal with its logs kept.
-func startLoggedPortal(t *testing.T) (*portal, *logBuffer) {
+func startLoggedPortal(t *testing.T) (*portal, *lockedBuffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &lockedBuffer{}
 	p := openPortal(t, app.Config{DataDir: t.TempDir(), Demo: true, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	return p, logs
 }

@@ -59,6 +59,11 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// NotVisible is the one answer for an object the viewer may not see, one of
+// another domain, and one that does not exist: the same code and message,
+// so that no answer tells them apart (docs/product.md §4).
+func NotVisible() *Error { return New(NotFound, "not found") }
+
 // New returns an error with a code and a client-safe message.
 func New(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
