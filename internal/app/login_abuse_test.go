@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,17 +36,10 @@ func (c *fakeClock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t
 // the server's logs in logs.
 func startPortalClocked(t *testing.T, c *fakeClock, logs *lockedBuffer) *portal {
 	t.Helper()
-	dir := t.TempDir()
-	a, err := app.Open(context.Background(), app.Config{
-		DataDir: dir, Demo: true, Now: c.now,
+	return openPortal(t, app.Config{
+		DataDir: t.TempDir(), Demo: true, Now: c.now,
 		Log: slog.New(slog.NewTextHandler(logs, nil)),
 	})
-	if err != nil {
-		t.Fatalf("open app: %v", err)
-	}
-	p := &portal{t: t, app: a, srv: httptest.NewServer(a.Handler()), dir: dir}
-	t.Cleanup(p.stop)
-	return p
 }
 
 // TestLoginBruteForceIsLimited: 200 wrong passwords lock the username out

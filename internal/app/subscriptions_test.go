@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -348,13 +347,7 @@ func startPortalWith(t *testing.T, change func(*app.Config)) *portal {
 	t.Helper()
 	cfg := app.Config{DataDir: t.TempDir(), Demo: true, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	change(&cfg)
-	a, err := app.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("open app: %v", err)
-	}
-	p := &portal{t: t, app: a, srv: httptest.NewServer(a.Handler()), dir: cfg.DataDir}
-	t.Cleanup(p.stop)
-	return p
+	return openPortal(t, cfg)
 }
 
 // TestSubscriptionConnectionAuth: a connection authenticates with the token
