@@ -165,7 +165,8 @@ func (s *eventScope) Value(key any) any {
 // EventScopes is the operation middleware that gives each subscription its
 // per-event scope. A query or mutation sent over the WebSocket (whose
 // connection, not an HTTP request, carries the token) gets the scope a new
-// HTTP request would have; if the token has ended, it runs without a viewer.
+// HTTP request would have; if the token has ended, or the session store
+// cannot answer, it runs without a viewer, and its fields answer why.
 func (r *Resolver) EventScopes(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
 	switch {
@@ -175,8 +176,15 @@ func (r *Resolver) EventScopes(ctx context.Context, next graphql.OperationHandle
 		if _, authed := auth.ClaimsFrom(ctx); authed {
 			if fresh, err := r.live.Rescope(ctx); err == nil {
 				ctx = fresh
+			} else {
+				// No viewer for this operation; say why (an ended token,
+				// or a session store that cannot answer now).
+				ctx = context.WithValue(ctx, viewerErrorKey{}, err)
 			}
 		}
 	}
 	return next(ctx)
 }
+
+// viewerErrorKey holds why an operation over a WebSocket has no viewer.
+type viewerErrorKey struct{}

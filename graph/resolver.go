@@ -66,6 +66,9 @@ func (r *Resolver) viewer(ctx context.Context) (access.Viewer, error) {
 	u, ok := auth.ViewerFrom[*ent.User](ctx)
 	b, hasBatcher := authz.BatcherFrom(ctx)
 	if !ok || !hasBatcher {
+		if err, ok := ctx.Value(viewerErrorKey{}).(error); ok {
+			return access.Viewer{}, err
+		}
 		return access.Viewer{}, apperr.New(apperr.Unauthenticated, "log in first: send Authorization: Bearer <token>")
 	}
 	return access.Viewer{User: u, Checks: b, Lists: r.lists}, nil

@@ -181,6 +181,12 @@ func TestDatabaseRefusingConnections(t *testing.T) {
 		t.Fatal("no replay URL before the outage")
 	}
 
+	// A WebSocket opened before the outage, to send a query over during it.
+	open := connectWS(t, p, map[string]any{"Authorization": "Bearer " + token})
+	if m := open.next(); m.Type != "connection_ack" {
+		t.Fatalf("connection_init answered %s, want connection_ack", m.Type)
+	}
+
 	u, _ := url.Parse(dbURL)
 	name := strings.TrimPrefix(u.Path, "/")
 	admin, err := sql.Open("pgx", os.Getenv(pgtest.EnvURL))
@@ -232,6 +238,16 @@ func TestDatabaseRefusingConnections(t *testing.T) {
 	}
 	if status := p.status(replay); status != http.StatusServiceUnavailable {
 		t.Errorf("a media URL: HTTP %d while the database refuses connections, want 503 (not 403: the URL may be good)", status)
+	}
+	open.send(wsMessage{Type: "subscribe", ID: "q", Payload: mustJSON(t, map[string]any{"query": `{ viewer { username } }`})})
+	if m := open.next(); m.Type != "next" {
+		t.Errorf("a query over an open WebSocket answered %s %s, want a result", m.Type, m.Payload)
+	} else {
+		var r response
+		_ = json.Unmarshal(m.Payload, &r)
+		if got := strings.Join(codes(r.Errors), ","); got != "AUTHZ_UNAVAILABLE" {
+			t.Errorf("a query over an open WebSocket: codes %q, want AUTHZ_UNAVAILABLE (not UNAUTHENTICATED: the token may be good)", got)
+		}
 	}
 	ws := connectWS(t, p, map[string]any{"Authorization": "Bearer " + token})
 	m, err := ws.read(15 * time.Second)
