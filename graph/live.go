@@ -50,7 +50,7 @@ func (r *Resolver) queueAgentStatus(ctx context.Context, queueID int) (<-chan *e
 	if r.live.Broker == nil || !ok {
 		return nil, apperr.New(apperr.Internal, "subscriptions are not served here")
 	}
-	if oc := graphql.GetOperationContext(ctx); oc.Headers.Get("Upgrade") == "" {
+	if !overSocket(graphql.GetOperationContext(ctx)) {
 		return nil, apperr.New(apperr.BadRequest, "subscriptions are served over WebSocket (graphql-transport-ws) only")
 	}
 	if err := r.mayWatchQueue(ctx, scope, queueID, false); err != nil {
@@ -172,7 +172,7 @@ func (r *Resolver) EventScopes(ctx context.Context, next graphql.OperationHandle
 	switch {
 	case oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Subscription:
 		ctx = &eventScope{Context: ctx}
-	case oc != nil && oc.Headers.Get("Upgrade") != "" && r.live.Rescope != nil:
+	case overSocket(oc) && r.live.Rescope != nil:
 		if _, authed := auth.ClaimsFrom(ctx); authed {
 			if fresh, err := r.live.Rescope(ctx); err == nil {
 				ctx = fresh
@@ -188,3 +188,9 @@ func (r *Resolver) EventScopes(ctx context.Context, next graphql.OperationHandle
 
 // viewerErrorKey holds why an operation over a WebSocket has no viewer.
 type viewerErrorKey struct{}
+
+// overSocket reports whether an operation came over a WebSocket, whose
+// connection, not a request, carries the token.
+func overSocket(oc *graphql.OperationContext) bool {
+	return oc != nil && oc.Headers.Get("Upgrade") != ""
+}

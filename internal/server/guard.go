@@ -25,7 +25,7 @@ import (
 // untouched: they are long-lived by design.
 func guardRequest(l Limits, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
+		if isWebSocket(r.Header) {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -33,7 +33,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // as long as its client wants, is neither.
 func (m *metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
+		if isWebSocket(r.Header) {
 			next.ServeHTTP(w, r)
 			return
 		}

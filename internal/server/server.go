@@ -279,7 +279,7 @@ func withBatcher(spice *authz.Client, settle func(context.Context) (string, erro
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A WebSocket lives on: each of its operations and events gets a
 		// fresh scope of its own (graph.Resolver.EventScopes).
-		if _, ok := auth.ViewerFrom[*ent.User](r.Context()); ok && r.Header.Get("Upgrade") == "" {
+		if _, ok := auth.ViewerFrom[*ent.User](r.Context()); ok && !isWebSocket(r.Header) {
 			settled.ServeHTTP(w, r)
 			return
 		}

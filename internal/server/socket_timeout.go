@@ -15,7 +15,7 @@ import (
 func boundSocketOperations(timeout time.Duration) graphql.OperationMiddleware {
 	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		oc := graphql.GetOperationContext(ctx)
-		if oc == nil || oc.Operation == nil || oc.Operation.Operation == ast.Subscription || oc.Headers.Get("Upgrade") == "" {
+		if oc == nil || oc.Operation == nil || oc.Operation.Operation == ast.Subscription || !isWebSocket(oc.Headers) {
 			return next(ctx)
 		}
 		ctx, cancel := context.WithTimeout(ctx, timeout)

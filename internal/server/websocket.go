@@ -72,7 +72,7 @@ func websocketTransport(d Deps) transport.Websocket {
 func checkOrigin(allowed func(origin string) bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && r.Header.Get("Upgrade") != "" && !sameOrigin(origin, r.Host) && (allowed == nil || !allowed(origin)) {
+		if origin != "" && isWebSocket(r.Header) && !sameOrigin(origin, r.Host) && (allowed == nil || !allowed(origin)) {
 			http.Error(w, "origin not allowed", http.StatusForbidden)
 			return
 		}
@@ -114,3 +114,8 @@ func Rescope(client *ent.Client, spice *authz.Client, settle func(context.Contex
 		return withNewBatcher(readRevision(auth.WithViewer(ctx, u), settle, log), spice, u), nil
 	}
 }
+
+// isWebSocket reports whether a request (or the operation it carries) came
+// as a WebSocket upgrade, which is long-lived and authenticated by its
+// connection rather than by each request.
+func isWebSocket(h http.Header) bool { return h.Get("Upgrade") != "" }
