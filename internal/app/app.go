@@ -457,15 +457,6 @@ func (a *App) Handler() http.Handler { return a.handler }
 // (Config.SeparateMetrics).
 func (a *App) MetricsHandler() http.Handler { return server.MetricsHandler(a.Registry) }
 
-// StopSpiceDB stops the embedded SpiceDB, leaving the rest running; tests use
-// it to show that authorization fails closed.
-func (a *App) StopSpiceDB() error {
-	if a.embedded == nil {
-		return errors.New("no embedded spicedb")
-	}
-	return a.embedded.Close()
-}
-
 // Close stops the relay, SpiceDB and the database.
 func (a *App) Close() {
 	if a.stop != nil {
