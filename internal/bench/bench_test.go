@@ -15,6 +15,7 @@ import (
 	neturl "net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,12 +132,13 @@ func BenchmarkAuthz(b *testing.B) {
 		}
 	}
 
+	qs, ps := selected(b)
 	var rows []row
 	b.ResetTimer()
 	for range b.N {
 		rows = rows[:0]
-		for _, q := range queries {
-			for _, p := range personas {
+		for _, q := range qs {
+			for _, p := range ps {
 				rows = append(rows, measure(b, a, srv.URL, tokens[p], p, q.name, q.query, c.rounds))
 			}
 		}
@@ -148,10 +150,10 @@ func BenchmarkAuthz(b *testing.B) {
 	fmt.Fprintf(&out, "\n%d users, %d recordings, %s; start-up %.1f s, peak RSS %.0f MiB; %d rounds\n\n",
 		c.users, c.recordings, backend(c), startup.Seconds(), rss, c.rounds)
 	tw := tabwriter.NewWriter(&out, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "query\tpersona\trows real/bypass\tp50 real\tp50 bypass\tp95 real\tp95 bypass\tratio p50\tratio p95\tSpiceDB calls/req")
+	fmt.Fprintln(tw, "query\tpersona\trows real/bypass\terrors real/bypass\tKiB real/bypass\tp50 real\tp50 bypass\tp95 real\tp95 bypass\tratio p50\tratio p95\tSpiceDB calls/req")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.1f %s\n", r.query, strings.TrimSuffix(r.persona, "@acme.example"),
-			r.rows[0], r.rows[1], ms(r.p50[0]), ms(r.p50[1]), ms(r.p95[0]), ms(r.p95[1]),
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d/%d\t%.1f/%.1f\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.1f %s\n", r.query, strings.TrimSuffix(r.persona, "@acme.example"),
+			r.rows[0], r.rows[1], r.errors[0], r.errors[1], float64(r.bytes[0])/1024, float64(r.bytes[1])/1024, ms(r.p50[0]), ms(r.p50[1]), ms(r.p95[0]), ms(r.p95[1]),
 			ratio(r.p50), ratio(r.p95), r.calls, r.methods)
 	}
 	_ = tw.Flush()
@@ -170,6 +172,35 @@ func BenchmarkAuthz(b *testing.B) {
 	b.ReportMetric(worst, "worst-p50-ratio")
 }
 
+// selected are the queries and personas to run: all, or those named
+// (comma-separated) in PBXPORTAL_BENCH_QUERIES and PBXPORTAL_BENCH_PERSONAS,
+// to profile one of them.
+func selected(b *testing.B) ([]struct{ name, query string }, []string) {
+	b.Helper()
+	qs, ps := queries, personas
+	if names := os.Getenv("PBXPORTAL_BENCH_QUERIES"); names != "" {
+		qs = nil
+		for _, q := range queries {
+			if slices.Contains(strings.Split(names, ","), q.name) {
+				qs = append(qs, q)
+			}
+		}
+	}
+	if names := os.Getenv("PBXPORTAL_BENCH_PERSONAS"); names != "" {
+		ps = nil
+		for _, p := range personas {
+			name, _, _ := strings.Cut(p, "@")
+			if slices.Contains(strings.Split(names, ","), name) {
+				ps = append(ps, p)
+			}
+		}
+	}
+	if len(qs) == 0 || len(ps) == 0 {
+		b.Fatal("PBXPORTAL_BENCH_QUERIES or PBXPORTAL_BENCH_PERSONAS selects nothing")
+	}
+	return qs, ps
+}
+
 func backend(c config) string {
 	if c.postgres != "" {
 		return "PostgreSQL, SpiceDB on PostgreSQL"
@@ -181,6 +212,8 @@ func backend(c config) string {
 type row struct {
 	query, persona string
 	rows           [2]int
+	errors         [2]int // field errors (a denied @authz field is one)
+	bytes          [2]int // response size
 	p50, p95       [2]time.Duration
 	calls          float64 // SpiceDB calls per real request
 	methods        string  // their split by method
@@ -205,7 +238,8 @@ func measure(b *testing.B, a *app.App, url, token, persona, name, query string, 
 	}
 	for mode := range 2 {
 		for range 2 {
-			r.rows[mode] = post(b, url, token, query, modes[mode]).rows
+			res := post(b, url, token, query, modes[mode])
+			r.rows[mode], r.errors[mode], r.bytes[mode] = res.rows, res.errors, res.bytes
 		}
 	}
 	var lat [2][]time.Duration
@@ -215,9 +249,7 @@ func measure(b *testing.B, a *app.App, url, token, persona, name, query string, 
 		for k := range 2 {
 			mode := (i + k) % 2
 			start := spiceDBCalls(b, a)
-			t0 := time.Now()
-			post(b, url, token, query, modes[mode])
-			lat[mode] = append(lat[mode], time.Since(t0))
+			lat[mode] = append(lat[mode], post(b, url, token, query, modes[mode]).took)
 			if mode == 1 {
 				if d := diff(spiceDBCalls(b, a), start); sum(d) > 0 {
 					b.Fatalf("%s as %s: the bypassed request called SpiceDB %v", name, persona, d)
@@ -266,10 +298,17 @@ func scratchDatabase(b *testing.B, base string) string {
 }
 
 // result is what the benchmark checks of a response.
-type result struct{ rows int }
+type result struct {
+	rows, bytes, errors int
+	took                time.Duration // from sending the request to the response's last byte
+}
 
 // post runs a query and counts the objects in its data (ids), failing the
-// benchmark on a transport error or a response without data.
+// benchmark on a transport error or a response without data. Its time is
+// the server's and the transport's, up to the response's last byte; the
+// benchmark's own decoding of the response is not counted, since a larger
+// response (one error per denied field) costs the benchmark more to decode
+// than it costs the server to send.
 func post(b *testing.B, url, token, query, bypass string) result {
 	body, _ := json.Marshal(map[string]any{"query": query})
 	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
@@ -278,6 +317,7 @@ func post(b *testing.B, url, token, query, bypass string) result {
 	if bypass != "" {
 		req.Header.Set(bypassHeader, bypass)
 	}
+	t0 := time.Now()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)
@@ -287,27 +327,35 @@ func post(b *testing.B, url, token, query, bypass string) result {
 	if err != nil {
 		b.Fatal(err)
 	}
+	took := time.Since(t0)
 	var out struct {
-		Data json.RawMessage `json:"data"`
+		Data   json.RawMessage   `json:"data"`
+		Errors []json.RawMessage `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || len(out.Data) == 0 || string(out.Data) == "null" {
 		b.Fatalf("query %s: status %d, no data: %.300s", query, res.StatusCode, raw)
 	}
-	return result{rows: bytes.Count(out.Data, []byte(`"id":`))}
+	return result{rows: bytes.Count(out.Data, []byte(`"id":`)), bytes: len(raw), errors: len(out.Errors), took: took}
 }
 
 // withBypass bypasses SpiceDB for requests carrying bypassHeader: every
 // check allowed, platform#support only for support@provider.example's
 // requests, so that each persona's lists keep their shape (its domain; all
-// domains for support).
+// domains for support). Each request runs under the profiler label
+// mode=real or mode=bypass (a -cpuprofile then splits the handler's time by
+// mode; SpiceDB's own goroutines carry no label).
 func withBypass(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		label := "real"
 		if mode, domains, ok := strings.Cut(r.Header.Get(bypassHeader), ":"); ok {
+			label = "bypass"
 			r = r.WithContext(authz.WithBypass(r.Context(), authz.Bypass{
 				Support: mode == "support", Domains: strings.Split(domains, ","),
 			}))
 		}
-		next.ServeHTTP(w, r)
+		pprof.Do(r.Context(), pprof.Labels("mode", label), func(ctx context.Context) {
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
 	})
 }
 
