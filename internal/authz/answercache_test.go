@@ -110,67 +110,74 @@ func lookup(t *testing.T, c *Client, ctx context.Context, id int) []string {
 	return ids
 }
 
-// TestLookupCacheBounds: the cache keeps at most lookupCacheRevisions
-// revisions and lookupCacheCost units, dropping the oldest revisions first;
-// an answer at the oldest revision held never evicts a newer one; answers
-// too large are not kept, and neither are answers without a revision.
-func TestLookupCacheBounds(t *testing.T) {
+// TestAnswerCacheBounds: the cache keeps at most answerCacheRevisions
+// revisions and answerCacheCost units, dropping the oldest revisions first;
+// an answer at the oldest revision held never evicts a newer one; lookups
+// too large are not kept, and neither are answers without a revision or
+// asked before the last clear.
+func TestAnswerCacheBounds(t *testing.T) {
 	k := func(i int) lookupKey {
 		return lookupKey{subject: Object{Type: "user", ID: strconv.Itoa(i)}, resourceType: "site", perm: "reach"}
 	}
+	put := func(c *answerCache, token string, k lookupKey, ids []string) { c.putLookup(c.now(), token, k, ids) }
+	big := make([]string, answerCacheMaxLookup)
+	fill := func(c *answerCache, token string) {
+		for i := 2; c.cost+len(big)+1 <= answerCacheCost; i++ {
+			put(c, token, k(i), big)
+		}
+	}
 	tests := []struct {
 		name  string
-		fill  func(c *lookupCache)
+		fill  func(c *answerCache)
 		token string
 		key   lookupKey
 		want  bool
 	}{
-		{"kept", func(c *lookupCache) { c.put("r1", k(1), []string{"7"}) }, "r1", k(1), true},
-		{"other revision", func(c *lookupCache) { c.put("r1", k(1), []string{"7"}) }, "r2", k(1), false},
-		{"other subject", func(c *lookupCache) { c.put("r1", k(1), []string{"7"}) }, "r1", k(2), false},
-		{"no revision", func(c *lookupCache) { c.put("", k(1), []string{"7"}) }, "", k(1), false},
-		{"empty answer kept", func(c *lookupCache) { c.put("r1", k(1), nil) }, "r1", k(1), true},
-		{"too large", func(c *lookupCache) { c.put("r1", k(1), make([]string, lookupCacheMaxAnswer+1)) }, "r1", k(1), false},
-		{"oldest revision dropped", func(c *lookupCache) {
-			for r := range lookupCacheRevisions + 1 {
-				c.put("r"+strconv.Itoa(r), k(1), nil)
+		{"kept", func(c *answerCache) { put(c, "r1", k(1), []string{"7"}) }, "r1", k(1), true},
+		{"other revision", func(c *answerCache) { put(c, "r1", k(1), []string{"7"}) }, "r2", k(1), false},
+		{"other subject", func(c *answerCache) { put(c, "r1", k(1), []string{"7"}) }, "r1", k(2), false},
+		{"no revision", func(c *answerCache) { put(c, "", k(1), []string{"7"}) }, "", k(1), false},
+		{"empty answer kept", func(c *answerCache) { put(c, "r1", k(1), nil) }, "r1", k(1), true},
+		{"too large", func(c *answerCache) { put(c, "r1", k(1), make([]string, answerCacheMaxLookup+1)) }, "r1", k(1), false},
+		{"oldest revision dropped", func(c *answerCache) {
+			for r := range answerCacheRevisions + 1 {
+				put(c, "r"+strconv.Itoa(r), k(1), nil)
 			}
 		}, "r0", k(1), false},
-		{"newest revisions kept", func(c *lookupCache) {
-			for r := range lookupCacheRevisions + 1 {
-				c.put("r"+strconv.Itoa(r), k(1), nil)
+		{"newest revisions kept", func(c *answerCache) {
+			for r := range answerCacheRevisions + 1 {
+				put(c, "r"+strconv.Itoa(r), k(1), nil)
 			}
 		}, "r1", k(1), true},
-		{"cost drops the oldest revision", func(c *lookupCache) {
-			c.put("r1", k(1), make([]string, lookupCacheMaxAnswer))
-			for i := 2; c.cost+lookupCacheMaxAnswer+1 <= lookupCacheCost; i++ {
-				c.put("r2", k(i), make([]string, lookupCacheMaxAnswer))
-			}
-			c.put("r2", k(0), make([]string, lookupCacheMaxAnswer))
+		{"cost drops the oldest revision", func(c *answerCache) {
+			put(c, "r1", k(1), big)
+			fill(c, "r2")
+			put(c, "r2", k(0), big)
 		}, "r1", k(1), false},
-		{"an old revision does not evict a newer one", func(c *lookupCache) {
-			c.put("r1", k(1), nil)
-			for i := 2; c.cost+lookupCacheMaxAnswer+1 <= lookupCacheCost; i++ {
-				c.put("r2", k(i), make([]string, lookupCacheMaxAnswer))
-			}
-			c.put("r1", k(0), make([]string, lookupCacheMaxAnswer))
+		{"an old revision does not evict a newer one", func(c *answerCache) {
+			put(c, "r1", k(1), nil)
+			fill(c, "r2")
+			put(c, "r1", k(0), big)
 		}, "r2", k(2), true},
-		{"a full revision alone takes no more", func(c *lookupCache) {
-			for i := 1; c.cost+lookupCacheMaxAnswer+1 <= lookupCacheCost; i++ {
-				c.put("r1", k(i), make([]string, lookupCacheMaxAnswer))
-			}
-			c.put("r1", k(0), make([]string, lookupCacheMaxAnswer))
+		{"a full revision alone takes no more", func(c *answerCache) {
+			fill(c, "r1")
+			put(c, "r1", k(0), big)
 		}, "r1", k(0), false},
-		{"cleared", func(c *lookupCache) { c.put("r1", k(1), nil); c.clear() }, "r1", k(1), false},
+		{"cleared", func(c *answerCache) { put(c, "r1", k(1), nil); c.clear() }, "r1", k(1), false},
+		{"asked before a clear", func(c *answerCache) {
+			epoch := c.now()
+			c.clear()
+			c.putLookup(epoch, "r1", k(1), nil)
+		}, "r1", k(1), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var c lookupCache
+			var c answerCache
 			tt.fill(&c)
-			if _, ok := c.get(tt.token, tt.key); ok != tt.want {
+			if _, ok := c.lookup(tt.token, tt.key); ok != tt.want {
 				t.Errorf("remembered = %v, want %v", ok, tt.want)
 			}
-			if len(c.revisions) > lookupCacheRevisions || c.cost > lookupCacheCost {
+			if len(c.revisions) > answerCacheRevisions || c.cost > answerCacheCost {
 				t.Errorf("holds %d revisions, cost %d: over the bounds", len(c.revisions), c.cost)
 			}
 			sum := 0
