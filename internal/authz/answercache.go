@@ -27,10 +27,11 @@ import "sync"
 // again.
 
 // Cache bounds. A check costs one unit, a lookup one plus one per id found;
-// at most answerCacheCost units are held (some tens of MiB at most), in at
-// most answerCacheRevisions revisions, the newest kept first.
+// at most answerCacheCost units are held (about 20 MiB at most: a check
+// takes some 150 bytes), in at most answerCacheRevisions revisions, the
+// newest kept first.
 const (
-	answerCacheCost      = 1 << 18
+	answerCacheCost      = 1 << 17
 	answerCacheRevisions = 4
 	// answerCacheMaxLookup is the largest lookup remembered: one that finds
 	// more ids (a leaf type looked up by a fallback list) is asked again
