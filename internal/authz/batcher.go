@@ -10,9 +10,12 @@ import (
 // no new check has arrived for a short wait (or after ten waits at most), so
 // every check of one resolver wave (gqlgen resolves list items concurrently)
 // goes out in one CheckBulkPermissions call. Answers are memoised for the
-// batcher's life, one request; failures are not, and they deny.
+// batcher's life, one request; failures are not, and they deny. A check
+// that an earlier request at the same revision answered is answered at once
+// from the client's memory (answercache.go), without a batch.
 type Batcher struct {
 	reads   context.Context // carries the request's revision, never cancelled
+	token   string          // the request's revision; "" for none
 	client  *Client
 	subject Object
 	wait    time.Duration
@@ -43,7 +46,7 @@ type found struct {
 // checks before it sends a batch. Its reads are as fresh as ctx's revision
 // (WithRevision).
 func NewBatcher(ctx context.Context, client *Client, subject Object, wait time.Duration) *Batcher {
-	return &Batcher{reads: context.WithoutCancel(ctx), client: client, subject: subject, wait: wait,
+	return &Batcher{reads: context.WithoutCancel(ctx), token: requestToken(ctx), client: client, subject: subject, wait: wait,
 		memo: map[Check]*answer{}, lookups: map[[2]string]*found{}}
 }
 
@@ -153,9 +156,10 @@ func (b *Batcher) LookedUp(resourceType, permission string) ([]string, bool) {
 type Decider func(ctx context.Context, checks []Check) (decided, allowed []bool, err error)
 
 // Decide lets d answer what it can of checks (those not answered or asked
-// already), remembers its answers for the request, and returns the checks
-// left for SpiceDB. If d fails, every check is left for SpiceDB. In the
-// benchmark's bypass nothing is decided.
+// already, in this request or at its revision), remembers its answers for
+// the request and the revision, and returns the checks left for SpiceDB. If
+// d fails, every check is left for SpiceDB. In the benchmark's bypass
+// nothing is decided.
 func (b *Batcher) Decide(ctx context.Context, checks []Check, d Decider) []Check {
 	if _, ok := bypassed(b.reads, nil); ok {
 		return checks
@@ -169,36 +173,75 @@ func (b *Batcher) Decide(ctx context.Context, checks []Check, d Decider) []Check
 			ask = append(ask, ch)
 		}
 	}
+	ask = b.recalled(ask)
 	b.mu.Unlock()
 	if len(ask) == 0 {
 		return nil
 	}
+	epoch := b.client.answers.now()
 	decided, allowed, err := d(ctx, ask)
 	if err != nil {
 		return checks
 	}
-	var rest []Check
+	var rest, done []Check
+	var doneAllowed []bool
 	b.mu.Lock()
 	for i, ch := range ask {
 		if !decided[i] {
 			rest = append(rest, ch)
 			continue
 		}
+		done, doneAllowed = append(done, ch), append(doneAllowed, allowed[i])
 		if _, known := b.memo[ch]; !known {
-			a := &answer{done: make(chan struct{}), allowed: allowed[i]}
-			close(a.done)
-			b.memo[ch] = a
+			b.memo[ch] = settled(allowed[i])
 		}
 	}
 	b.mu.Unlock()
+	if len(done) > 0 {
+		b.client.answers.putChecks(epoch, b.token, b.subject, done, doneAllowed)
+	}
 	return rest
 }
 
-// enqueue returns the answers of the checks: memoised ones, pending ones, or
-// new ones added to the pending batch.
+// recalled (with mu held) memoises those of checks, none of them memoised,
+// that an earlier request answered at this request's revision, and returns
+// the others.
+func (b *Batcher) recalled(checks []Check) []Check {
+	if b.token == "" || len(checks) == 0 {
+		return checks
+	}
+	known, allowed := b.client.answers.checks(b.token, b.subject, checks)
+	rest := checks[:0:0]
+	for i, ch := range checks {
+		if known[i] {
+			b.memo[ch] = settled(allowed[i])
+		} else {
+			rest = append(rest, ch)
+		}
+	}
+	return rest
+}
+
+// settled is an answer known already.
+func settled(allowed bool) *answer {
+	a := &answer{done: make(chan struct{}), allowed: allowed}
+	close(a.done)
+	return a
+}
+
+// enqueue returns the answers of the checks: memoised ones, pending ones,
+// ones answered at the request's revision before, or new ones added to the
+// pending batch.
 func (b *Batcher) enqueue(checks []Check) []*answer {
 	answers := make([]*answer, len(checks))
 	b.mu.Lock()
+	var unknown []Check
+	for _, ch := range checks {
+		if _, ok := b.memo[ch]; !ok {
+			unknown = append(unknown, ch)
+		}
+	}
+	b.recalled(unknown)
 	for i, ch := range checks {
 		a, ok := b.memo[ch]
 		if !ok {
@@ -243,7 +286,11 @@ func (b *Batcher) flush() {
 	if len(batch) == 0 {
 		return
 	}
+	epoch := b.client.answers.now()
 	res, err := b.client.CheckBulk(b.reads, b.subject, batch)
+	if err == nil {
+		b.client.answers.putChecks(epoch, b.token, b.subject, batch, res)
+	}
 	if err != nil {
 		b.mu.Lock()
 		for _, ch := range batch {

@@ -53,6 +53,10 @@ type Client struct {
 
 	mu     sync.Mutex
 	newest *v1.ZedToken
+
+	// answers remembers lookups and checks by request revision
+	// (answercache.go).
+	answers answerCache
 }
 
 // SetImportStreamSize sets how many relationships one bulk import stream
@@ -99,6 +103,7 @@ func (c *Client) wrote(t *v1.ZedToken) {
 	c.mu.Lock()
 	c.newest = t
 	c.mu.Unlock()
+	c.answers.clear()
 }
 
 // WriteSchema writes the authorization model.
@@ -242,7 +247,10 @@ func (c *Client) CheckBulk(ctx context.Context, subject Object, checks []Check) 
 }
 
 // LookupResources returns the ids of the resourceType objects on which the
-// subject has permission.
+// subject has permission. A read at a request's revision (WithRevision) is
+// answered from the answers remembered at that revision when there is one
+// (answercache.go); the ids returned are then shared and must not be
+// changed.
 func (c *Client) LookupResources(ctx context.Context, resourceType, permission string, subject Object) ([]string, error) {
 	if ids, ok := bypassedLookup(ctx, resourceType); ok {
 		return ids, nil
@@ -251,6 +259,12 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 	if err != nil {
 		return nil, err
 	}
+	token := requestToken(ctx)
+	key := lookupKey{subject: subject, resourceType: resourceType, perm: permission}
+	if ids, ok := c.answers.lookup(token, key); ok {
+		return ids, nil
+	}
+	epoch := c.answers.now()
 	stream, err := c.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
 		Consistency:        consistency,
 		ResourceObjectType: resourceType,
@@ -264,6 +278,7 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 	for {
 		res, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
+			c.answers.putLookup(epoch, token, key, ids)
 			return ids, nil
 		}
 		if err != nil {

@@ -56,6 +56,17 @@ func (c *Client) consistency(ctx context.Context) (*v1.Consistency, error) {
 	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: c.newest}}, nil
 }
 
+// requestToken is the revision token under which the answers of ctx's
+// request are remembered (answercache.go): "" when it has none, asks for
+// full consistency, or cannot read (WithUnsettled).
+func requestToken(ctx context.Context) string {
+	rev, _ := ctx.Value(revisionKey{}).(readRevision)
+	if rev.err != nil || uncached(ctx) {
+		return ""
+	}
+	return rev.token
+}
+
 func atLeastAsFresh(token string) *v1.Consistency {
 	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: token}}}
 }

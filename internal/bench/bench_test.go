@@ -15,6 +15,7 @@ import (
 	neturl "net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,12 +132,13 @@ func BenchmarkAuthz(b *testing.B) {
 		}
 	}
 
+	qs, ps := selected(b)
 	var rows []row
 	b.ResetTimer()
 	for range b.N {
 		rows = rows[:0]
-		for _, q := range queries {
-			for _, p := range personas {
+		for _, q := range qs {
+			for _, p := range ps {
 				rows = append(rows, measure(b, a, srv.URL, tokens[p], p, q.name, q.query, c.rounds))
 			}
 		}
@@ -148,11 +150,12 @@ func BenchmarkAuthz(b *testing.B) {
 	fmt.Fprintf(&out, "\n%d users, %d recordings, %s; start-up %.1f s, peak RSS %.0f MiB; %d rounds\n\n",
 		c.users, c.recordings, backend(c), startup.Seconds(), rss, c.rounds)
 	tw := tabwriter.NewWriter(&out, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "query\tpersona\trows real/bypass\tp50 real\tp50 bypass\tp95 real\tp95 bypass\tratio p50\tratio p95\tSpiceDB calls/req")
+	fmt.Fprintln(tw, "query\tpersona\trows real/bypass\terrors real/bypass\tKiB real/bypass\tp50 real\tp50 bypass\tp95 real\tp95 bypass\tratio p50\tratio p95\tSpiceDB calls/req\tp50 uncached\tratio p50 uncached\tcalls/req uncached")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.1f %s\n", r.query, strings.TrimSuffix(r.persona, "@acme.example"),
-			r.rows[0], r.rows[1], ms(r.p50[0]), ms(r.p50[1]), ms(r.p95[0]), ms(r.p95[1]),
-			ratio(r.p50), ratio(r.p95), r.calls, r.methods)
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d/%d\t%.1f/%.1f\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.1f %s\t%s\t%.2f\t%.1f\n", r.query, strings.TrimSuffix(r.persona, "@acme.example"),
+			r.rows[modeReal], r.rows[modeBypassed], r.errors[modeReal], r.errors[modeBypassed], float64(r.bytes[modeReal])/1024, float64(r.bytes[modeBypassed])/1024,
+			ms(r.p50[modeReal]), ms(r.p50[modeBypassed]), ms(r.p95[modeReal]), ms(r.p95[modeBypassed]),
+			ratio(r.p50, modeReal), ratio(r.p95, modeReal), r.calls, r.methods, ms(r.p50[modeUncached]), ratio(r.p50, modeUncached), r.uncachedCalls)
 	}
 	_ = tw.Flush()
 	fmt.Print(out.String()) // b.Log would cut a benchmark's log to its first lines
@@ -165,9 +168,39 @@ func BenchmarkAuthz(b *testing.B) {
 	b.ReportMetric(rss, "peak-RSS-MiB")
 	var worst float64
 	for _, r := range rows {
-		worst = max(worst, ratio(r.p50))
+		worst = max(worst, ratio(r.p50, modeReal))
 	}
 	b.ReportMetric(worst, "worst-p50-ratio")
+}
+
+// selected are the queries and personas to run: all, or those named in
+// PBXPORTAL_BENCH_QUERIES (beginnings of their names, separated by ";") and
+// PBXPORTAL_BENCH_PERSONAS (names before the @, separated by ","), to
+// profile one of them.
+func selected(b *testing.B) ([]struct{ name, query string }, []string) {
+	b.Helper()
+	qs, ps := queries, personas
+	if names := os.Getenv("PBXPORTAL_BENCH_QUERIES"); names != "" {
+		qs = nil
+		for _, q := range queries {
+			if slices.ContainsFunc(strings.Split(names, ";"), func(n string) bool { return strings.HasPrefix(q.name, n) }) {
+				qs = append(qs, q)
+			}
+		}
+	}
+	if names := os.Getenv("PBXPORTAL_BENCH_PERSONAS"); names != "" {
+		ps = nil
+		for _, p := range personas {
+			name, _, _ := strings.Cut(p, "@")
+			if slices.Contains(strings.Split(names, ","), name) {
+				ps = append(ps, p)
+			}
+		}
+	}
+	if len(qs) == 0 || len(ps) == 0 {
+		b.Fatal("PBXPORTAL_BENCH_QUERIES or PBXPORTAL_BENCH_PERSONAS selects nothing")
+	}
+	return qs, ps
 }
 
 func backend(c config) string {
@@ -177,13 +210,30 @@ func backend(c config) string {
 	return "SQLite, in-memory SpiceDB"
 }
 
-// row is one query as one persona: index 0 with authorization, 1 bypassed.
+// The modes a query is run in.
+const (
+	modeReal     = iota // with authorization
+	modeBypassed        // without (authz.Bypass)
+	// modeUncached is with authorization, answering nothing from the
+	// answers remembered at the revision: what the first request after a
+	// write costs.
+	modeUncached
+	modeCount
+)
+
+// uncachedMode is the bypass header's value that asks for mode uncached.
+const uncachedMode = "uncached:"
+
+// row is one query as one persona, indexed by mode.
 type row struct {
 	query, persona string
-	rows           [2]int
-	p50, p95       [2]time.Duration
+	rows           [modeCount]int
+	errors         [modeCount]int // field errors (a denied @authz field is one)
+	bytes          [modeCount]int // response size
+	p50, p95       [modeCount]time.Duration
 	calls          float64 // SpiceDB calls per real request
 	methods        string  // their split by method
+	uncachedCalls  float64 // SpiceDB calls per uncached request
 }
 
 // measure runs query as the token's holder: two warm-up runs of each mode,
@@ -192,53 +242,63 @@ type row struct {
 func measure(b *testing.B, a *app.App, url, token, persona, name, query string, rounds int) row {
 	b.Helper()
 	r := row{query: name, persona: persona}
-	// How each mode is asked for: real, and bypassed with the domains the
-	// persona would reach as a whole (acme's; every one for support).
+	// How each mode is asked for: real; bypassed with the domains the
+	// persona would reach as a whole (acme's; every one for support); and
+	// real without the answers remembered at the revision.
 	acme := a.Client.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(context.Background())
-	modes := [2]string{"", "domain:" + strconv.Itoa(acme)}
+	modes := [modeCount]string{modeReal: "", modeBypassed: "domain:" + strconv.Itoa(acme), modeUncached: uncachedMode}
 	if strings.HasPrefix(persona, "support@") {
 		var all []string
 		for _, id := range a.Client.Domain.Query().IDsX(context.Background()) {
 			all = append(all, strconv.Itoa(id))
 		}
-		modes[1] = "support:" + strings.Join(all, ",")
+		modes[modeBypassed] = "support:" + strings.Join(all, ",")
 	}
-	for mode := range 2 {
+	for mode := range modeCount {
 		for range 2 {
-			r.rows[mode] = post(b, url, token, query, modes[mode]).rows
+			res := post(b, url, token, query, modes[mode])
+			r.rows[mode], r.errors[mode], r.bytes[mode] = res.rows, res.errors, res.bytes
 		}
 	}
-	var lat [2][]time.Duration
-	before := spiceDBCalls(b, a)
-	var realCalls map[string]float64
+	var lat [modeCount][]time.Duration
+	var calls [modeCount]map[string]float64
 	for i := range rounds {
-		for k := range 2 {
-			mode := (i + k) % 2
+		for k := range modeCount {
+			mode := (i + k) % modeCount
 			start := spiceDBCalls(b, a)
-			t0 := time.Now()
-			post(b, url, token, query, modes[mode])
-			lat[mode] = append(lat[mode], time.Since(t0))
-			if mode == 1 {
-				if d := diff(spiceDBCalls(b, a), start); sum(d) > 0 {
-					b.Fatalf("%s as %s: the bypassed request called SpiceDB %v", name, persona, d)
-				}
+			lat[mode] = append(lat[mode], post(b, url, token, query, modes[mode]).took)
+			d := diff(spiceDBCalls(b, a), start)
+			if mode == modeBypassed && sum(d) > 0 {
+				b.Fatalf("%s as %s: the bypassed request called SpiceDB %v", name, persona, d)
+			}
+			if calls[mode] == nil {
+				calls[mode] = map[string]float64{}
+			}
+			for m, n := range d {
+				calls[mode][m] += n
 			}
 		}
 	}
-	realCalls = diff(spiceDBCalls(b, a), before)
-	r.calls = sum(realCalls) / float64(rounds)
-	var parts []string
-	for m, n := range realCalls {
-		parts = append(parts, fmt.Sprintf("%s %.1f", strings.TrimSuffix(m, "Permissions"), n/float64(rounds)))
-	}
-	slices.Sort(parts)
-	if len(parts) > 0 {
-		r.methods = "(" + strings.Join(parts, ", ") + ")"
-	}
-	for mode := range 2 {
+	r.calls, r.methods = perRequest(calls[modeReal], rounds)
+	r.uncachedCalls, _ = perRequest(calls[modeUncached], rounds)
+	for mode := range modeCount {
 		r.p50[mode], r.p95[mode] = percentile(lat[mode], 50), percentile(lat[mode], 95)
 	}
 	return r
+}
+
+// perRequest is calls (by method) per request over rounds requests, and
+// their split by method.
+func perRequest(calls map[string]float64, rounds int) (float64, string) {
+	var parts []string
+	for m, n := range calls {
+		parts = append(parts, fmt.Sprintf("%s %.1f", strings.TrimSuffix(m, "Permissions"), n/float64(rounds)))
+	}
+	slices.Sort(parts)
+	if len(parts) == 0 {
+		return 0, ""
+	}
+	return sum(calls) / float64(rounds), "(" + strings.Join(parts, ", ") + ")"
 }
 
 // scratchDatabase creates an empty PostgreSQL database on base's server,
@@ -266,10 +326,17 @@ func scratchDatabase(b *testing.B, base string) string {
 }
 
 // result is what the benchmark checks of a response.
-type result struct{ rows int }
+type result struct {
+	rows, bytes, errors int
+	took                time.Duration // from sending the request to the response's last byte
+}
 
 // post runs a query and counts the objects in its data (ids), failing the
-// benchmark on a transport error or a response without data.
+// benchmark on a transport error or a response without data. Its time is
+// the server's and the transport's, up to the response's last byte; the
+// benchmark's own decoding of the response is not counted, since a larger
+// response (one error per denied field) costs the benchmark more to decode
+// than it costs the server to send.
 func post(b *testing.B, url, token, query, bypass string) result {
 	body, _ := json.Marshal(map[string]any{"query": query})
 	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
@@ -278,6 +345,7 @@ func post(b *testing.B, url, token, query, bypass string) result {
 	if bypass != "" {
 		req.Header.Set(bypassHeader, bypass)
 	}
+	t0 := time.Now()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.Fatal(err)
@@ -287,27 +355,41 @@ func post(b *testing.B, url, token, query, bypass string) result {
 	if err != nil {
 		b.Fatal(err)
 	}
+	took := time.Since(t0)
 	var out struct {
-		Data json.RawMessage `json:"data"`
+		Data   json.RawMessage   `json:"data"`
+		Errors []json.RawMessage `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || len(out.Data) == 0 || string(out.Data) == "null" {
 		b.Fatalf("query %s: status %d, no data: %.300s", query, res.StatusCode, raw)
 	}
-	return result{rows: bytes.Count(out.Data, []byte(`"id":`))}
+	return result{rows: bytes.Count(out.Data, []byte(`"id":`)), bytes: len(raw), errors: len(out.Errors), took: took}
 }
 
 // withBypass bypasses SpiceDB for requests carrying bypassHeader: every
 // check allowed, platform#support only for support@provider.example's
 // requests, so that each persona's lists keep their shape (its domain; all
-// domains for support).
+// domains for support). uncachedMode asks for a request that uses no
+// answer remembered at its revision. Each request runs under the profiler
+// label mode=real, mode=bypass or mode=uncached (a -cpuprofile then splits the handler's time by
+// mode; SpiceDB's own goroutines carry no label).
 func withBypass(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if mode, domains, ok := strings.Cut(r.Header.Get(bypassHeader), ":"); ok {
+		label := "real"
+		switch mode, domains, ok := strings.Cut(r.Header.Get(bypassHeader), ":"); {
+		case !ok:
+		case mode+":" == uncachedMode:
+			label = "uncached"
+			r = r.WithContext(authz.WithoutAnswerCache(r.Context()))
+		default:
+			label = "bypass"
 			r = r.WithContext(authz.WithBypass(r.Context(), authz.Bypass{
 				Support: mode == "support", Domains: strings.Split(domains, ","),
 			}))
 		}
-		next.ServeHTTP(w, r)
+		pprof.Do(r.Context(), pprof.Labels("mode", label), func(ctx context.Context) {
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
 	})
 }
 
@@ -360,7 +442,10 @@ func percentile(ds []time.Duration, p int) time.Duration {
 	return s[max(0, min(len(s)-1, i-1))]
 }
 
-func ratio(d [2]time.Duration) float64 { return float64(d[0]) / float64(d[1]) }
+// ratio is mode's time over the bypassed one.
+func ratio(d [modeCount]time.Duration, mode int) float64 {
+	return float64(d[mode]) / float64(d[modeBypassed])
+}
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 

@@ -1,0 +1,193 @@
+package authz
+
+import "sync"
+
+// A request's authorization answers (a list's container lookups, such as
+// LookupResources of domain#manage or site#reach, and its page's checks)
+// are what field-level authorization costs on top of the request's SQL, and
+// the same viewer asks the same ones request after request. Between two
+// writes to SpiceDB they cannot change, so the client remembers them,
+// process-wide, by the revision the request reads at.
+//
+// Why this is safe: a request reads "at least as fresh as" the token its
+// read-revision settle returned (WithRevision), the newest revision written
+// by any replica once every change committed to the database has reached
+// SpiceDB. SpiceDB may answer such a read at any revision at or after the
+// token; an answer remembered under that token was given at such a
+// revision, so it is one SpiceDB itself could have given. (A check decided
+// in SQL from the lookups, Batcher.Decide, reads rows committed after the
+// token was settled, and so agrees with SpiceDB at the token or later.) A
+// write that a request must see was settled before the request began, so
+// the request carries that write's token or a newer one, and finds nothing
+// remembered under it. Only reads that carry a token are remembered: never
+// a fully consistent one, nor the client's own reads without a request
+// revision. Every write through this client also forgets everything, and
+// an answer asked before such a write is not remembered after it, so a
+// reader in this process that still holds an older token asks SpiceDB
+// again.
+
+// Cache bounds. A check costs one unit, a lookup one plus one per id found;
+// at most answerCacheCost units are held (about 20 MiB at most: a check
+// takes some 150 bytes), in at most answerCacheRevisions revisions, the
+// newest kept first.
+const (
+	answerCacheCost      = 1 << 17
+	answerCacheRevisions = 4
+	// answerCacheMaxLookup is the largest lookup remembered: one that finds
+	// more ids (a leaf type looked up by a fallback list) is asked again
+	// each time rather than crowd out the containers.
+	answerCacheMaxLookup = 1 << 14
+)
+
+// lookupKey is one lookup: who asks, for which type and permission.
+type lookupKey struct {
+	subject            Object
+	resourceType, perm string
+}
+
+// checkKey is one check: who asks, about what.
+type checkKey struct {
+	subject Object
+	check   Check
+}
+
+// revisionAnswers are the answers remembered at one read revision.
+type revisionAnswers struct {
+	token   string
+	lookups map[lookupKey][]string
+	checks  map[checkKey]bool
+	cost    int
+}
+
+// answerCache remembers lookups and checks by request revision. The ids it
+// returns are shared: callers must not change them.
+type answerCache struct {
+	mu        sync.Mutex
+	revisions []*revisionAnswers // oldest first
+	cost      int
+	// epoch counts the clears: an answer asked in an earlier epoch is not
+	// stored.
+	epoch uint64
+}
+
+// now returns the current epoch, to pass to the puts of answers asked from
+// here on.
+func (c *answerCache) now() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
+}
+
+// at returns the answers held at token, nil if none (mu held).
+func (c *answerCache) at(token string) *revisionAnswers {
+	for _, r := range c.revisions {
+		if r.token == token {
+			return r
+		}
+	}
+	return nil
+}
+
+// lookup returns the lookup answer remembered for k at token.
+func (c *answerCache) lookup(token string, k lookupKey) ([]string, bool) {
+	if token == "" {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.at(token); r != nil {
+		ids, ok := r.lookups[k]
+		return ids, ok
+	}
+	return nil, false
+}
+
+// checks returns the answers remembered at token to subject's checks:
+// known[i] says whether checks[i] was, allowed[i] its answer.
+func (c *answerCache) checks(token string, subject Object, checks []Check) (known, allowed []bool) {
+	known, allowed = make([]bool, len(checks)), make([]bool, len(checks))
+	if token == "" {
+		return known, allowed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.at(token)
+	if r == nil {
+		return known, allowed
+	}
+	for i, ch := range checks {
+		allowed[i], known[i] = r.checks[checkKey{subject, ch}]
+	}
+	return known, allowed
+}
+
+// putLookup remembers ids as the answer to k at token, asked in epoch.
+func (c *answerCache) putLookup(epoch uint64, token string, k lookupKey, ids []string) {
+	if len(ids) > answerCacheMaxLookup {
+		return
+	}
+	c.put(epoch, token, 1+len(ids), func(r *revisionAnswers) int {
+		if _, ok := r.lookups[k]; ok {
+			return 0
+		}
+		r.lookups[k] = ids
+		return 1 + len(ids)
+	})
+}
+
+// putChecks remembers allowed[i] as the answer to subject's checks[i] at
+// token, asked in epoch.
+func (c *answerCache) putChecks(epoch uint64, token string, subject Object, checks []Check, allowed []bool) {
+	c.put(epoch, token, len(checks), func(r *revisionAnswers) int {
+		added := 0
+		for i, ch := range checks {
+			k := checkKey{subject, ch}
+			if _, ok := r.checks[k]; !ok {
+				r.checks[k] = allowed[i]
+				added++
+			}
+		}
+		return added
+	})
+}
+
+// put makes room for cost units at token, evicting the oldest revisions,
+// and lets add store the answers, which returns what they cost. Nothing is
+// stored without a token, when asked before the last clear (epoch), nor
+// when it does not fit: answers at the oldest revision held (a slow
+// request's) never evict a newer one, and one revision alone never holds
+// more than the bound.
+func (c *answerCache) put(epoch uint64, token string, cost int, add func(*revisionAnswers) int) {
+	if token == "" || cost > answerCacheCost {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if epoch != c.epoch {
+		return
+	}
+	r := c.at(token)
+	if r == nil {
+		r = &revisionAnswers{token: token, lookups: map[lookupKey][]string{}, checks: map[checkKey]bool{}}
+		c.revisions = append(c.revisions, r)
+	}
+	for len(c.revisions) > answerCacheRevisions || c.cost+cost > answerCacheCost {
+		oldest := c.revisions[0]
+		if oldest == r {
+			return
+		}
+		c.revisions = c.revisions[1:]
+		c.cost -= oldest.cost
+	}
+	added := add(r)
+	r.cost += added
+	c.cost += added
+}
+
+// clear forgets every answer.
+func (c *answerCache) clear() {
+	c.mu.Lock()
+	c.revisions, c.cost = nil, 0
+	c.epoch++
+	c.mu.Unlock()
+}

@@ -1,0 +1,192 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pbxportal/pbxportal/internal/authz/embedded"
+	"github.com/pbxportal/pbxportal/internal/authz/model"
+)
+
+// TestLookupsRememberedAtTheirRevision: a lookup at a request revision is
+// asked of SpiceDB once per subject, type and permission while the revision
+// stands; a write makes a new revision whose reads see it, whether it was
+// written by this client or by another replica's; reads without a request
+// revision are never answered from memory.
+func TestLookupsRememberedAtTheirRevision(t *testing.T) {
+	ctx := context.Background()
+	srv, err := embedded.Start(ctx, embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	// c serves the requests; other writes to the same SpiceDB as another
+	// replica would: its writes reach c only through the tokens they make.
+	reg := prometheus.NewRegistry()
+	c, err := NewClient(srv.Conn(), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewClient(srv.Conn(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteSchema(ctx, model.Schema); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteRelationships(ctx, portalAccess(1, 3), nil); err != nil {
+		t.Fatal(err)
+	}
+	asked := func() float64 { return calls(t, reg, "LookupResources") }
+	at1 := WithRevision(ctx, c.Newest())
+
+	n := asked()
+	first, again := lookup(t, c, at1, 1), lookup(t, c, at1, 1)
+	if !slices.Equal(first, []string{"1"}) || !slices.Equal(again, first) {
+		t.Fatalf("lookups at one revision answered %v, then %v; want [1] twice", first, again)
+	}
+	if got := asked() - n; got != 1 {
+		t.Fatalf("two lookups at one revision made %v calls, want 1", got)
+	}
+	if got := lookup(t, c, at1, 2); !slices.Equal(got, []string{"2"}) || asked()-n != 2 {
+		t.Fatalf("another subject answered %v after %v calls; want [2] after 2", got, asked()-n)
+	}
+
+	// Another replica gives user 3 portal access: its token is newer, and
+	// a read at it sees the grant.
+	n = asked()
+	if err := other.WriteRelationships(ctx, portalAccess(3, 4), nil); err != nil {
+		t.Fatal(err)
+	}
+	at2 := WithRevision(ctx, other.Newest())
+	if got := lookup(t, c, at2, 3); !slices.Equal(got, []string{"3"}) || asked()-n != 1 {
+		t.Fatalf("after another replica's write, the lookup at its revision answered %v after %v calls; want [3] from SpiceDB", got, asked()-n)
+	}
+	// At the old revision, user 3 was remembered by nobody: asked.
+	lookup(t, c, at1, 3)
+	if asked()-n != 2 {
+		t.Fatalf("a lookup never made at the old revision made %v calls in all, want 2", asked()-n)
+	}
+
+	// A write through c forgets everything, even at the old revision.
+	if err := c.WriteRelationships(ctx, nil, portalAccess(1, 2)); err != nil {
+		t.Fatal(err)
+	}
+	n = asked()
+	if got := lookup(t, c, WithRevision(ctx, c.Newest()), 1); len(got) != 0 {
+		t.Fatalf("after revoking, the lookup answered %v, want nothing", got)
+	}
+	lookup(t, c, at1, 2)
+	if asked()-n != 2 {
+		t.Fatalf("after a write through the client, two lookups made %v calls, want 2", asked()-n)
+	}
+
+	// Reads without a request revision, or that cannot settle, are never
+	// answered from memory.
+	n = asked()
+	lookup(t, c, ctx, 2)
+	lookup(t, c, ctx, 2)
+	if asked()-n != 2 {
+		t.Fatalf("two lookups without a request revision made %v calls, want 2", asked()-n)
+	}
+	cause := errors.New("outbox stuck")
+	if _, err := c.LookupResources(WithUnsettled(ctx, cause), "user", "log_in", Object{Type: "user", ID: "2"}); !errors.Is(err, ErrUnsettled) {
+		t.Fatalf("an unsettled lookup answered err %v, want ErrUnsettled", err)
+	}
+}
+
+// lookup asks c for the users on which user id may log in, at ctx's revision.
+func lookup(t *testing.T, c *Client, ctx context.Context, id int) []string {
+	t.Helper()
+	ids, err := c.LookupResources(ctx, "user", "log_in", Object{Type: "user", ID: strconv.Itoa(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// TestAnswerCacheBounds: the cache keeps at most answerCacheRevisions
+// revisions and answerCacheCost units, dropping the oldest revisions first;
+// an answer at the oldest revision held never evicts a newer one; lookups
+// too large are not kept, and neither are answers without a revision or
+// asked before the last clear.
+func TestAnswerCacheBounds(t *testing.T) {
+	k := func(i int) lookupKey {
+		return lookupKey{subject: Object{Type: "user", ID: strconv.Itoa(i)}, resourceType: "site", perm: "reach"}
+	}
+	put := func(c *answerCache, token string, k lookupKey, ids []string) { c.putLookup(c.now(), token, k, ids) }
+	big := make([]string, answerCacheMaxLookup)
+	fill := func(c *answerCache, token string) {
+		for i := 2; c.cost+len(big)+1 <= answerCacheCost; i++ {
+			put(c, token, k(i), big)
+		}
+	}
+	tests := []struct {
+		name  string
+		fill  func(c *answerCache)
+		token string
+		key   lookupKey
+		want  bool
+	}{
+		{"kept", func(c *answerCache) { put(c, "r1", k(1), []string{"7"}) }, "r1", k(1), true},
+		{"other revision", func(c *answerCache) { put(c, "r1", k(1), []string{"7"}) }, "r2", k(1), false},
+		{"other subject", func(c *answerCache) { put(c, "r1", k(1), []string{"7"}) }, "r1", k(2), false},
+		{"no revision", func(c *answerCache) { put(c, "", k(1), []string{"7"}) }, "", k(1), false},
+		{"empty answer kept", func(c *answerCache) { put(c, "r1", k(1), nil) }, "r1", k(1), true},
+		{"too large", func(c *answerCache) { put(c, "r1", k(1), make([]string, answerCacheMaxLookup+1)) }, "r1", k(1), false},
+		{"oldest revision dropped", func(c *answerCache) {
+			for r := range answerCacheRevisions + 1 {
+				put(c, "r"+strconv.Itoa(r), k(1), nil)
+			}
+		}, "r0", k(1), false},
+		{"newest revisions kept", func(c *answerCache) {
+			for r := range answerCacheRevisions + 1 {
+				put(c, "r"+strconv.Itoa(r), k(1), nil)
+			}
+		}, "r1", k(1), true},
+		{"cost drops the oldest revision", func(c *answerCache) {
+			put(c, "r1", k(1), big)
+			fill(c, "r2")
+			put(c, "r2", k(0), big)
+		}, "r1", k(1), false},
+		{"an old revision does not evict a newer one", func(c *answerCache) {
+			put(c, "r1", k(1), nil)
+			fill(c, "r2")
+			put(c, "r1", k(0), big)
+		}, "r2", k(2), true},
+		{"a full revision alone takes no more", func(c *answerCache) {
+			fill(c, "r1")
+			put(c, "r1", k(0), big)
+		}, "r1", k(0), false},
+		{"cleared", func(c *answerCache) { put(c, "r1", k(1), nil); c.clear() }, "r1", k(1), false},
+		{"asked before a clear", func(c *answerCache) {
+			epoch := c.now()
+			c.clear()
+			c.putLookup(epoch, "r1", k(1), nil)
+		}, "r1", k(1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c answerCache
+			tt.fill(&c)
+			if _, ok := c.lookup(tt.token, tt.key); ok != tt.want {
+				t.Errorf("remembered = %v, want %v", ok, tt.want)
+			}
+			if len(c.revisions) > answerCacheRevisions || c.cost > answerCacheCost {
+				t.Errorf("holds %d revisions, cost %d: over the bounds", len(c.revisions), c.cost)
+			}
+			sum := 0
+			for _, r := range c.revisions {
+				sum += r.cost
+			}
+			if sum != c.cost {
+				t.Errorf("cost %d, revisions add up to %d", c.cost, sum)
+			}
+		})
+	}
+}
