@@ -13,6 +13,7 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
 )
@@ -114,38 +115,45 @@ func explain(t *testing.T, db *sql.DB, q string, args []any) string {
 	return b.String()
 }
 
-// TestRecordingsCountPlan pins the SQLite plans of a recordings count
-// (totalCount) by the viewer's grants. A count has no page to stop at: a
-// domain-wide viewer's count is split into parts (sqlfilter.CountPart), the
-// granted domains counted by the domain index alone, as the benchmark's
-// bypass counts them, and the other terms tested only on the rows of other
+// TestCountPlan pins the SQLite plans of a list's count (totalCount) by
+// the viewer's grants. A count has no page to stop at: a domain-wide
+// viewer's count is split into parts (sqlfilter.CountPart), the granted
+// domains counted by the domain index alone, as the benchmark's bypass
+// counts them, and the other terms tested only on the rows of other
 // domains, found by the same index. No part may read the table: before the
 // split, the whole filter under one count read every row (57–84 ms at
-// 100,000 recordings against the bypass's 30 ms). A narrow viewer's count is
-// one query, by its indexes.
-func TestRecordingsCountPlan(t *testing.T) {
+// 100,000 recordings against the bypass's 30 ms). A narrow viewer's count
+// is one query, by its indexes.
+func TestCountPlan(t *testing.T) {
 	l, err := NewLists()
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := openPlanDB(t)
-	plan := l.plans[list{projection.TypeRecording, "replay"}]
 	tests := []struct {
 		name  string
+		list  list
+		table string
 		found map[string][]string // lookups that found something
 		parts int
 	}{
-		{"office manager", map[string][]string{
+		{"office manager", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{
 			"domain#manage": {"1"}, "site#reach": {"1", "2"}, "queue#supervisor": {"3"},
 			"group#replayer": {"4"}, "number#replayer": {"1_5551234"},
 		}, 2},
-		{"support", map[string][]string{"domain#manage": {"1", "2", "3"}, "site#reach": {"1", "2"}}, 2},
-		{"replays all", map[string][]string{"domain#replays_all": {"1"}, "domain#manage": {"2"}, "group#replayer": {"4"}}, 2},
-		{"bypass", map[string][]string{"domain#manage": {"1"}, "domain#replays_all": {"1"}}, 2}, // the viewer's own recordings remain
-		{"number rights", map[string][]string{"number#replayer": {"1_5551234", "1_5559876"}, "group#replayer": {"4"}}, 1},
+		{"support", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#manage": {"1", "2", "3"}, "site#reach": {"1", "2"}}, 2},
+		{"replays all", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#replays_all": {"1"}, "domain#manage": {"2"}, "group#replayer": {"4"}}, 2},
+		{"bypass", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#manage": {"1"}, "domain#replays_all": {"1"}}, 2}, // the viewer's own recordings remain
+		{"number rights", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"number#replayer": {"1_5551234", "1_5559876"}, "group#replayer": {"4"}}, 1},
+		{"users of a directory user", list{projection.TypeUser, "view"}, user.Table, map[string][]string{"domain#member": {"1"}}, 2},
+		{"users of an office manager", list{projection.TypeUser, "view"}, user.Table, map[string][]string{
+			"domain#member": {"1"}, "domain#manage": {"1"}, "site#reach": {"1", "2"}, "queue#supervisor": {"3"},
+		}, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			plan := l.plans[tt.list]
+			table := tt.table
 			f, err := plan.Filter(context.Background(), l.schema, 7, func(_ context.Context, typ, perm string) ([]string, error) {
 				return tt.found[typ+"#"+perm], nil
 			})
@@ -154,10 +162,10 @@ func TestRecordingsCountPlan(t *testing.T) {
 			}
 			ctx, part := sqlfilter.CountPart(context.Background())
 			for n := 1; ; n++ {
-				s := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table(recording.Table)).WithContext(ctx)
+				s := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table(table)).WithContext(ctx)
 				f(s)
 				q, args := s.Query()
-				if got := explain(t, db, q, args); strings.Contains(got, "SCAN "+recording.Table) {
+				if got := explain(t, db, q, args); strings.Contains(got, "SCAN "+table) {
 					t.Errorf("part %d of the count reads the table:\n%s\n%s", n, q, got)
 				}
 				if part.Last() {

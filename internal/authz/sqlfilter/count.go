@@ -93,13 +93,21 @@ func (c *Count) claim(owner any, parts int) (int, bool) {
 }
 
 // countParts returns the parts of n's filter for a count, or nil when it
-// does not split: when the viewer holds no broad grant, when n has no
-// other term, or when the broad terms are not all one plain column.
+// does not split: when the viewer holds no broad grant, or n has no other
+// term.
+//
+// The broad terms that test one plain column (a foreign key to the broad
+// type's table) make D; every other term, a broad one under a condition
+// included (a domain's portal users), is tested on the rows outside D,
+// which the column's index finds (see the top of this file). When no broad
+// term is plain, D is the broad terms as written and the other terms drive
+// the second part by their own indexes, each row tested against NOT D:
+// such a viewer's other terms hold no broad grant, so they select few rows.
 func (r *renderer) countParts(s *sql.Selector, n *node) []*sql.Predicate {
 	if n.op != opOr || !r.holdsBroad(n) {
 		return nil
 	}
-	var broad, others []*node
+	var plain, others []*node
 	var add func(*node)
 	add = func(n *node) {
 		switch {
@@ -107,39 +115,29 @@ func (r *renderer) countParts(s *sql.Selector, n *node) []*sql.Predicate {
 			for _, k := range n.kids {
 				add(k)
 			}
-		case r.holdsBroad(n):
-			broad = append(broad, n)
+		case r.holdsBroad(n) && r.plainBroad(s, n, plain):
+			plain = append(plain, n)
 		default:
 			others = append(others, n)
 		}
 	}
 	add(n)
-	col, bare, table := "", "", ""
+	if len(plain) == 0 {
+		return r.countByOthers(s, others)
+	}
+	col, bare, _ := plainColumn(s, plain[0].col)
+	table := r.schema.broad[plain[0].typ]
 	var ids []int
-	for _, b := range broad {
-		c, name, ok := plainColumn(s, b.col)
-		if !ok || (col != "" && c != col) || (table != "" && r.schema.broad[b.typ] != table) {
-			return nil
-		}
-		col, bare, table = c, name, r.schema.broad[b.typ]
+	for _, b := range plain {
 		ids = append(ids, r.found[b.typ+"#"+b.perm]...)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	r.correlated = true
 	defer func() { r.correlated = false }()
-	var terms []*sql.Predicate
-	for _, o := range others {
-		if p := r.render(s, o); p != nil {
-			terms = append(terms, p)
-		}
-	}
-	if len(terms) == 0 || col == "" || table == "" {
-		return nil
-	}
-	t := terms[0]
-	if len(terms) > 1 {
-		t = sql.Or(terms...)
+	t := r.renderOr(s, others)
+	if t == nil {
+		return nil // D alone: the filter as written is counted by the index
 	}
 	if s.Dialect() == dialect.SQLite {
 		t = noIndex(t) // the other domains' rows drive, by the column's index
@@ -152,6 +150,59 @@ func (r *renderer) countParts(s *sql.Selector, n *node) []*sql.Predicate {
 		parts = append(parts, sql.And(sql.IsNull(col), t))
 	}
 	return parts
+}
+
+// plainBroad says whether the broad term b tests one plain column, the
+// same column of the same broad table as the terms already in plain.
+func (r *renderer) plainBroad(s *sql.Selector, b *node, plain []*node) bool {
+	if b.op != opLookup {
+		return false
+	}
+	col, _, ok := plainColumn(s, b.col)
+	if !ok || len(plain) == 0 {
+		return ok
+	}
+	first, _, _ := plainColumn(s, plain[0].col)
+	return col == first && r.schema.broad[b.typ] == r.schema.broad[plain[0].typ]
+}
+
+// countByOthers splits a filter whose broad terms are all under a
+// condition: D as written, then the other terms, by their indexes, on the
+// rows outside D.
+func (r *renderer) countByOthers(s *sql.Selector, terms []*node) []*sql.Predicate {
+	var broad, others []*node
+	for _, n := range terms {
+		if r.holdsBroad(n) {
+			broad = append(broad, n)
+		} else {
+			others = append(others, n)
+		}
+	}
+	d, t := r.renderOr(s, broad), r.renderOr(s, others)
+	if d == nil || t == nil {
+		return nil
+	}
+	notD := sql.P(func(b *sql.Builder) {
+		b.WriteString("NOT COALESCE(").Join(d).WriteString(", ").Join(sql.False()).WriteString(")")
+	})
+	return []*sql.Predicate{d, sql.And(t, notD)}
+}
+
+// renderOr renders the OR of ns, nil when none matches anything.
+func (r *renderer) renderOr(s *sql.Selector, ns []*node) *sql.Predicate {
+	var preds []*sql.Predicate
+	for _, n := range ns {
+		if p := r.render(s, n); p != nil {
+			preds = append(preds, p)
+		}
+	}
+	switch len(preds) {
+	case 0:
+		return nil
+	case 1:
+		return preds[0]
+	}
+	return sql.Or(preds...)
 }
 
 // plainColumn returns the column c tests, qualified and bare, when c's
