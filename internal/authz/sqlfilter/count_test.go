@@ -43,15 +43,15 @@ definition item {
 		}}
 	}
 	s, err := New(Config{
-		Schema:  schema,
-		Viewer:  "user",
+		Schema: schema,
+		Viewer: "user",
 		Columns: []Column{fk("item", "domain"), fk("item", "box"), fk("item", "owner"), fk("user", "box"),
 			// listed_in: the item's domain, while the item is listed
 			{Resource: "item", Relation: "listed_in", Match: func(s *entsql.Selector, in func(string) *entsql.Predicate) *entsql.Predicate {
 				return entsql.And(entsql.EQ(s.C("listed"), true), in(s.C("domain_id")))
 			}}},
-		Tables:  map[string]string{"user": "users"},
-		Broad:   map[string]string{"domain": "domains"},
+		Tables: map[string]string{"user": "users"},
+		Broad:  map[string]string{"domain": "domains"},
 	})
 	if err != nil {
 		t.Fatal(err)
