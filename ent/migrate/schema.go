@@ -388,7 +388,7 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{RecordingsColumns[11]},
 				Annotation: &entsql.IndexAnnotation{
-					Where: "caller_number IS NULL OR callee_number IS NULL OR account_code_number IS NULL",
+					Where: "((caller_number IS NULL) OR (callee_number IS NULL) OR (account_code_number IS NULL))",
 				},
 			},
 		},
