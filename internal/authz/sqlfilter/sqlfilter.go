@@ -366,7 +366,6 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 	root := p.root
 	return func(sel *sql.Selector) {
 		rr := *r // a query may be built more than once, and concurrently
-		var pred *sql.Predicate
 		if c := countFrom(sel.Context()); c != nil {
 			// r, the same for every build of this filter, claims the count.
 			parts := rr.countParts(sel, root)
@@ -376,7 +375,7 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 			}
 			rr.aliases = 0
 		}
-		pred = rr.renderTop(sel, root)
+		pred := rr.renderTop(sel, root)
 		if pred == nil {
 			pred = sql.False()
 		}
