@@ -383,6 +383,14 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{RecordingsColumns[11], RecordingsColumns[10]},
 			},
+			{
+				Name:    "recording_numbers_missing",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[11]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "((caller_number IS NULL) OR (callee_number IS NULL) OR (account_code_number IS NULL))",
+				},
+			},
 		},
 	}
 	// RevokedTokensColumns holds the columns for the "revoked_tokens" table.

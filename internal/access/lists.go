@@ -12,6 +12,8 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent/auditevent"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
+	"github.com/pbxportal/pbxportal/ent/domain"
+	"github.com/pbxportal/pbxportal/ent/migrate"
 	"github.com/pbxportal/pbxportal/internal/authz/model"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
@@ -59,6 +61,21 @@ func listColumns() []sqlfilter.Column {
 	}
 }
 
+// notNull says whether a column of the portal's schema never holds NULL.
+func notNull(table, column string) bool {
+	for _, t := range migrate.Tables {
+		if t.Name != table {
+			continue
+		}
+		for _, c := range t.Columns {
+			if c.Name == column {
+				return !c.Nullable
+			}
+		}
+	}
+	return false
+}
+
 // list is one root connection: the type and permission that make an object
 // of it visible.
 type list struct{ typ, permission string }
@@ -97,7 +114,8 @@ func NewLists() (*Lists, error) {
 		Columns: append(projection.Columns(), listColumns()...),
 		Tables:  projection.Tables(),
 		Viewer:  projection.TypeUser,
-		Broad:   []string{projection.TypeDomain},
+		Broad:   map[string]string{projection.TypeDomain: domain.Table},
+		NotNull: notNull,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)

@@ -28,6 +28,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/migrate/migrations"
 	"github.com/pbxportal/pbxportal/graph"
+	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/audit"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
@@ -294,6 +295,8 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 	// which number rights select by; rows from before the columns get them
 	// here, once.
 	client.Recording.Use(projection.NumbersHook())
+	// A list's totalCount may be counted in parts, each by its own index.
+	client.Intercept(access.CountByParts())
 	if _, err := projection.BackfillNumbers(ctx, client, drv.Dialect()); err != nil {
 		_ = client.Close()
 		return nil, err

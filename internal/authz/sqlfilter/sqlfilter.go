@@ -66,7 +66,8 @@ type Schema struct {
 	columns map[[2]string]Column
 	tables  map[string]string
 	viewer  string
-	broad   map[string]bool
+	broad   map[string]string
+	notNull func(table, column string) bool
 }
 
 // Config says how to compile.
@@ -82,10 +83,15 @@ type Config struct {
 	// Viewer is the type of the viewer (the subject of every list).
 	Viewer string
 	// Broad names the container types whose grant covers a whole partition
-	// of a table (a domain: every row of it). A viewer who holds one sees a
-	// large share of the rows; on SQLite the other terms of such a filter
-	// are then kept from choosing the plan (see renderTop).
-	Broad []string
+	// of a table (a domain: every row of it), each with its table. A viewer
+	// who holds one sees a large share of the rows; on SQLite the other
+	// terms of such a filter are then kept from choosing the plan of a page
+	// (see renderTop), and a count of it is split (see countParts).
+	Broad map[string]string
+	// NotNull says whether a column of a table never holds NULL; nil: any
+	// column may. A count split by a broad column that may be NULL has a
+	// part for the rows without one.
+	NotNull func(table, column string) bool
 }
 
 // New compiles the schema text of cfg.
@@ -95,10 +101,7 @@ func New(cfg Config) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlfilter: compile schema: %w", err)
 	}
-	s := &Schema{defs: map[string]*core.NamespaceDefinition{}, columns: map[[2]string]Column{}, tables: cfg.Tables, viewer: cfg.Viewer, broad: map[string]bool{}}
-	for _, t := range cfg.Broad {
-		s.broad[t] = true
-	}
+	s := &Schema{defs: map[string]*core.NamespaceDefinition{}, columns: map[[2]string]Column{}, tables: cfg.Tables, viewer: cfg.Viewer, broad: cfg.Broad, notNull: cfg.NotNull}
 	for _, d := range cs.ObjectDefinitions {
 		s.defs[d.GetName()] = d
 	}
@@ -363,6 +366,15 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 	root := p.root
 	return func(sel *sql.Selector) {
 		rr := *r // a query may be built more than once, and concurrently
+		if c := countFrom(sel.Context()); c != nil {
+			// r, the same for every build of this filter, claims the count.
+			parts := rr.countParts(sel, root)
+			if i, mine := c.claim(r, max(len(parts), 1)); mine && len(parts) > 0 {
+				sel.Where(parts[i])
+				return
+			}
+			rr.aliases = 0
+		}
 		pred := rr.renderTop(sel, root)
 		if pred == nil {
 			pred = sql.False()
@@ -416,6 +428,10 @@ type renderer struct {
 	found    map[string][]int
 	resolved map[*node]func(*sql.Selector) *sql.Predicate
 	aliases  int
+	// correlated: a subquery over a through type's table is written as a
+	// correlated EXISTS, looked up for each row tested, instead of a list
+	// the database builds once (see countParts).
+	correlated bool
 }
 
 // renderTop renders the filter of the listed table. When the viewer holds a
@@ -469,7 +485,8 @@ func (r *renderer) holdsBroad(n *node) bool {
 		return slices.ContainsFunc(n.kids, r.holdsBroad)
 	case opLookup:
 		_, resolved := r.resolved[n]
-		return r.schema.broad[n.typ] && !resolved && len(r.found[n.typ+"#"+n.perm]) > 0
+		_, broad := r.schema.broad[n.typ]
+		return broad && !resolved && len(r.found[n.typ+"#"+n.perm]) > 0
 	}
 	return false
 }
@@ -520,6 +537,11 @@ func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 		p := r.render(sub, n.sub)
 		if p == nil {
 			return nil
+		}
+		if r.correlated {
+			return n.col.Match(s, func(col string) *sql.Predicate {
+				return sql.Exists(sub.Clone().Where(sql.And(sql.ColumnsEQ(t.C("id"), col), p)))
+			})
 		}
 		sub.Where(p)
 		return n.col.Match(s, func(col string) *sql.Predicate { return sql.In(col, sub) })
