@@ -453,9 +453,10 @@ func (a *App) ready(ctx context.Context) error {
 // Handler is the HTTP handler of the server.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// MetricsHandler serves the Prometheus metrics, for an address of their own
-// (Config.SeparateMetrics).
-func (a *App) MetricsHandler() http.Handler { return server.MetricsHandler(a.Registry) }
+// MetricsHandler serves the Prometheus metrics and Go's runtime profiles
+// (/debug/pprof/), for an address of their own (Config.SeparateMetrics); the
+// API's handler never serves the profiles.
+func (a *App) MetricsHandler() http.Handler { return server.OperatorHandler(a.Registry) }
 
 // StopSpiceDB stops the embedded SpiceDB, leaving the rest running; tests use
 // it to show that authorization fails closed.
