@@ -407,7 +407,7 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 		}
 		return conn, nil
 	}
-	e, err := embedded.Start(ctx, embedded.Options{DatastoreURL: cfg.SpiceDBDatastoreURL})
+	e, err := embedded.Start(ctx, embedded.Options{DatastoreURL: cfg.SpiceDBDatastoreURL, Log: cfg.Log})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded spicedb: %w", err)
 	}
