@@ -7,6 +7,7 @@ import (
 	"iter"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	spicedatastore "github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/options"
@@ -41,8 +42,9 @@ type compactingDatastore struct {
 	build    func(context.Context) (spicedatastore.Datastore, error)
 	every    int64
 	uniqueID string
-	// onCompact, when set, is told the outcome of every compaction.
-	onCompact func(error)
+	// onCompact, when set, is told the outcome of every compaction and how
+	// long it took.
+	onCompact func(err error, took time.Duration)
 
 	// gate is held shared by every write transaction and exclusively while
 	// a compaction replays the last changes and swaps generations.
@@ -165,12 +167,13 @@ func (c *compactingDatastore) ReadWriteTx(ctx context.Context, f spicedatastore.
 		go func() {
 			defer c.wg.Done()
 			defer c.running.Store(false)
+			start := time.Now()
 			err := c.compact(c.ctx)
 			if err != nil {
 				c.writes.Store(0) // try again after another generation's writes
 			}
 			if c.onCompact != nil {
-				c.onCompact(err)
+				c.onCompact(err, time.Since(start))
 			}
 		}()
 	}

@@ -72,7 +72,7 @@ func TestCompactionBoundsRetainedRevisions(t *testing.T) {
 	}
 	var mu sync.Mutex
 	compactions := 0
-	compacting.onCompact = func(err error) {
+	compacting.onCompact = func(err error, _ time.Duration) {
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
