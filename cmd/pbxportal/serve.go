@@ -73,7 +73,7 @@ for anything long-lived: 'go run' does not pass SIGTERM on to it.`,
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":8080", "address to listen on")
-	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve /metrics on this address (e.g. 127.0.0.1:9090) instead of on --listen")
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "", "serve /metrics, and Go's profiles at /debug/pprof/, on this address (e.g. 127.0.0.1:9090) instead of /metrics on --listen")
 	addLimitFlags(cmd.Flags(), &cfg.Limits)
 	cmd.Flags().BoolVar(&demo, "demo", false, "load the demo dataset into an empty database given by --database-url")
 	cmd.Flags().BoolVar(&graphiQL, "graphiql", true, "serve GraphiQL at / (--graphiql=false to turn it off in production)")

@@ -410,7 +410,7 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 		}
 		return conn, nil
 	}
-	e, err := embedded.Start(ctx, embedded.Options{DatastoreURL: cfg.SpiceDBDatastoreURL})
+	e, err := embedded.Start(ctx, embedded.Options{DatastoreURL: cfg.SpiceDBDatastoreURL, Log: cfg.Log})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded spicedb: %w", err)
 	}
@@ -456,9 +456,10 @@ func (a *App) ready(ctx context.Context) error {
 // Handler is the HTTP handler of the server.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// MetricsHandler serves the Prometheus metrics, for an address of their own
-// (Config.SeparateMetrics).
-func (a *App) MetricsHandler() http.Handler { return server.MetricsHandler(a.Registry) }
+// MetricsHandler serves the Prometheus metrics and Go's runtime profiles
+// (/debug/pprof/), for an address of their own (Config.SeparateMetrics); the
+// API's handler never serves the profiles.
+func (a *App) MetricsHandler() http.Handler { return server.OperatorHandler(a.Registry) }
 
 // Close stops the relay, SpiceDB and the database.
 func (a *App) Close() {

@@ -71,7 +71,8 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 // TestMetricsOnTheirOwnAddress: with SeparateMetrics, /metrics is not on
-// the API's handler, and MetricsHandler serves it.
+// the API's handler, and MetricsHandler serves it; Go's profiles are only
+// ever on the metrics address.
 func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	p := openPortal(t, app.Config{DataDir: t.TempDir(), Demo: true, SeparateMetrics: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -88,6 +89,18 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "pbxportal_graphql_requests_total") {
 		t.Errorf("the metrics address answers %d: %.200s", res.StatusCode, b)
+	}
+	if status, _ := p.get("/debug/pprof/heap"); status != http.StatusNotFound {
+		t.Errorf("/debug/pprof/heap on the API answers %d, want 404", status)
+	}
+	heap, err := http.Get(metrics.URL + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer heap.Body.Close()
+	hb, _ := io.ReadAll(heap.Body)
+	if heap.StatusCode != http.StatusOK || !strings.Contains(string(hb), "heap profile") {
+		t.Errorf("/debug/pprof/heap on the metrics address answers %d: %.200s", heap.StatusCode, hb)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -34,6 +35,14 @@ type Options struct {
 	ListenAddr string
 	// PresharedKey is the key that clients on ListenAddr must present.
 	PresharedKey string
+	// CompactEvery is how many write transactions the memory datastore takes
+	// before it is copied into a fresh one, which frees the snapshots and
+	// changelog its writes retained (see compactingDatastore): 0 means
+	// DefaultCompactEvery, a negative number never. It does not apply to a
+	// PostgreSQL datastore, whose garbage collection SpiceDB runs itself.
+	CompactEvery int
+	// Log, when set, is told of every compaction of the memory datastore.
+	Log *slog.Logger
 }
 
 // Server is an in-process SpiceDB.
@@ -57,7 +66,31 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		dsOpts = append(dsOpts, datastore.WithEngine(datastore.PostgresEngine), datastore.WithURI(opts.DatastoreURL))
 	}
-	ds, err := datastore.NewDatastore(ctx, dsOpts...)
+	var ds spicedatastore.Datastore
+	var err error
+	if every := opts.CompactEvery; opts.DatastoreURL == "" && every >= 0 {
+		if every == 0 {
+			every = DefaultCompactEvery
+		}
+		var c *compactingDatastore
+		c, err = newCompactingDatastore(ctx, every, func(ctx context.Context) (spicedatastore.Datastore, error) {
+			return datastore.NewDatastore(ctx, dsOpts...)
+		})
+		if err == nil {
+			ds = c
+			if opts.Log != nil {
+				c.onCompact = func(err error, took time.Duration) {
+					if err != nil {
+						opts.Log.Warn("compacting SpiceDB's memory datastore failed; its retained revisions keep growing until the next try", "error", err)
+						return
+					}
+					opts.Log.Info("compacted SpiceDB's memory datastore", "writes", every, "took", took.Round(time.Millisecond))
+				}
+			}
+		}
+	} else {
+		ds, err = datastore.NewDatastore(ctx, dsOpts...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded: spicedb datastore: %w", err)
 	}
