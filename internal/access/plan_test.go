@@ -24,6 +24,9 @@ import (
 // must walk the table in id order and stop at the page's end: a
 // MULTI-INDEX OR would collect the row ids of the whole domain and sort
 // them in a temporary B-tree first (31–114 ms at 100,000 recordings).
+// Its other terms are tested only on the rows outside its domains, so a
+// subquery among them (the owners in the sites it reaches) is looked up per
+// row tested, not built whole first (3.5 ms for 40 sites' users).
 // A viewer without one (number, group, queue rights) must keep the
 // indexes: a scan would read the whole table to find a few rows.
 func TestRecordingsPagePlan(t *testing.T) {
@@ -70,6 +73,8 @@ func TestRecordingsPagePlan(t *testing.T) {
 			switch {
 			case tt.broad && collects:
 				t.Errorf("a domain-wide viewer's page collects the domain before its first row:\n%s\n%s", q, got)
+			case tt.broad && strings.Contains(got, "LIST SUBQUERY"):
+				t.Errorf("a domain-wide viewer's page builds a subquery's whole list before its first row:\n%s\n%s", q, got)
 			case !tt.broad && scans:
 				t.Errorf("a narrow viewer's page scans the table instead of its indexes:\n%s\n%s", q, got)
 			}

@@ -458,14 +458,22 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 			}
 			return
 		}
-		p := r.render(s, n)
-		switch {
-		case p == nil:
-		case r.holdsBroad(n):
-			broad = append(broad, p)
-		default:
+		if r.holdsBroad(n) {
+			if p := r.render(s, n); p != nil {
+				broad = append(broad, p)
+			}
+			return
+		}
+		// The page walks the table and tests the other terms only on rows
+		// outside the granted domains, usually a few: a subquery is then
+		// looked up for each of them (correlated) rather than built whole
+		// first (3.5 ms for the users of 40 sites, against 0.1 ms).
+		correlated := r.correlated
+		r.correlated = true
+		if p := r.render(s, n); p != nil {
 			others = append(others, noIndex(p))
 		}
+		r.correlated = correlated
 	}
 	add(n)
 	// The broad terms first: SQLite evaluates an OR from the left and stops
