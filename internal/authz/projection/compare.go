@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/maphash"
 	"slices"
 
@@ -13,78 +14,137 @@ import (
 
 // compare finds how SpiceDB differs from the database's projection without
 // holding either side's relationships in memory, so that a restart on a
-// SpiceDB that keeps a million relationships costs a few bytes per
+// SpiceDB that keeps millions of relationships costs a few bytes per
 // relationship, not the relationships:
 //
-//  1. it walks the database and keeps a 128-bit fingerprint of each
-//     relationship the projection emits (16 bytes each), sorted;
-//  2. it streams SpiceDB's export: a relationship whose fingerprint is in
-//     the set marks it seen; any other is extra, and goes to extra after
-//     the export, in one call (so extra holds the extra relationships);
-//  3. only if some fingerprint was not seen, it walks the database again
-//     and hands the relationships of the unseen ones to missing, a page of
-//     the walk at a time.
+//  1. at the same time, it walks the database and streams SpiceDB's export,
+//     keeping a 128-bit fingerprint (16 bytes) of each relationship of
+//     either side;
+//  2. it sorts both sets and merges them: a fingerprint only the database
+//     has is a missing relationship, one only SpiceDB has an extra one;
+//  3. only if some are extra, it streams the export again and hands those
+//     relationships to extra, in one call after the export has ended; only
+//     if some are missing, it walks the database again and hands those to
+//     missing, a page of the walk at a time.
 //
-// The fingerprints are keyed with seeds chosen at random per call, so no
-// input can be built to collide; two different relationships share one
-// with a probability of about 2^-128 per pair, far below any other failure.
-// missing and extra may write to SpiceDB: the export has ended by then.
+// So when nothing differs (a restart) it reads each side once, the two in
+// parallel. The fingerprints are keyed with seeds chosen at random per call,
+// so no input can be built to collide; two different relationships share
+// one with a probability of about 2^-128 per pair, far below any other
+// failure. missing and extra may write to SpiceDB: no export is open then.
 func compare(ctx context.Context, db *ent.Client, spice *authz.Client, missing, extra func([]authz.Relationship) error) error {
 	fp := newFingerprinter()
-	var want []fingerprint
-	if err := Walk(ctx, db, PageSize, func(rels []authz.Relationship) error {
-		for _, r := range rels {
-			want = append(want, fp.of(r))
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	slices.SortFunc(want, fingerprint.compare)
-	want = slices.Compact(want)
-	want = slices.Clip(want)
-
-	seen := make([]bool, len(want))
-	unseen := len(want)
-	var extras []authz.Relationship
-	if err := exportOwned(ctx, spice, func(batch []authz.Relationship) error {
-		for _, r := range batch {
-			i, ok := slices.BinarySearchFunc(want, fp.of(r), fingerprint.compare)
-			switch {
-			case !ok:
-				extras = append(extras, r)
-			case !seen[i]:
-				seen[i] = true
-				unseen--
+	var want, have []fingerprint
+	both, cancel := context.WithCancel(ctx) // one side's failure ends the other
+	defer cancel()
+	walked := make(chan error, 1)
+	go func() {
+		fp := fp.clone()
+		err := Walk(both, db, PageSize, func(rels []authz.Relationship) error {
+			for _, r := range rels {
+				want = append(want, fp.of(r))
 			}
+			return nil
+		})
+		if err != nil {
+			cancel()
+		}
+		walked <- err
+	}()
+	exported := exportOwned(both, spice, func(batch []authz.Relationship) error {
+		for _, r := range batch {
+			have = append(have, fp.of(r))
 		}
 		return nil
-	}); err != nil {
+	})
+	if exported != nil {
+		cancel()
+	}
+	if err := cause(<-walked, exported); err != nil {
 		return err
 	}
-	if len(extras) > 0 {
+	lack, excess := subtract(want, have), subtract(have, want)
+	want, have = nil, nil
+	if len(excess) > 0 {
+		var extras []authz.Relationship
+		if err := exportOwned(ctx, spice, func(batch []authz.Relationship) error {
+			for _, r := range batch {
+				if take(excess, fp.of(r)) {
+					extras = append(extras, r)
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := extra(extras); err != nil {
 			return err
 		}
 	}
-	if unseen == 0 {
+	if len(lack) == 0 {
 		return nil
 	}
 	return Walk(ctx, db, PageSize, func(rels []authz.Relationship) error {
-		var lack []authz.Relationship
+		var page []authz.Relationship
 		for _, r := range rels {
 			// A relationship the first walk did not emit was written
 			// since; the outbox brings it to SpiceDB.
-			if i, ok := slices.BinarySearchFunc(want, fp.of(r), fingerprint.compare); ok && !seen[i] {
-				seen[i] = true
-				lack = append(lack, r)
+			if take(lack, fp.of(r)) {
+				page = append(page, r)
 			}
 		}
-		if len(lack) == 0 {
+		if len(page) == 0 {
 			return nil
 		}
-		return missing(lack)
+		return missing(page)
 	})
+}
+
+// cause returns the first of errs that is not the cancellation one side's
+// failure caused in the other, or else the first error.
+func cause(errs ...error) error {
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return cmp.Or(errs...)
+}
+
+// subtract sorts a and b and returns the distinct fingerprints of a that b
+// lacks, each with a flag that take sets.
+func subtract(a, b []fingerprint) []taken {
+	slices.SortFunc(a, fingerprint.compare)
+	slices.SortFunc(b, fingerprint.compare)
+	var out []taken
+	for i, j := 0, 0; i < len(a); i++ {
+		if i > 0 && a[i] == a[i-1] {
+			continue
+		}
+		for j < len(b) && b[j].compare(a[i]) < 0 {
+			j++
+		}
+		if j == len(b) || b[j] != a[i] {
+			out = append(out, taken{f: a[i]})
+		}
+	}
+	return out
+}
+
+// taken is a fingerprint of a set and whether take has met it.
+type taken struct {
+	f    fingerprint
+	seen bool
+}
+
+// take reports whether f is in the sorted set and met for the first time.
+func take(set []taken, f fingerprint) bool {
+	i, ok := slices.BinarySearchFunc(set, f, func(t taken, f fingerprint) int { return t.f.compare(f) })
+	if !ok || set[i].seen {
+		return false
+	}
+	set[i].seen = true
+	return true
 }
 
 // fingerprint is a 128-bit hash of one relationship.
@@ -106,6 +166,10 @@ type fingerprinter struct {
 func newFingerprinter() *fingerprinter {
 	return &fingerprinter{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
 }
+
+// clone returns a fingerprinter with the same seeds and a buffer of its
+// own, for another goroutine.
+func (f *fingerprinter) clone() *fingerprinter { return &fingerprinter{seeds: f.seeds} }
 
 // of returns r's fingerprint. Each field is written with its length first,
 // so that two relationships whose fields split the same characters
