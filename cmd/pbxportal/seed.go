@@ -39,6 +39,9 @@ must be migrated first (pbxportal migrate).`,
 			// The store's client has no hooks: the rows go in without being
 			// projected one by one, and SpiceDB is rebuilt from them below.
 			n, err := seed.Load(ctx, store.Client, cfg.MediaDir(), opts)
+			if err == nil {
+				err = store.Analyze(ctx) // the first queries get plans for the rows just loaded
+			}
 			if err == nil && (opts.Users > 0 || opts.Recordings > 0) {
 				fmt.Fprintf(out, "grew %s by %d users, %d sites, %d queues (%d agent memberships), %d groups, %d recordings and %d call records\n",
 					seed.Domain, n.Users, n.Sites, n.Queues, n.QueueAgents, n.Groups, n.Recordings, n.CallRecords)

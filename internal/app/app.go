@@ -444,6 +444,41 @@ func (a *App) rebuild(ctx context.Context) error {
 	})
 }
 
+// Analyze refreshes PostgreSQL's planner statistics of every table in the
+// store's schema, as a bulk load (pbxportal seed) must before the first
+// query: until autovacuum's next analyze, which may be minutes away or never
+// when it is off, the planner takes a table of a million recordings for an
+// empty one and pages them by primary key, reading all of them for a viewer
+// who sees a few. On SQLite it does nothing.
+func (s *Store) Analyze(ctx context.Context) error {
+	if !s.postgres {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename`)
+	if err != nil {
+		return fmt.Errorf("analyze: list tables: %w", err)
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			_ = rows.Close()
+			return fmt.Errorf("analyze: list tables: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("analyze: list tables: %w", err)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", ")); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	return nil
+}
+
 // ready reports whether the database and SpiceDB answer.
 func (a *App) ready(ctx context.Context) error {
 	if err := a.db.PingContext(ctx); err != nil {

@@ -106,6 +106,9 @@ func BenchmarkAuthz(b *testing.B) {
 	if _, err := seed.Load(ctx, store.Client, cfg.MediaDir(), seed.Options{Users: c.users, Recordings: c.recordings, Seed: 1}); err != nil {
 		b.Fatal(err)
 	}
+	if err := store.Analyze(ctx); err != nil { // as pbxportal seed does
+		b.Fatal(err)
+	}
 	_ = store.Client.Close()
 	b.Logf("generated %d users and %d recordings in %s", c.users, c.recordings, time.Since(t0).Round(time.Millisecond))
 

@@ -2,6 +2,7 @@ package projection
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -23,38 +24,61 @@ type Drift struct {
 }
 
 // Held returns the relationships of the projection's types that SpiceDB
-// holds, read as one stream of SpiceDB's bulk export.
+// holds, read as one stream of SpiceDB's bulk export. It holds them all in
+// memory; Reconcile and Rebuild do not use it.
 func Held(ctx context.Context, spice *authz.Client) ([]authz.Relationship, error) {
-	owned := Types()
 	var have []authz.Relationship
-	if err := spice.ExportRelationships(ctx, func(batch []authz.Relationship) error {
-		for _, r := range batch {
-			if slices.Contains(owned, r.Resource.Type) {
-				have = append(have, r)
-			}
-		}
+	if err := exportOwned(ctx, spice, func(batch []authz.Relationship) error {
+		have = append(have, batch...)
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("projection: read spicedb: %w", err)
+		return nil, err
 	}
 	return have, nil
+}
+
+// exportOwned streams the relationships of the projection's types that
+// SpiceDB holds to fn, a batch of SpiceDB's bulk export at a time.
+func exportOwned(ctx context.Context, spice *authz.Client, fn func([]authz.Relationship) error) error {
+	owned := Types()
+	if err := spice.ExportRelationships(ctx, func(batch []authz.Relationship) error {
+		batch = slices.DeleteFunc(batch, func(r authz.Relationship) bool { return !slices.Contains(owned, r.Resource.Type) })
+		if len(batch) == 0 {
+			return nil
+		}
+		return fn(batch)
+	}); err != nil {
+		return fmt.Errorf("projection: read spicedb: %w", err)
+	}
+	return nil
+}
+
+// errHoldsOne ends the export of holdsAny at the first relationship.
+var errHoldsOne = errors.New("spicedb holds a relationship of the projection")
+
+// holdsAny reports whether SpiceDB holds any relationship of the
+// projection's types, reading no further than the first one.
+func holdsAny(ctx context.Context, spice *authz.Client) (bool, error) {
+	err := exportOwned(ctx, spice, func([]authz.Relationship) error { return errHoldsOne })
+	if errors.Is(err, errHoldsOne) {
+		return true, nil
+	}
+	return false, err
 }
 
 // Reconcile compares the projection of the whole database with what SpiceDB
 // holds and, with fix, writes the difference, in WriteRelationships calls of
 // at most SpiceDB's 1,000 updates. TOUCH and DELETE are idempotent, so it is
-// safe against a SpiceDB that others write to at the same time.
+// safe against a SpiceDB that others write to at the same time. It streams
+// both sides (see compare); what it holds is the drift it reports.
 func Reconcile(ctx context.Context, db *ent.Client, spice *authz.Client, fix bool) (Drift, error) {
-	want, err := All(ctx, db)
-	if err != nil {
-		return Drift{}, err
-	}
-	have, err := Held(ctx, spice)
-	if err != nil {
-		return Drift{}, err
-	}
 	var d Drift
-	d.Missing, d.Extra = Diff(have, want)
+	err := compare(ctx, db, spice,
+		func(rels []authz.Relationship) error { d.Missing = append(d.Missing, rels...); return nil },
+		func(rels []authz.Relationship) error { d.Extra = append(d.Extra, rels...); return nil })
+	if err != nil {
+		return Drift{}, err
+	}
 	if fix {
 		if err := spice.WriteRelationships(ctx, d.Missing, d.Extra); err != nil {
 			return d, fmt.Errorf("projection: repair: %w", err)
@@ -63,33 +87,53 @@ func Reconcile(ctx context.Context, db *ent.Client, spice *authz.Client, fix boo
 	return d, nil
 }
 
+// Repair counts what Rebuild wrote into SpiceDB.
+type Repair struct {
+	// Imported is how many missing relationships it imported into a SpiceDB
+	// that held some already (0 into an empty one, which it fills whole).
+	Imported int
+	// Deleted is how many extra relationships it deleted.
+	Deleted int
+}
+
 // Rebuild writes the projection into a SpiceDB that nobody else writes to
-// meanwhile (the caller holds the relay's exclusivity). It creates the missing relationships
-// through SpiceDB's bulk import, which refuses one that exists, and deletes
-// the extra ones. Into a SpiceDB that holds none of the projection (a fresh
-// embedded one) it streams the database, a page at a time, straight into
-// the import, reading the next page while SpiceDB loads the last.
-func Rebuild(ctx context.Context, db *ent.Client, spice *authz.Client) (Drift, error) {
-	have, err := Held(ctx, spice)
+// meanwhile (the caller holds the relay's exclusivity). Into a SpiceDB that
+// holds none of the projection (a fresh embedded one) it streams the
+// database, a page at a time, straight into SpiceDB's bulk import, reading
+// the next page while SpiceDB loads the last. Into one that holds some (a
+// restart on a persistent datastore) it compares the two as streams (see
+// compare), imports what is missing a page at a time (the import refuses a
+// relationship that exists) and then deletes what is extra.
+func Rebuild(ctx context.Context, db *ent.Client, spice *authz.Client) (Repair, error) {
+	some, err := holdsAny(ctx, spice)
 	if err != nil {
-		return Drift{}, err
+		return Repair{}, err
 	}
-	if len(have) == 0 {
-		return Drift{}, importAll(ctx, db, spice)
+	if !some {
+		return Repair{}, importAll(ctx, db, spice)
 	}
-	want, err := All(ctx, db)
+	var (
+		r     Repair
+		extra []authz.Relationship
+	)
+	err = compare(ctx, db, spice,
+		func(rels []authz.Relationship) error {
+			n, err := spice.ImportRelationships(ctx, rels)
+			r.Imported += n
+			if err != nil {
+				return fmt.Errorf("projection: import: %w", err)
+			}
+			return nil
+		},
+		func(rels []authz.Relationship) error { extra = append(extra, rels...); return nil })
 	if err != nil {
-		return Drift{}, err
+		return r, err
 	}
-	var d Drift
-	d.Missing, d.Extra = Diff(have, want)
-	if _, err := spice.ImportRelationships(ctx, d.Missing); err != nil {
-		return d, fmt.Errorf("projection: import: %w", err)
+	if err := spice.WriteRelationships(ctx, nil, extra); err != nil {
+		return r, fmt.Errorf("projection: delete extra: %w", err)
 	}
-	if err := spice.WriteRelationships(ctx, nil, d.Extra); err != nil {
-		return d, fmt.Errorf("projection: delete extra: %w", err)
-	}
-	return d, nil
+	r.Deleted = len(extra)
+	return r, nil
 }
 
 // importAll imports every page of Walk, Walk reading ahead by one page.

@@ -66,6 +66,8 @@ func TestRebuildAndReconcile(t *testing.T) {
 		wantExtra   int
 	}{
 		{"rebuild into an empty SpiceDB", nil, false, 0, 0}, // the streaming import reports no drift
+		{"rebuild over all of it (a restart)", want, false, 0, 0},
+		{"rebuild over all of it and a stray", append(slices.Clone(want), stray), false, 0, 1},
 		{"rebuild over part of it and a stray", append(slices.Clone(half), stray), false, len(want) - len(half), 1},
 		{"reconcile an empty SpiceDB", nil, true, len(want), 0},
 		{"reconcile part of it and a stray", append(slices.Clone(half), stray), true, len(want) - len(half), 1},
@@ -79,7 +81,7 @@ func TestRebuildAndReconcile(t *testing.T) {
 			if err := spice.WriteRelationships(ctx, tt.start, nil); err != nil {
 				t.Fatal(err)
 			}
-			var d projection.Drift
+			var missing, extra int
 			if tt.reconcile {
 				check, err := projection.Reconcile(ctx, db, spice, false)
 				if err != nil {
@@ -88,15 +90,20 @@ func TestRebuildAndReconcile(t *testing.T) {
 				if len(check.Missing) != tt.wantMissing || len(check.Extra) != tt.wantExtra {
 					t.Errorf("Reconcile without fix: %d missing, %d extra; want %d, %d", len(check.Missing), len(check.Extra), tt.wantMissing, tt.wantExtra)
 				}
-				d, err = projection.Reconcile(ctx, db, spice, true)
+				d, err := projection.Reconcile(ctx, db, spice, true)
 				if err != nil {
 					t.Fatal(err)
 				}
-			} else if d, err = projection.Rebuild(ctx, db, spice); err != nil {
-				t.Fatal(err)
+				missing, extra = len(d.Missing), len(d.Extra)
+			} else {
+				r, err := projection.Rebuild(ctx, db, spice)
+				if err != nil {
+					t.Fatal(err)
+				}
+				missing, extra = r.Imported, r.Deleted
 			}
-			if len(d.Missing) != tt.wantMissing || len(d.Extra) != tt.wantExtra {
-				t.Errorf("drift: %d missing, %d extra; want %d, %d", len(d.Missing), len(d.Extra), tt.wantMissing, tt.wantExtra)
+			if missing != tt.wantMissing || extra != tt.wantExtra {
+				t.Errorf("repaired %d missing, %d extra; want %d, %d", missing, extra, tt.wantMissing, tt.wantExtra)
 			}
 			have, err := projection.Held(ctx, spice)
 			if err != nil {
