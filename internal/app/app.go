@@ -168,10 +168,12 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if a.embedded == nil || cfg.SpiceDBDatastoreURL != "" {
 		a.Spice.SetImportStreamSize(authz.PersistentImportStreamSize)
 	}
-	if err := a.Spice.WriteSchema(ctx, model.Schema); err != nil {
+	a.Relay = outbox.NewRelay(a.Client, a.Spice, cfg.Log, store.postgres)
+	// A new model changes what SpiceDB answers: its revision is recorded like
+	// any other write, so that no replica keeps answers from before it.
+	if err := a.Relay.Exclusive(ctx, func(ctx context.Context) error { return a.Spice.WriteSchema(ctx, model.Schema) }); err != nil {
 		return nil, fmt.Errorf("write schema.zed: %w", err)
 	}
-	a.Relay = outbox.NewRelay(a.Client, a.Spice, cfg.Log, store.postgres)
 	// Rules first: a refused change is refused before anything else runs.
 	// Then session: a change that must end the user's tokens gives it a new
 	// credential stamp.

@@ -1,6 +1,9 @@
 package authz
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // A request's authorization answers (a list's container lookups, such as
 // LookupResources of domain#manage or site#reach, and its page's checks)
@@ -25,6 +28,12 @@ import "sync"
 // an answer asked before such a write is not remembered after it, so a
 // reader in this process that still holds an older token asks SpiceDB
 // again.
+//
+// Writes to SpiceDB that bypass the database (an operator's zed against a
+// shared SpiceDB, say) change no token; answers are therefore also
+// forgotten answerCacheMaxAge after they were first remembered at their
+// revision, SpiceDB's own quantization interval, so such a write holds
+// within the time it would without this cache.
 
 // Cache bounds. A check costs one unit, a lookup one plus one per id found;
 // at most answerCacheCost units are held (about 20 MiB at most: a check
@@ -37,6 +46,8 @@ const (
 	// more ids (a leaf type looked up by a fallback list) is asked again
 	// each time rather than crowd out the containers.
 	answerCacheMaxLookup = 1 << 14
+	// answerCacheMaxAge is how long the answers at one revision are kept.
+	answerCacheMaxAge = 5 * time.Second
 )
 
 // lookupKey is one lookup: who asks, for which type and permission.
@@ -57,6 +68,7 @@ type revisionAnswers struct {
 	lookups map[lookupKey][]string
 	checks  map[checkKey]bool
 	cost    int
+	since   time.Time // when the first answer was remembered
 }
 
 // answerCache remembers lookups and checks by request revision. The ids it
@@ -78,12 +90,19 @@ func (c *answerCache) now() uint64 {
 	return c.epoch
 }
 
-// at returns the answers held at token, nil if none (mu held).
+// at returns the answers held at token, nil if none (mu held). Answers
+// older than answerCacheMaxAge are dropped on the way.
 func (c *answerCache) at(token string) *revisionAnswers {
-	for _, r := range c.revisions {
-		if r.token == token {
-			return r
+	for i, r := range c.revisions {
+		if r.token != token {
+			continue
 		}
+		if time.Since(r.since) > answerCacheMaxAge {
+			c.revisions = append(c.revisions[:i:i], c.revisions[i+1:]...)
+			c.cost -= r.cost
+			return nil
+		}
+		return r
 	}
 	return nil
 }
@@ -168,7 +187,7 @@ func (c *answerCache) put(epoch uint64, token string, cost int, add func(*revisi
 	}
 	r := c.at(token)
 	if r == nil {
-		r = &revisionAnswers{token: token, lookups: map[lookupKey][]string{}, checks: map[checkKey]bool{}}
+		r = &revisionAnswers{token: token, lookups: map[lookupKey][]string{}, checks: map[checkKey]bool{}, since: time.Now()}
 		c.revisions = append(c.revisions, r)
 	}
 	for len(c.revisions) > answerCacheRevisions || c.cost+cost > answerCacheCost {

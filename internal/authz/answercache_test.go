@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -164,6 +165,10 @@ func TestAnswerCacheBounds(t *testing.T) {
 			put(c, "r1", k(0), big)
 		}, "r1", k(0), false},
 		{"cleared", func(c *answerCache) { put(c, "r1", k(1), nil); c.clear() }, "r1", k(1), false},
+		{"too old", func(c *answerCache) {
+			put(c, "r1", k(1), nil)
+			c.revisions[0].since = time.Now().Add(-answerCacheMaxAge - time.Second)
+		}, "r1", k(1), false},
 		{"asked before a clear", func(c *answerCache) {
 			epoch := c.now()
 			c.clear()

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -87,10 +88,12 @@ func (r *Relay) Settle(ctx context.Context) (string, error) {
 }
 
 // Exclusive runs fn, which writes to SpiceDB outside the outbox (the
-// start-up rebuild, reconcile --fix), while no replica applies the outbox,
-// and then records the revision it wrote for every replica to read at least
-// as fresh as. Changes committed meanwhile wait in the outbox and are applied
-// after fn, on top of what it wrote.
+// schema, the start-up rebuild, reconcile --fix), while no replica applies
+// the outbox, and then records the revision it wrote for every replica to
+// read at least as fresh as. Changes committed meanwhile wait in the outbox
+// and are applied after fn, on top of what it wrote. What fn wrote before it
+// failed is recorded too: replicas remember answers by the recorded
+// revision, and must not keep the ones from before a write that happened.
 func (r *Relay) Exclusive(ctx context.Context, fn func(context.Context) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -104,16 +107,14 @@ func (r *Relay) Exclusive(ctx context.Context, fn func(context.Context) error) e
 		return err
 	}
 	before := r.spice.Newest()
-	if err := fn(ctx); err != nil {
-		return err
-	}
+	fnErr := fn(ctx)
 	if err := r.recordRevision(ctx, tx, rev, before); err != nil {
-		return err
+		return errors.Join(fnErr, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("outbox: commit: %w", err)
+		return errors.Join(fnErr, fmt.Errorf("outbox: commit: %w", err))
 	}
-	return nil
+	return fnErr
 }
 
 // relayLockKey is the PostgreSQL advisory lock that one relay (or rebuild,
