@@ -31,13 +31,17 @@ const DefaultCompactEvery = 10_000
 //
 // Reads stay at least as fresh as any write before them: every revision the
 // old generation issued is older than the new generation's first revision
-// (its floor), and a read at a revision below the floor is served at the
+// (its floor). For prevGrace after a swap, a read at such a revision is
+// served by the old generation, so that a request that began before the
+// swap reads one state throughout (an intersection evaluated half before
+// and half after a swap could be true in neither); after that, at the
 // floor, whose state holds every write of the old generation.
 //
 // Writes are blocked only while the changes made during the copy are
-// replayed. A Watch does not survive a compaction (pbxportal does not
-// watch), relationship counters are not copied (pbxportal registers none),
-// and a compaction is abandoned if the schema changed while it copied.
+// replayed. A Watch ends at the swap, with an error, and cannot resume from
+// before the floor (pbxportal does not watch); relationship counters are
+// not copied (pbxportal registers none), and a compaction is abandoned if
+// the schema changed while it copied.
 type compactingDatastore struct {
 	build    func(context.Context) (spicedatastore.Datastore, error)
 	every    int64
@@ -53,6 +57,13 @@ type compactingDatastore struct {
 	mu    sync.RWMutex
 	cur   spicedatastore.Datastore
 	floor spicedatastore.Revision // nil before the first compaction
+	// prev is the generation before the last swap while reads at its
+	// revisions may still be under way (prevGrace), else nil.
+	prev spicedatastore.Datastore
+	// watches cancel the Watches opened on the current generation.
+	watches []context.CancelFunc
+	// closed is set by Close, under mu: no compaction starts after it.
+	closed bool
 
 	writes  atomic.Int64 // write transactions in the current generation
 	running atomic.Bool  // a compaction is under way
@@ -76,6 +87,10 @@ func newCompactingDatastore(ctx context.Context, every int, build func(context.C
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	return &compactingDatastore{build: build, every: int64(every), uniqueID: id, cur: first, ctx: runCtx, cancel: cancel}, nil
 }
+
+// prevGrace is how long the generation before a swap keeps serving reads
+// at its own revisions: longer than any request runs.
+const prevGrace = time.Minute
 
 // current returns the current generation and its floor.
 func (c *compactingDatastore) current() (spicedatastore.Datastore, spicedatastore.Revision) {
@@ -101,9 +116,20 @@ func (c *compactingDatastore) MetricsID() (string, error) {
 // valid across generations.
 func (c *compactingDatastore) UniqueID(context.Context) (string, error) { return c.uniqueID, nil }
 
+// generationAt returns the generation that serves reads at rev, and the
+// revision to read it at.
+func (c *compactingDatastore) generationAt(rev spicedatastore.Revision) (spicedatastore.Datastore, spicedatastore.Revision) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.floor != nil && rev.LessThan(c.floor) && c.prev != nil {
+		return c.prev, rev
+	}
+	return c.cur, atLeastFloor(rev, c.floor)
+}
+
 func (c *compactingDatastore) SnapshotReader(rev spicedatastore.Revision) spicedatastore.Reader {
-	ds, floor := c.current()
-	return ds.SnapshotReader(atLeastFloor(rev, floor))
+	ds, at := c.generationAt(rev)
+	return ds.SnapshotReader(at)
 }
 
 func (c *compactingDatastore) OptimizedRevision(ctx context.Context) (spicedatastore.RevisionWithSchemaHash, error) {
@@ -121,8 +147,8 @@ func (c *compactingDatastore) HeadRevision(ctx context.Context) (spicedatastore.
 }
 
 func (c *compactingDatastore) CheckRevision(ctx context.Context, rev spicedatastore.Revision) error {
-	ds, floor := c.current()
-	return ds.CheckRevision(ctx, atLeastFloor(rev, floor))
+	ds, at := c.generationAt(rev)
+	return ds.CheckRevision(ctx, at)
 }
 
 func (c *compactingDatastore) RevisionFromString(s string) (spicedatastore.Revision, error) {
@@ -130,9 +156,22 @@ func (c *compactingDatastore) RevisionFromString(s string) (spicedatastore.Revis
 	return ds.RevisionFromString(s)
 }
 
+// Watch watches the current generation until the next swap, which ends it
+// with an error. A Watch from before the floor is refused: the changes
+// before it are gone, and skipping them silently would be wrong.
 func (c *compactingDatastore) Watch(ctx context.Context, after spicedatastore.Revision, opts spicedatastore.WatchOptions) (<-chan spicedatastore.RevisionChanges, <-chan error) {
-	ds, floor := c.current()
-	return ds.Watch(ctx, atLeastFloor(after, floor), opts)
+	c.mu.Lock()
+	ds, floor := c.cur, c.floor
+	if floor != nil && after.LessThan(floor) {
+		c.mu.Unlock()
+		errs := make(chan error, 1)
+		errs <- spicedatastore.NewInvalidRevisionErr(after, spicedatastore.RevisionStale)
+		return make(chan spicedatastore.RevisionChanges), errs
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	c.watches = append(c.watches, cancel)
+	c.mu.Unlock()
+	return ds.Watch(ctx, after, opts)
 }
 
 func (c *compactingDatastore) ReadyState(ctx context.Context) (spicedatastore.ReadyState, error) {
@@ -162,8 +201,7 @@ func (c *compactingDatastore) ReadWriteTx(ctx context.Context, f spicedatastore.
 	ds, _ := c.current()
 	rev, err := ds.ReadWriteTx(ctx, f, opts...)
 	c.gate.RUnlock()
-	if err == nil && c.writes.Add(1) >= c.every && c.ctx.Err() == nil && c.running.CompareAndSwap(false, true) {
-		c.wg.Add(1)
+	if err == nil && c.writes.Add(1) >= c.every && c.startCompaction() {
 		go func() {
 			defer c.wg.Done()
 			defer c.running.Store(false)
@@ -180,9 +218,24 @@ func (c *compactingDatastore) ReadWriteTx(ctx context.Context, f spicedatastore.
 	return rev, err
 }
 
+// startCompaction reports whether a compaction may start now, and if so
+// counts it as running: none is under way and the datastore is not closed.
+func (c *compactingDatastore) startCompaction() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || !c.running.CompareAndSwap(false, true) {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
 // Close waits for a compaction under way to stop and closes the current
 // generation.
 func (c *compactingDatastore) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
 	ds, _ := c.current()
@@ -239,8 +292,20 @@ func (c *compactingDatastore) swap(ctx context.Context, old spicedatastore.Datas
 		return fmt.Errorf("embedded: compaction: new generation's revision %s is not after %s", floor.Revision, head.Revision)
 	}
 	c.mu.Lock()
-	c.cur, c.floor = next, floor.Revision
+	c.prev, c.cur, c.floor = old, next, floor.Revision
+	watches := c.watches
+	c.watches = nil
 	c.mu.Unlock()
+	for _, cancel := range watches {
+		cancel()
+	}
+	time.AfterFunc(prevGrace, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.prev == old {
+			c.prev = nil
+		}
+	})
 	c.writes.Store(0)
 	return nil
 }

@@ -171,3 +171,60 @@ func TestCompactionBoundsRetainedRevisions(t *testing.T) {
 		t.Errorf("relationships after the writes:\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestReadsAtARevisionBeforeASwapSeeThatRevision: a request that chose its
+// revision before a compaction swapped generations must read that same
+// state after the swap, not the new generation's first one: a permission
+// evaluated half in each could be true in neither.
+func TestReadsAtARevisionBeforeASwapSeeThatRevision(t *testing.T) {
+	const every = 3
+	ctx := context.Background()
+	srv, err := Start(ctx, Options{CompactEvery: every})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	compacting := srv.ds.(*compactingDatastore)
+	swapped := make(chan error, 10)
+	compacting.onCompact = func(err error, _ time.Duration) { swapped <- err }
+	if _, err := v1.NewSchemaServiceClient(srv.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: compactTestSchema}); err != nil {
+		t.Fatal(err)
+	}
+	perms := v1.NewPermissionsServiceClient(srv.Conn())
+	write := func(op v1.RelationshipUpdate_Operation, doc string) *v1.ZedToken {
+		t.Helper()
+		res, err := perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+			Operation: op,
+			Relationship: &v1.Relationship{
+				Resource: &v1.ObjectReference{ObjectType: "doc", ObjectId: doc}, Relation: "viewer",
+				Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "1"}},
+			},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.GetWrittenAt()
+	}
+	granted := write(v1.RelationshipUpdate_OPERATION_TOUCH, "a")
+	write(v1.RelationshipUpdate_OPERATION_DELETE, "a")
+	write(v1.RelationshipUpdate_OPERATION_TOUCH, "b")
+	select {
+	case err := <-swapped:
+		if err != nil {
+			t.Fatalf("compaction: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no compaction after 3 writes")
+	}
+	res, err := perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: granted}},
+		Resource:    &v1.ObjectReference{ObjectType: "doc", ObjectId: "a"}, Permission: "view",
+		Subject: &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		t.Errorf("at the revision of the grant, read after a swap: %v, want HAS_PERMISSION", res.GetPermissionship())
+	}
+}
