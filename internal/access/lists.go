@@ -76,6 +76,22 @@ func notNull(table, column string) bool {
 	return false
 }
 
+// references names the table that a column of a table references by a
+// foreign key in the generated schema, "" if none.
+func references(table, column string) string {
+	for _, t := range migrate.Tables {
+		if t.Name != table {
+			continue
+		}
+		for _, fk := range t.ForeignKeys {
+			if len(fk.Columns) == 1 && fk.Columns[0].Name == column && fk.RefTable != nil {
+				return fk.RefTable.Name
+			}
+		}
+	}
+	return ""
+}
+
 // list is one root connection: the type and permission that make an object
 // of it visible.
 type list struct{ typ, permission string }
@@ -110,12 +126,13 @@ type Lists struct {
 // NewLists compiles the filter of every root connection.
 func NewLists() (*Lists, error) {
 	s, err := sqlfilter.New(sqlfilter.Config{
-		Schema:  model.Schema + listSchema,
-		Columns: append(projection.Columns(), listColumns()...),
-		Tables:  projection.Tables(),
-		Viewer:  projection.TypeUser,
-		Broad:   map[string]string{projection.TypeDomain: domain.Table},
-		NotNull: notNull,
+		Schema:     model.Schema + listSchema,
+		Columns:    append(projection.Columns(), listColumns()...),
+		Tables:     projection.Tables(),
+		Viewer:     projection.TypeUser,
+		Broad:      map[string]string{projection.TypeDomain: domain.Table},
+		NotNull:    notNull,
+		References: references,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)

@@ -133,6 +133,11 @@ func (r *renderer) countParts(s *sql.Selector, n *node) []*sql.Predicate {
 	}
 	col, bare, _ := plainColumn(s, plain[0].col)
 	table := r.schema.broad[plain[0].typ]
+	if r.schema.refs == nil || r.schema.refs(s.TableName(), bare) != table {
+		// A column that references nothing may name a domain that does
+		// not exist: its rows are neither granted nor of another domain.
+		return r.countByOthers(s, append(plain, others...))
+	}
 	var ids []int
 	for _, b := range plain {
 		ids = append(ids, r.found[b.typ+"#"+b.perm]...)

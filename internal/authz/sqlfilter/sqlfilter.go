@@ -68,6 +68,7 @@ type Schema struct {
 	viewer  string
 	broad   map[string]string
 	notNull func(table, column string) bool
+	refs    func(table, column string) string
 }
 
 // Config says how to compile.
@@ -92,6 +93,11 @@ type Config struct {
 	// column may. A count split by a broad column that may be NULL has a
 	// part for the rows without one.
 	NotNull func(table, column string) bool
+	// References names the table a column of a table references by a
+	// foreign key, "" if none; nil: no column does. A count is split by a
+	// broad column only when it references the broad type's table, so that
+	// "not one of the granted domains" is "another domain, or none".
+	References func(table, column string) string
 }
 
 // New compiles the schema text of cfg.
@@ -101,7 +107,7 @@ func New(cfg Config) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlfilter: compile schema: %w", err)
 	}
-	s := &Schema{defs: map[string]*core.NamespaceDefinition{}, columns: map[[2]string]Column{}, tables: cfg.Tables, viewer: cfg.Viewer, broad: cfg.Broad, notNull: cfg.NotNull}
+	s := &Schema{defs: map[string]*core.NamespaceDefinition{}, columns: map[[2]string]Column{}, tables: cfg.Tables, viewer: cfg.Viewer, broad: cfg.Broad, notNull: cfg.NotNull, refs: cfg.References}
 	for _, d := range cs.ObjectDefinitions {
 		s.defs[d.GetName()] = d
 	}
