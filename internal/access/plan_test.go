@@ -16,6 +16,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
+	"github.com/pbxportal/pbxportal/internal/sqlitetest"
 )
 
 // TestRecordingsPagePlan pins the SQLite plan of a recordings page
@@ -62,7 +63,7 @@ func TestRecordingsPagePlan(t *testing.T) {
 			s := entsql.Dialect(dialect.SQLite).Select(recording.FieldID).From(entsql.Table(recording.Table))
 			f(s)
 			q, args := s.OrderBy(s.C(recording.FieldID)).Limit(21).Query()
-			got := explain(t, db, q, args)
+			got := sqlitetest.Plan(t, db, q, args...)
 			collects := strings.Contains(got, "MULTI-INDEX OR") || strings.Contains(got, "TEMP B-TREE")
 			scans := strings.Contains(got, "SCAN "+recording.Table)
 			pg := entsql.Dialect(dialect.Postgres).Select(recording.FieldID).From(entsql.Table(recording.Table))
@@ -95,29 +96,6 @@ func openPlanDB(t *testing.T) *sql.DB {
 		t.Fatal(err)
 	}
 	return db
-}
-
-// explain returns SQLite's EXPLAIN QUERY PLAN of q, one step a line.
-func explain(t *testing.T, db *sql.DB, q string, args []any) string {
-	t.Helper()
-	rows, err := db.Query("EXPLAIN QUERY PLAN "+q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var b strings.Builder
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString(detail + "\n")
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // TestCountPlan pins the SQLite plans of a list's count (totalCount) by
@@ -170,7 +148,7 @@ func TestCountPlan(t *testing.T) {
 				s := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table(table)).WithContext(ctx)
 				f(s)
 				q, args := s.Query()
-				if got := explain(t, db, q, args); strings.Contains(got, "SCAN "+table) {
+				if got := sqlitetest.Plan(t, db, q, args...); strings.Contains(got, "SCAN "+table) {
 					t.Errorf("part %d of the count reads the table:\n%s\n%s", n, q, got)
 				}
 				pg := entsql.Dialect(dialect.Postgres).Select("COUNT(*)").From(entsql.Table(table)).WithContext(ctx)

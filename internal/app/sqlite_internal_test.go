@@ -9,6 +9,7 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/migrate"
+	"github.com/pbxportal/pbxportal/internal/sqlitetest"
 )
 
 // TestStartReadsOnlyNewTimes: the start-up rewrite of old times reads each
@@ -33,22 +34,9 @@ func TestStartReadsOnlyNewTimes(t *testing.T) {
 				continue
 			}
 			checked++
-			rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+oldTimes(tb.Name, c.Name), 0, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var plan strings.Builder
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan.WriteString(detail + "\n")
-			}
-			_ = rows.Close()
-			if !strings.Contains(plan.String(), "INTEGER PRIMARY KEY (rowid>? AND rowid<?)") {
-				t.Errorf("%s.%s: the old times are looked for without the id range:\n%s", tb.Name, c.Name, plan.String())
+			plan := sqlitetest.Plan(t, db, oldTimes(tb.Name, c.Name), 0, 1)
+			if !strings.Contains(plan, "INTEGER PRIMARY KEY (rowid>? AND rowid<?)") {
+				t.Errorf("%s.%s: the old times are looked for without the id range:\n%s", tb.Name, c.Name, plan)
 			}
 		}
 	}

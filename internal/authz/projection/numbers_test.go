@@ -15,6 +15,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/recording"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/sqlitetest"
 )
 
 // queryLog is a driver that keeps the text of every query it runs.
@@ -75,22 +76,9 @@ func TestBackfillNumbersReadsNoTable(t *testing.T) {
 		t.Fatal("the backfill ran no query")
 	}
 	for _, q := range log.queries {
-		rows, err := db.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, 1000)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan.WriteString(detail + "\n")
-		}
-		_ = rows.Close()
-		if !strings.Contains(plan.String(), "recording_numbers_missing") {
-			t.Errorf("the backfill reads the recordings without the partial index:\n%s\n%s", q, plan.String())
+		plan := sqlitetest.Plan(t, db, q, 1000)
+		if !strings.Contains(plan, "recording_numbers_missing") {
+			t.Errorf("the backfill reads the recordings without the partial index:\n%s\n%s", q, plan)
 		}
 	}
 }

@@ -520,19 +520,7 @@ func noIndex(p *sql.Predicate) *sql.Predicate {
 func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 	switch n.op {
 	case opOr:
-		var preds []*sql.Predicate
-		for _, k := range n.kids {
-			if p := r.render(s, k); p != nil {
-				preds = append(preds, p)
-			}
-		}
-		switch len(preds) {
-		case 0:
-			return nil
-		case 1:
-			return preds[0]
-		}
-		return sql.Or(preds...)
+		return r.renderOr(s, n.kids)
 	case opViewer:
 		return n.col.Match(s, func(col string) *sql.Predicate { return sql.EQ(col, r.viewerID) })
 	case opLookup:
