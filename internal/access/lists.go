@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"entgo.io/ent/dialect/sql"
+	"entgo.io/ent/dialect/sql/schema"
 
 	"github.com/pbxportal/pbxportal/ent/auditevent"
 	"github.com/pbxportal/pbxportal/ent/callrecord"
@@ -63,33 +64,30 @@ func listColumns() []sqlfilter.Column {
 
 // notNull says whether a column of the portal's schema never holds NULL.
 func notNull(table, column string) bool {
-	for _, t := range migrate.Tables {
-		if t.Name != table {
-			continue
-		}
-		for _, c := range t.Columns {
-			if c.Name == column {
-				return !c.Nullable
-			}
-		}
-	}
-	return false
+	c, ok := portalTable(table).Column(column)
+	return ok && !c.Nullable
 }
 
 // references names the table that a column of a table references by a
 // foreign key in the generated schema, "" if none.
 func references(table, column string) string {
-	for _, t := range migrate.Tables {
-		if t.Name != table {
-			continue
-		}
-		for _, fk := range t.ForeignKeys {
-			if len(fk.Columns) == 1 && fk.Columns[0].Name == column && fk.RefTable != nil {
-				return fk.RefTable.Name
-			}
+	for _, fk := range portalTable(table).ForeignKeys {
+		if len(fk.Columns) == 1 && fk.Columns[0].Name == column && fk.RefTable != nil {
+			return fk.RefTable.Name
 		}
 	}
 	return ""
+}
+
+// portalTable is the table of the portal's generated schema named name, an
+// empty one if there is none.
+func portalTable(name string) *schema.Table {
+	for _, t := range migrate.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return schema.NewTable(name)
 }
 
 // list is one root connection: the type and permission that make an object

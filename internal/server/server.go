@@ -59,7 +59,7 @@ type Deps struct {
 	// Limits bound what one GraphQL request may cost; zero fields take
 	// their defaults.
 	Limits Limits
-	// SeparateMetrics keeps /metrics off this handler: MetricsHandler serves
+	// SeparateMetrics keeps /metrics off this handler: OperatorHandler serves
 	// it on an address of its own.
 	SeparateMetrics bool
 	// Settle brings SpiceDB up to date with every change committed to the
@@ -110,13 +110,13 @@ func Handler(d Deps) http.Handler {
 	})
 	mux.Handle("GET "+media.Path+"{id}", d.Media)
 	if !d.SeparateMetrics {
-		mux.Handle("GET /metrics", MetricsHandler(d.Registry))
+		mux.Handle("GET /metrics", metricsHandler(d.Registry))
 	}
 	return requestlog.Middleware(d.Log, securityHeaders(mux))
 }
 
-// MetricsHandler serves the Prometheus metrics of reg.
-func MetricsHandler(reg *prometheus.Registry) http.Handler {
+// metricsHandler serves the Prometheus metrics of reg.
+func metricsHandler(reg *prometheus.Registry) http.Handler {
 	return securityHeaders(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 }
 

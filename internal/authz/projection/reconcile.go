@@ -23,20 +23,6 @@ type Drift struct {
 	Extra []authz.Relationship
 }
 
-// Held returns the relationships of the projection's types that SpiceDB
-// holds, read as one stream of SpiceDB's bulk export. It holds them all in
-// memory; Reconcile and Rebuild do not use it.
-func Held(ctx context.Context, spice *authz.Client) ([]authz.Relationship, error) {
-	var have []authz.Relationship
-	if err := exportOwned(ctx, spice, func(batch []authz.Relationship) error {
-		have = append(have, batch...)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return have, nil
-}
-
 // exportOwned streams the relationships of the projection's types that
 // SpiceDB holds to fn, a batch of SpiceDB's bulk export at a time.
 func exportOwned(ctx context.Context, spice *authz.Client, fn func([]authz.Relationship) error) error {
