@@ -378,6 +378,9 @@ func TestGraphiQLRunsASubscription(t *testing.T) {
 	query := fmt.Sprintf(`subscription { queueAgentStatusChanged(queueId: "%d") { loggedIn status user { username } } }`, sales)
 	b.run(
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(%q)`, query)),
+		// GraphiQL takes the editor's text into its state after a debounce
+		// (and stores it then); a click before that runs the old query.
+		waitFor(fmt.Sprintf(`localStorage.getItem('graphiql:query') === %q`, query)),
 		chromedp.Click(chromedp.CSS(".graphiql-execute-button")),
 	)
 	p.waitWatchers(t, sales, 1)
