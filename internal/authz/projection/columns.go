@@ -69,7 +69,9 @@ func fk(resource, relation, col string, conds ...cond) sqlfilter.Column {
 
 // self: the relation's subject is the row itself (a switch the row turns on).
 func self(resource, relation string, conds ...cond) sqlfilter.Column {
-	return fk(resource, relation, "id", conds...)
+	c := fk(resource, relation, "id", conds...)
+	c.Self = true
+	return c
 }
 
 // via: the relation's subjects are in another table: rows of table whose

@@ -55,6 +55,10 @@ type Column struct {
 	// (a platform, a number): it turns the subject ids into the predicate,
 	// nil for one that matches nothing.
 	Resolve func(ctx context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error)
+	// Self says that the relation's subject is the row itself: Match
+	// tests the row's own id, so that the only row holding a subject is
+	// the subject's own row (a switch a user turns on for itself).
+	Self bool
 }
 
 // Lookup answers LookupResources for the viewer.
@@ -136,11 +140,12 @@ type Plan struct {
 type op int
 
 const (
-	opOr      op = iota // any of kids
-	opViewer            // col holds the viewer
-	opLookup            // col holds one of the looked-up typ#perm
-	opThrough           // col holds a row of typ's table that passes sub
-	opNever             // nothing
+	opOr        op = iota // any of kids
+	opViewer              // col holds the viewer
+	opLookup              // col holds one of the looked-up typ#perm
+	opThrough             // col holds a row of typ's table that passes sub
+	opViewerRow           // col holds the viewer, whose row of typ's table passes sub
+	opNever               // nothing
 )
 
 type node struct {
@@ -270,7 +275,7 @@ func (s *Schema) arrow(typ, tupleset, computed string, depth int) (*node, error)
 		if a.GetRequiredCaveat() != nil || a.GetRequiredExpiration() != nil || a.GetPublicWildcard() != nil || a.GetRelation() != "..." {
 			return nil, unsupported(fmt.Sprintf("%s#%s has a caveat, expiration, wildcard or subject relation", typ, tupleset))
 		}
-		if _, through := s.tables[target]; through {
+		if _, ok := s.tables[target]; ok {
 			if col.Match == nil {
 				return nil, unsupported(fmt.Sprintf("%s#%s resolves ids and cannot take a subquery", typ, tupleset))
 			}
@@ -278,12 +283,47 @@ func (s *Schema) arrow(typ, tupleset, computed string, depth int) (*node, error)
 			if err != nil {
 				return nil, err
 			}
-			kids = append(kids, &node{op: opThrough, col: col, typ: target, sub: sub})
+			kids = append(kids, throughNode(col, target, sub))
 			continue
 		}
 		kids = append(kids, &node{op: opLookup, col: col, typ: target, perm: computed})
 	}
 	return or(kids), nil
+}
+
+// throughNode is the node of col holding a row of target's table that passes
+// sub. The terms of sub that only the viewer's own row can pass (a Self
+// column of the viewer) are taken out of the subquery: col holds the
+// viewer, and the viewer's row passes the term. The database then sees an
+// equality on col, which its statistics estimate and its index on col
+// serves; PostgreSQL estimates a subquery inside an OR at half the table
+// and walks the primary key of a page until enough rows pass (44 ms at
+// 100,000 recordings for a viewer who sees 80, against 0.9 ms).
+func throughNode(col Column, target string, sub *node) *node {
+	var kids []*node
+	var flatten func(*node)
+	flatten = func(n *node) {
+		if n.op != opOr {
+			kids = append(kids, n)
+			return
+		}
+		for _, k := range n.kids {
+			flatten(k)
+		}
+	}
+	flatten(sub)
+	var out, rest []*node
+	for _, k := range kids {
+		if k.op == opViewer && k.col.Self && k.col.Resource == target {
+			out = append(out, &node{op: opViewerRow, col: col, typ: target, sub: k})
+			continue
+		}
+		rest = append(rest, k)
+	}
+	if len(rest) > 0 {
+		out = append(out, &node{op: opThrough, col: col, typ: target, sub: or(rest)})
+	}
+	return or(out)
 }
 
 // or is the union of kids, without the ones that match nothing.
@@ -573,6 +613,14 @@ func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 		}
 		sub.Where(p)
 		return n.col.Match(s, func(col string) *sql.Predicate { return sql.In(col, sub) })
+	case opViewerRow:
+		// The viewer's row is tested as any through row is (once, or per
+		// row tested when correlated); the equality chooses the plan.
+		p := r.render(s, &node{op: opThrough, col: n.col, typ: n.typ, sub: n.sub})
+		if p == nil {
+			return nil
+		}
+		return sql.And(n.col.Match(s, func(col string) *sql.Predicate { return sql.EQ(col, r.viewerID) }), p)
 	}
 	return nil
 }
