@@ -112,8 +112,17 @@ func numberColumn() sqlfilter.Column {
 }
 
 // recordingNumbers turns number ids into the predicate: for each domain d
-// and normalised column c, (domain_id = d AND c IN (…)), each term an OR of
-// its own so that each is served by its (domain_id, c) index.
+// and normalised column c, (domain_id = d AND c <> '' AND c IN (…)), each
+// term an OR of its own so that each is served by its (domain_id, c) index.
+//
+// c <> '' changes no row (no number id has empty digits) but the plan: a
+// column that is empty on nearly every row (the account code) is, to
+// PostgreSQL's generic plan of the prepared statement, a test that every
+// row passes, as it cannot see the value. That plan then expects a page's
+// first rows at the start of the primary key and costs next to nothing, so
+// after its fifth run the statement switches to it and walks the table
+// (112 ms at 1M recordings, against 0.3 ms by the indexes). Written out,
+// the empty value is a constant the generic plan estimates too.
 func recordingNumbers(_ context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error) {
 	byDomain := map[int][]string{}
 	for _, id := range ids {
@@ -134,7 +143,7 @@ func recordingNumbers(_ context.Context, ids []string) (func(*sql.Selector) *sql
 		var ps []*sql.Predicate
 		for _, dom := range doms {
 			for _, f := range numberFields {
-				ps = append(ps, sql.And(sql.EQ(s.C(recording.FieldDomainID), dom), sqlfilter.InStrings(s.C(f[1]), byDomain[dom])))
+				ps = append(ps, sql.And(sql.EQ(s.C(recording.FieldDomainID), dom), notEmpty(s.C(f[1])), sqlfilter.InStrings(s.C(f[1]), byDomain[dom])))
 			}
 		}
 		switch len(ps) {
@@ -145,4 +154,10 @@ func recordingNumbers(_ context.Context, ids []string) (func(*sql.Selector) *sql
 		}
 		return sql.Or(ps...)
 	}, nil
+}
+
+// notEmpty is col <> '', with the empty string a constant of the statement
+// rather than a parameter, so that a generic plan sees it.
+func notEmpty(col string) *sql.Predicate {
+	return sql.P(func(b *sql.Builder) { b.Ident(col).WriteString(" <> ''") })
 }
