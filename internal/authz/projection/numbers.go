@@ -112,10 +112,10 @@ func numberColumn() sqlfilter.Column {
 }
 
 // recordingNumbers turns number ids into the predicate: for each domain d
-// and normalised column c, (domain_id = d AND c <> ” AND c IN (…)), each
+// and normalised column c, (domain_id = d AND c is not empty AND c IN (…)), each
 // term an OR of its own so that each is served by its (domain_id, c) index.
 //
-// c <> ” changes no row (no number id has empty digits) but the plan: a
+// "c is not empty" changes no row (no number id has empty digits) but the plan: a
 // column that is empty on nearly every row (the account code) is, to
 // PostgreSQL's generic plan of the prepared statement, a test that every
 // row passes, as it cannot see the value. That plan then expects a page's
@@ -156,7 +156,7 @@ func recordingNumbers(_ context.Context, ids []string) (func(*sql.Selector) *sql
 	}, nil
 }
 
-// notEmpty is col <> ”, with the empty string a constant of the statement
+// notEmpty: col is not the empty string, written as a constant of the statement
 // rather than a parameter, so that a generic plan sees it.
 func notEmpty(col string) *sql.Predicate {
 	return sql.P(func(b *sql.Builder) { b.Ident(col).WriteString(" <> ''") })
