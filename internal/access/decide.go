@@ -116,3 +116,37 @@ func allowedIDs(ctx context.Context, c *ent.Client, typ string, ids []int, f fun
 	}
 	return nil, fmt.Errorf("access: no table of %s", typ)
 }
+
+// Listed settles, of a root connection's page checks, those its own query
+// answered: each node's visibility (user#view, recording#replay, …, see
+// Visibility), which is the permission its list filter compiles (Users,
+// Recordings, …) and which every node the query returned passed, with the
+// request's lookups. A recordings page's replayUrl (@authz "replay") is
+// then allowed without a second query. It returns the other checks.
+// nodes must be the page of a root connection, filtered by its list.
+func (v Viewer) Listed(nodes []any, checks []authz.Check) []authz.Check {
+	own := make(map[authz.Check]bool, len(nodes))
+	for _, n := range nodes {
+		o, ok := ObjectOf(n)
+		if !ok {
+			continue
+		}
+		l, ok := rootLists()[projection.EntType(o.Type)]
+		if !ok || l.typ != o.Type || l.permission != Visibility(o) {
+			continue // no root list shows this type by its visibility
+		}
+		own[authz.Check{Resource: o, Permission: l.permission}] = true
+	}
+	var settled, rest []authz.Check
+	for _, ch := range checks {
+		if own[ch] {
+			settled = append(settled, ch)
+		} else {
+			rest = append(rest, ch)
+		}
+	}
+	if len(settled) > 0 {
+		v.Checks.Settle(settled)
+	}
+	return rest
+}
