@@ -125,13 +125,17 @@ func allowedIDs(ctx context.Context, c *ent.Client, typ string, ids []int, f fun
 // then allowed without a second query. It returns the other checks.
 // nodes must be the page of a root connection, filtered by its list.
 func (v Viewer) Listed(nodes []any, checks []authz.Check) []authz.Check {
+	if len(checks) == 0 {
+		return checks
+	}
+	lists := rootLists()
 	own := make(map[authz.Check]bool, len(nodes))
 	for _, n := range nodes {
 		o, ok := ObjectOf(n)
 		if !ok {
 			continue
 		}
-		l, ok := rootLists()[projection.EntType(o.Type)]
+		l, ok := lists[projection.EntType(o.Type)]
 		if !ok || l.typ != o.Type || l.permission != Visibility(o) {
 			continue // no root list shows this type by its visibility
 		}
