@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -125,25 +126,27 @@ func allowedIDs(ctx context.Context, c *ent.Client, typ string, ids []int, f fun
 // then allowed without a second query. It returns the other checks.
 // nodes must be the page of a root connection, filtered by its list.
 func (v Viewer) Listed(nodes []any, checks []authz.Check) []authz.Check {
-	if len(checks) == 0 {
-		return checks
-	}
 	lists := rootLists()
-	own := make(map[authz.Check]bool, len(nodes))
+	byType := make(map[string]list, len(lists))
+	for _, l := range lists {
+		byType[l.typ] = l
+	}
+	own := func(ch authz.Check) bool {
+		l, ok := byType[ch.Resource.Type]
+		return ok && l.permission == ch.Permission && l.permission == Visibility(ch.Resource)
+	}
+	if !slices.ContainsFunc(checks, own) {
+		return checks // a users page's view_private, say: nothing to settle
+	}
+	onPage := make(map[authz.Object]bool, len(nodes))
 	for _, n := range nodes {
-		o, ok := ObjectOf(n)
-		if !ok {
-			continue
+		if o, ok := ObjectOf(n); ok {
+			onPage[o] = true
 		}
-		l, ok := lists[projection.EntType(o.Type)]
-		if !ok || l.typ != o.Type || l.permission != Visibility(o) {
-			continue // no root list shows this type by its visibility
-		}
-		own[authz.Check{Resource: o, Permission: l.permission}] = true
 	}
 	var settled, rest []authz.Check
 	for _, ch := range checks {
-		if own[ch] {
+		if own(ch) && onPage[ch.Resource] {
 			settled = append(settled, ch)
 		} else {
 			rest = append(rest, ch)
