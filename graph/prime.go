@@ -22,7 +22,9 @@ import (
 // parent item) was primed with its root page when the root eager-loaded it,
 // and otherwise gathers with its siblings in one batch. Checks that the
 // container grants the request looked up already can answer are decided in
-// SQL first (access.Viewer.Decider), without SpiceDB.
+// SQL first (access.Viewer.Decider), without SpiceDB; a root page's checks
+// of its own nodes' visibility (a recording's replayUrl) are answered by the
+// page's query itself (access.Viewer.Listed).
 func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	if err != nil || res == nil {
@@ -40,6 +42,11 @@ func (r *Resolver) PrimeChecks(ctx context.Context, next graphql.Resolver) (any,
 	}
 	checks := pageChecks(graphql.GetOperationContext(ctx), items, sel, false, 0)
 	if v, err := r.viewer(ctx); err == nil {
+		if root && isConnection(res) {
+			// A root connection's nodes passed its list's filter: their
+			// visibility checks are answered by its own query.
+			checks = v.Listed(items, checks)
+		}
 		checks = b.Decide(ctx, checks, v.Decider(r.client))
 	}
 	if root {
@@ -181,6 +188,13 @@ func listed(res any, sel ast.SelectionSet) ([]any, ast.SelectionSet) {
 		items[i] = v.Index(i).Interface()
 	}
 	return items, sel
+}
+
+// isConnection says whether res is a connection (it has edges).
+func isConnection(res any) bool {
+	v := reflect.ValueOf(res)
+	return v.Kind() == reflect.Pointer && !v.IsNil() && v.Elem().Kind() == reflect.Struct &&
+		v.Elem().FieldByName("Edges").IsValid()
 }
 
 // subSelection is the selection under the fields named name (fragments

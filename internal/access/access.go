@@ -37,51 +37,51 @@ func (v Viewer) Object() authz.Object { return projection.Obj(projection.TypeUse
 
 // Users is what the users connection may show: user#view.
 func (v Viewer) Users(ctx context.Context) (predicate.User, error) {
-	return v.filter(ctx, projection.TypeUser, "view")
+	return v.listFilter(ctx, projection.TypeUser, "view")
 }
 
 // Sites is what the sites connection may show: site#view.
 func (v Viewer) Sites(ctx context.Context) (predicate.Site, error) {
-	return v.filter(ctx, projection.TypeSite, "view")
+	return v.listFilter(ctx, projection.TypeSite, "view")
 }
 
 // CallQueues is what the callQueues connection may show: queue#view.
 func (v Viewer) CallQueues(ctx context.Context) (predicate.CallQueue, error) {
-	return v.filter(ctx, projection.TypeQueue, "view")
+	return v.listFilter(ctx, projection.TypeQueue, "view")
 }
 
 // Groups is what the groups connection may show: group#view.
 func (v Viewer) Groups(ctx context.Context) (predicate.Group, error) {
-	return v.filter(ctx, projection.TypeGroup, "view")
+	return v.listFilter(ctx, projection.TypeGroup, "view")
 }
 
 // Recordings is what the recordings connection may show: what the viewer
 // may replay (recording#replay).
 func (v Viewer) Recordings(ctx context.Context) (predicate.Recording, error) {
-	return v.filter(ctx, projection.TypeRecording, "replay")
+	return v.listFilter(ctx, projection.TypeRecording, "replay")
 }
 
 // Domains is what the domains connection may show: domain#view.
 func (v Viewer) Domains(ctx context.Context) (predicate.Domain, error) {
-	return v.filter(ctx, projection.TypeDomain, "view")
+	return v.listFilter(ctx, projection.TypeDomain, "view")
 }
 
 // Contacts is what the contacts connection may show: contact#view, the
 // domain's shared contacts to its portal users (docs/product.md §3.2, §3.13).
 func (v Viewer) Contacts(ctx context.Context) (predicate.Contact, error) {
-	return v.filter(ctx, projection.TypeContact, "view")
+	return v.listFilter(ctx, projection.TypeContact, "view")
 }
 
 // CallRecords is what the callRecords connection may show (docs/product.md §3.12):
 // call_record#view of the list-only definitions (listSchema).
 func (v Viewer) CallRecords(ctx context.Context) (predicate.CallRecord, error) {
-	return v.filter(ctx, typeCallRecord, "view")
+	return v.listFilter(ctx, typeCallRecord, "view")
 }
 
 // AuditEvents is what the auditEvents connection may show (docs/product.md §3.14):
 // audit_event#view of the list-only definitions (listSchema).
 func (v Viewer) AuditEvents(ctx context.Context) (predicate.AuditEvent, error) {
-	return v.filter(ctx, typeAuditEvent, "view")
+	return v.listFilter(ctx, typeAuditEvent, "view")
 }
 
 // ObjectOf names the SpiceDB object of an ent entity that has one.

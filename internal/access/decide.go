@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,4 +116,44 @@ func allowedIDs(ctx context.Context, c *ent.Client, typ string, ids []int, f fun
 		return c.Contact.Query().Where(contact.IDIn(ids...), f).IDs(ctx)
 	}
 	return nil, fmt.Errorf("access: no table of %s", typ)
+}
+
+// Listed settles, of a root connection's page checks, those its own query
+// answered: each node's visibility (user#view, recording#replay, …, see
+// Visibility), which is the permission its list filter compiles (Users,
+// Recordings, …) and which every node the query returned passed, with the
+// request's lookups. A recordings page's replayUrl (@authz "replay") is
+// then allowed without a second query. It returns the other checks.
+// nodes must be the page of a root connection, filtered by its list.
+func (v Viewer) Listed(nodes []any, checks []authz.Check) []authz.Check {
+	lists := rootLists()
+	byType := make(map[string]list, len(lists))
+	for _, l := range lists {
+		byType[l.typ] = l
+	}
+	own := func(ch authz.Check) bool {
+		l, ok := byType[ch.Resource.Type]
+		return ok && l.permission == ch.Permission && l.permission == Visibility(ch.Resource)
+	}
+	if !slices.ContainsFunc(checks, own) {
+		return checks // a users page's view_private, say: nothing to settle
+	}
+	onPage := make(map[authz.Object]bool, len(nodes))
+	for _, n := range nodes {
+		if o, ok := ObjectOf(n); ok {
+			onPage[o] = true
+		}
+	}
+	var settled, rest []authz.Check
+	for _, ch := range checks {
+		if own(ch) && onPage[ch.Resource] {
+			settled = append(settled, ch)
+		} else {
+			rest = append(rest, ch)
+		}
+	}
+	if len(settled) > 0 {
+		v.Checks.Settle(settled)
+	}
+	return rest
 }

@@ -203,6 +203,25 @@ func (b *Batcher) Decide(ctx context.Context, checks []Check, d Decider) []Check
 	return rest
 }
 
+// Settle memoises checks as allowed for the request, without asking
+// anyone: the caller knows the request's own reads answered them already
+// (access.Viewer.Listed: a root page's nodes passed the very filter a
+// check of their visibility compiles to). A check answered or asked
+// already keeps its answer. The answers are not remembered for the
+// revision.
+func (b *Batcher) Settle(checks []Check) {
+	if _, ok := bypassed(b.reads, nil); ok {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ch := range checks {
+		if _, known := b.memo[ch]; !known {
+			b.memo[ch] = settled(true)
+		}
+	}
+}
+
 // recalled (with mu held) memoises those of checks, none of them memoised,
 // that an earlier request answered at this request's revision, and returns
 // the others.
