@@ -67,7 +67,7 @@ const (
 	chunkSize = 1 << chunkBits
 	// probeBase is the first row id that names a probe rather than a row:
 	// a search key made of strings, for seeking the indexes.
-	probeBase = math.MaxUint32 - probeSlots + 1
+	probeBase  = math.MaxUint32 - probeSlots + 1
 	probeSlots = 256
 )
 
