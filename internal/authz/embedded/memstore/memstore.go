@@ -318,3 +318,12 @@ var (
 	_ datastore.Datastore          = (*Store)(nil)
 	_ datastore.EngineIdentifiable = (*Store)(nil)
 )
+
+// RowVersions is how many relationship row versions the store holds: the
+// live relationships and the versions deleted within the GC window (or
+// since the last write, which is when versions are collected).
+func (s *Store) RowVersions() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return int(s.t.nextRow) - len(s.t.freeRows)
+}

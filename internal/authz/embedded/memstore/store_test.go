@@ -59,7 +59,7 @@ func viewersAt(ctx context.Context, s *Store, rev datastore.Revision) ([]string,
 // GC window; the strings of deleted relationships are forgotten too.
 func TestGCBoundsRetainedVersions(t *testing.T) {
 	ctx := context.Background()
-	const window = 50 * time.Millisecond
+	const window = 500 * time.Millisecond
 	s, err := New(Options{GCWindow: window})
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func TestGCBoundsRetainedVersions(t *testing.T) {
 // the same reader fails as stale instead of reading a wrong state.
 func TestReadWithinWindowSurvivesGC(t *testing.T) {
 	ctx := context.Background()
-	const window = 400 * time.Millisecond
+	const window = time.Second
 	s, err := New(Options{GCWindow: window})
 	if err != nil {
 		t.Fatal(err)
