@@ -6,17 +6,20 @@ import (
 	"time"
 
 	"github.com/google/btree"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/options"
-	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
 )
 
-// batchSize is how many relationships a reader collects under the read
-// lock before it lets SpiceDB consume them.
-const batchSize = 512
+// A reader collects relationships under the read lock in batches, and lets
+// SpiceDB consume each after releasing it. The first batch is small, since
+// most queries (a check) want a few rows; each next one is twice as large,
+// up to batchSize.
+const (
+	firstBatch = 16
+	batchSize  = 1024
+)
 
 // keyRange is a run of one index: the rows whose first n fields, in the
 // index's order, equal key's.
@@ -279,14 +282,14 @@ func (t *table) relationship(id uint32) tuple.Relationship {
 	if r.extra {
 		if ex := t.extras[id]; ex != nil {
 			if ex.caveat != nil {
-				rel.OptionalCaveat = proto.Clone(ex.caveat).(*core.ContextualizedCaveat)
+				rel.OptionalCaveat = ex.caveat.CloneVT()
 			}
 			if ex.expiration != nil {
 				e := *ex.expiration
 				rel.OptionalExpiration = &e
 			}
 			if ex.integrity != nil {
-				rel.OptionalIntegrity = proto.Clone(ex.integrity).(*core.RelationshipIntegrity)
+				rel.OptionalIntegrity = ex.integrity.CloneVT()
 			}
 		}
 	}

@@ -84,15 +84,15 @@ func (r *reader) run(q *query) datastore.RelationshipIterator {
 			return
 		}
 		var st scanState
-		ids := make([]uint32, 0, batchSize)
-		rels := make([]tuple.Relationship, 0, batchSize)
-		for !st.done {
+		var ids []uint32
+		var rels []tuple.Relationship
+		for n := firstBatch; !st.done; n = min(2*n, batchSize) {
 			unlock, err := r.lock()
 			if err != nil {
 				yield(tuple.Relationship{}, err)
 				return
 			}
-			ids = r.s.t.collect(q, &st, r.rev, r.now, batchSize, ids[:0])
+			ids = r.s.t.collect(q, &st, r.rev, r.now, n, ids[:0])
 			rels = rels[:0]
 			for _, id := range ids {
 				rels = append(rels, r.s.t.relationship(id))

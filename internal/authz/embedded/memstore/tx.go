@@ -9,7 +9,6 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/options"
@@ -312,14 +311,14 @@ func extraOf(rel *tuple.Relationship) *extra {
 	}
 	ex := &extra{}
 	if rel.OptionalCaveat != nil {
-		ex.caveat = proto.Clone(rel.OptionalCaveat).(*core.ContextualizedCaveat)
+		ex.caveat = rel.OptionalCaveat.CloneVT()
 	}
 	if rel.OptionalExpiration != nil {
 		e := *rel.OptionalExpiration
 		ex.expiration = &e
 	}
 	if rel.OptionalIntegrity != nil {
-		ex.integrity = proto.Clone(rel.OptionalIntegrity).(*core.RelationshipIntegrity)
+		ex.integrity = rel.OptionalIntegrity.CloneVT()
 	}
 	return ex
 }
