@@ -412,7 +412,7 @@ func (a *App) connectSpiceDB(ctx context.Context, cfg Config) (*grpc.ClientConn,
 		}
 		return conn, nil
 	}
-	e, err := embedded.Start(ctx, embedded.Options{DatastoreURL: cfg.SpiceDBDatastoreURL, Log: cfg.Log})
+	e, err := embedded.Start(ctx, embedded.Options{DatastoreURL: cfg.SpiceDBDatastoreURL})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded spicedb: %w", err)
 	}

@@ -1,14 +1,13 @@
-// Package embedded runs SpiceDB in-process: on a memory datastore for the
-// embedded default and for tests, or on a PostgreSQL datastore, which
-// persists and can be shared. It is the only package that links the SpiceDB
-// server.
+// Package embedded runs SpiceDB in-process: on a memory datastore
+// (memstore) for the embedded default and for tests, or on a PostgreSQL
+// datastore, which persists and can be shared. It is the only package that
+// links the SpiceDB server.
 package embedded
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -19,12 +18,14 @@ import (
 	spicedatastore "github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/migration"
 	"github.com/authzed/spicedb/pkg/migrate"
+	"github.com/pbxportal/pbxportal/internal/authz/embedded/memstore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Options say how to run the embedded SpiceDB. The zero Options are the
-// embedded default: a memory datastore reached over an in-memory connection.
+// embedded default: a memory datastore (memstore) reached over an in-memory
+// connection.
 type Options struct {
 	// DatastoreURL, when set, is a postgres:// URL of SpiceDB's own
 	// datastore, migrated to the newest version at start-up. SpiceDB's
@@ -35,15 +36,24 @@ type Options struct {
 	ListenAddr string
 	// PresharedKey is the key that clients on ListenAddr must present.
 	PresharedKey string
-	// CompactEvery is how many write transactions the memory datastore takes
-	// before it is copied into a fresh one, which frees the snapshots and
-	// changelog its writes retained (see compactingDatastore): 0 means
-	// DefaultCompactEvery, a negative number never. It does not apply to a
-	// PostgreSQL datastore, whose garbage collection SpiceDB runs itself.
-	CompactEvery int
-	// Log, when set, is told of every compaction of the memory datastore.
-	Log *slog.Logger
+	// GCWindow is how long a revision of the memory datastore stays
+	// readable after a newer one exists: row versions deleted longer ago
+	// are freed. 0 means DefaultGCWindow. It does not apply to a PostgreSQL
+	// datastore, whose garbage collection SpiceDB runs itself.
+	GCWindow time.Duration
+
+	// memdb runs SpiceDB's own memory datastore instead of memstore (for
+	// comparisons in this package's benchmarks).
+	memdb bool
 }
+
+// DefaultGCWindow is how long the memory datastore keeps a revision
+// readable after a newer one exists. pbxportal reads at least as fresh as a
+// ZedToken, which SpiceDB serves at the newer of the token's revision and
+// the current quantized one (at most 5 s old), so a revision is read only
+// while the requests that chose it run: two minutes is longer than any
+// does, and bounds what deleted relationships keep to two minutes' writes.
+const DefaultGCWindow = 2 * time.Minute
 
 // Server is an in-process SpiceDB.
 type Server struct {
@@ -68,28 +78,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	var ds spicedatastore.Datastore
 	var err error
-	if every := opts.CompactEvery; opts.DatastoreURL == "" && every >= 0 {
-		if every == 0 {
-			every = DefaultCompactEvery
-		}
-		var c *compactingDatastore
-		c, err = newCompactingDatastore(ctx, every, func(ctx context.Context) (spicedatastore.Datastore, error) {
-			return datastore.NewDatastore(ctx, dsOpts...)
-		})
-		if err == nil {
-			ds = c
-			if opts.Log != nil {
-				c.onCompact = func(err error, took time.Duration) {
-					if err != nil {
-						opts.Log.Warn("compacting SpiceDB's memory datastore failed; its retained revisions keep growing until the next try", "error", err)
-						return
-					}
-					opts.Log.Info("compacted SpiceDB's memory datastore", "writes", every, "took", took.Round(time.Millisecond))
-				}
-			}
-		}
-	} else {
+	switch {
+	case opts.DatastoreURL != "" || opts.memdb:
 		ds, err = datastore.NewDatastore(ctx, dsOpts...)
+	default:
+		window := opts.GCWindow
+		if window <= 0 {
+			window = DefaultGCWindow
+		}
+		// SpiceDB's default quantization (5 s), or half the window if that
+		// is shorter (tests): a quantized revision must stay readable.
+		quantum := min(datastore.DefaultDatastoreConfig().RevisionQuantization, window/2)
+		ds, err = memstore.New(memstore.Options{GCWindow: window, Quantization: quantum})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("embedded: spicedb datastore: %w", err)
