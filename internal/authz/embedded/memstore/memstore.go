@@ -54,9 +54,17 @@ type Options struct {
 
 // Store is the datastore. Its zero value is not usable; call New.
 type Store struct {
-	// writeMu is held by the one open write transaction, from its first
-	// use to its commit or rollback, and by nothing else.
-	writeMu sync.Mutex
+	// writeSlot holds a token while the one open write transaction runs,
+	// from its first use to its commit or rollback. A transaction waits for
+	// it only as long as its context allows.
+	writeSlot chan struct{}
+
+	// start and startWall are the wall-clock time of New, read once: every
+	// later "now" is startWall plus the monotonic time since start, so that
+	// revisions, quantization and the GC window follow elapsed time even if
+	// the wall clock is stepped.
+	start     time.Time
+	startWall uint64
 
 	// mu guards everything below; readers hold it shared only while they
 	// collect a bounded batch, never while SpiceDB consumes it.
@@ -102,7 +110,11 @@ func New(opts Options) (*Store, error) {
 	if opts.GCWindow <= 0 {
 		return nil, errors.New("memstore: the gc window must be positive")
 	}
+	start := time.Now()
 	s := &Store{
+		writeSlot:  make(chan struct{}, 1),
+		start:      start,
+		startWall:  uint64(start.UnixNano()),
 		t:          newTable(),
 		namespaces: map[string]*versions[[]byte]{},
 		caveats:    map[string]*versions[[]byte]{},
@@ -113,13 +125,15 @@ func New(opts Options) (*Store, error) {
 	if opts.Quantization > 0 {
 		s.quantum = uint64(opts.Quantization.Nanoseconds())
 	}
-	s.head = nowNanos()
+	s.head = s.now()
 	s.origin = s.head
 	s.issued.Store(s.head)
 	return s, nil
 }
 
-func nowNanos() uint64 { return uint64(time.Now().UnixNano()) }
+// now is the store's clock in nanoseconds: wall-clock time at New, then
+// monotonic.
+func (s *Store) now() uint64 { return s.startWall + uint64(time.Since(s.start)) }
 
 // issue records that rev was handed out, so that every later commit is
 // after it.
@@ -157,9 +171,26 @@ func (s *Store) SnapshotReader(dr datastore.Revision) datastore.Reader {
 	return &reader{s: s, rev: rev, now: time.Now()}
 }
 
-// HeadRevision is the newest committed revision.
+// HeadRevision is the newest committed revision. A head older than half
+// the GC window is first moved to now, a revision with the same state: a
+// request given the head of a store left quiet for longer than the window
+// could otherwise not read at it again once any write commits, since a
+// revision is readable for the window after it was made, not after it was
+// handed out (SpiceDB's datastore contract).
 func (s *Store) HeadRevision(context.Context) (datastore.RevisionWithSchemaHash, error) {
 	s.mu.RLock()
+	if !s.closed && s.head+s.window/2 < s.now() {
+		s.mu.RUnlock()
+		s.mu.Lock()
+		if !s.closed && s.head+s.window/2 < s.now() {
+			// No write transaction needs the write slot for this: its
+			// pending rows are invisible at the new head, and it commits
+			// after it.
+			s.head = max(s.now(), s.head+1, s.issued.Load()+1)
+		}
+		s.mu.Unlock()
+		s.mu.RLock()
+	}
 	defer s.mu.RUnlock()
 	if s.closed {
 		return datastore.RevisionWithSchemaHash{}, ErrClosed
@@ -177,7 +208,7 @@ func (s *Store) OptimizedRevision(context.Context) (datastore.RevisionWithSchema
 	if s.closed {
 		return datastore.RevisionWithSchemaHash{}, ErrClosed
 	}
-	rev := nowNanos()
+	rev := s.now()
 	if s.quantum > 0 {
 		rev -= rev % s.quantum
 	}
@@ -209,8 +240,8 @@ func (s *Store) checkRevisionLocked(dr datastore.Revision) (uint64, error) {
 	if rev == s.head {
 		return rev, nil
 	}
-	now := nowNanos()
-	if rev+s.window < now || rev < s.pruned {
+	now := s.now()
+	if rev < s.origin || rev < s.pruned || rev+s.window < now {
 		return 0, datastore.NewInvalidRevisionErr(dr, datastore.RevisionStale)
 	}
 	if rev > now && rev > s.head {
@@ -293,8 +324,16 @@ func (s *Store) ReadWriteTx(ctx context.Context, f datastore.TxUserFunc, opts ..
 		attempts = 1
 	}
 	for range attempts {
-		tx := newTx(s)
+		tx := newTx(ctx, s)
 		err := func() error {
+			defer func() {
+				// A panicking f must not keep the write slot: undo what it
+				// wrote, then let the panic go on.
+				if p := recover(); p != nil {
+					tx.rollback()
+					panic(p)
+				}
+			}()
 			if config.SchemaHashPrecondition != "" {
 				if err := tx.assertSchemaHash(config.SchemaHashPrecondition); err != nil {
 					return err

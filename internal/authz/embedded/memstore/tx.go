@@ -35,7 +35,9 @@ type rwTx struct {
 
 	// mu serialises the transaction's own use from several goroutines.
 	mu      sync.Mutex
-	started bool // holds s.writeMu
+	started bool // holds s.writeSlot
+	// ctx bounds the wait for the write slot.
+	ctx context.Context
 
 	rows []rowChange
 	// fix are the pending stamps of small values, set at commit.
@@ -44,8 +46,8 @@ type rwTx struct {
 	undo []func()
 }
 
-func newTx(s *Store) *rwTx {
-	tx := &rwTx{}
+func newTx(ctx context.Context, s *Store) *rwTx {
+	tx := &rwTx{ctx: ctx}
 	tx.reader = reader{s: s, rev: pending, now: time.Now(), tx: tx}
 	return tx
 }
@@ -59,7 +61,11 @@ func (tx *rwTx) begin() error {
 
 func (tx *rwTx) beginLocked() error {
 	if !tx.started {
-		tx.s.writeMu.Lock()
+		select {
+		case tx.s.writeSlot <- struct{}{}:
+		case <-tx.ctx.Done():
+			return fmt.Errorf("memstore: wait for the write transaction before this one: %w", tx.ctx.Err())
+		}
 		tx.started = true
 	}
 	tx.s.mu.RLock()
@@ -80,6 +86,9 @@ func (tx *rwTx) write(f func() error) error {
 	}
 	tx.s.mu.Lock()
 	defer tx.s.mu.Unlock()
+	if tx.s.closed { // Close may have run since beginLocked looked
+		return ErrClosed
+	}
 	return f()
 }
 
@@ -96,13 +105,13 @@ func (tx *rwTx) commit() (datastore.Revision, error) {
 		s.issue(s.head)
 		return Revision(s.head), nil
 	}
-	defer s.writeMu.Unlock()
+	defer func() { <-s.writeSlot }()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return datastore.NoRevision, ErrClosed
 	}
-	now := nowNanos()
+	now := s.now()
 	rev := max(now, s.head+1, s.issued.Load()+1)
 	t := s.t
 	for _, c := range tx.rows {
@@ -137,7 +146,7 @@ func (tx *rwTx) rollback() {
 		return
 	}
 	s := tx.s
-	defer s.writeMu.Unlock()
+	defer func() { <-s.writeSlot }()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
