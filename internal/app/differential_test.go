@@ -631,11 +631,11 @@ func buildWorld(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand)
 	}
 	// Once every row exists: users move and go, sites go.
 	for _, d := range doms {
-		if err := resite(ctx, c, postgres, r, d.id, d.sites, all.users); err != nil {
+		if err := resite(ctx, c, r, d.id, d.sites, all.users); err != nil {
 			return err
 		}
 	}
-	return nil
+	return ownerSitesKept(ctx, c, postgres, r)
 }
 
 // renumber exercises every way a recording's numbers reach the normalised
@@ -671,10 +671,9 @@ func renumber(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand, d
 // resite exercises every write that changes the owner's site a recording
 // stores (owner_site_id), once the recordings exist: users moved to another
 // site, one by one and in bulk, users losing their site, a recording given
-// another owner or none, a user with recordings deleted, a site deleted,
-// and rows that predate the column (set back to NULL, so that the start-up
-// backfill must fill them).
-func resite(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand, domainID int, sites, users []int) error {
+// another owner or none (from the recording's side and from the user's), a
+// user with recordings deleted, a site deleted.
+func resite(ctx context.Context, c *ent.Client, r *rand.Rand, domainID int, sites, users []int) error {
 	owners, err := c.User.Query().Where(user.DomainID(domainID), user.HasRecordings()).IDs(ctx)
 	if err != nil || len(owners) == 0 {
 		return err
@@ -720,6 +719,22 @@ func resite(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand, dom
 			return err
 		}
 	}
+	// The owner edge written from the user's side: recordings given to a
+	// user, and a user's recordings all taken away.
+	orphans, err := c.Recording.Query().Where(recording.DomainID(domainID), recording.OwnerIDIsNil()).IDs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(live) > 0 {
+		if err := c.User.UpdateOneID(pick(r, live)).AddRecordingIDs(some(r, orphans, 0.5)...).Exec(ctx); err != nil {
+			return err
+		}
+		if r.IntN(3) == 0 {
+			if err := c.User.UpdateOneID(pick(r, owners)).ClearRecordings().Exec(ctx); err != nil {
+				return err
+			}
+		}
+	}
 	// A user with recordings, and nothing that keeps it from being deleted
 	// (an agent membership; the generator gives users no buttons or
 	// directory).
@@ -737,11 +752,41 @@ func resite(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand, dom
 			return err
 		}
 	}
+	return nil
+}
+
+// ownerSitesKept checks that every recording's owner_site_id is its
+// owner's site (NULL without either), as the hooks must have left it, and
+// then sets some back to NULL, as on rows that predate the column, so that
+// the start-up backfill must fill them. The check comes first: the
+// backfill would hide a copy the hooks left NULL.
+func ownerSitesKept(ctx context.Context, c *ent.Client, postgres bool, r *rand.Rand) error {
+	recs, err := c.Recording.Query().WithOwner().All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		want := 0
+		if rec.Edges.Owner != nil {
+			want = rec.Edges.Owner.SiteID
+		}
+		got := 0
+		if rec.OwnerSiteID != nil {
+			got = *rec.OwnerSiteID
+		}
+		if got != want {
+			return fmt.Errorf("recording %d (owner %d): owner_site_id %d, its owner's site %d", rec.ID, rec.OwnerID, got, want)
+		}
+	}
 	d := dialect.SQLite
 	if postgres {
 		d = dialect.Postgres
 	}
-	if old := some(r, recs, 0.3); len(old) > 0 {
+	ids := make([]int, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.ID
+	}
+	if old := some(r, ids, 0.3); len(old) > 0 {
 		q, args := entsql.Dialect(d).Update(recording.Table).SetNull(recording.FieldOwnerSiteID).
 			Where(entsql.InInts(recording.FieldID, old...)).Query()
 		if _, err := c.ExecContext(ctx, q, args...); err != nil {

@@ -88,14 +88,27 @@ func setOwnerSite(ctx context.Context, locker rowlock.Locker, m *ent.RecordingMu
 }
 
 // followUserSite runs a user mutation and, when it sets or clears the
-// users' site or deletes them, writes the copies of their recordings in the
-// same transaction, with plain SQL (no recording hook has anything to do).
+// users' site, deletes them, or gives them recordings or takes them away
+// (the owner edge written from the user's side), writes the copies of
+// their recordings in the same transaction, with plain SQL (no recording
+// hook has anything to do).
 func followUserSite(ctx context.Context, locker rowlock.Locker, dialect string, m *ent.UserMutation, next ent.Mutator) (ent.Value, error) {
 	_, siteSet := m.SiteID()
 	siteCleared := m.SiteIDCleared()
 	deleting := m.Op().Is(ent.OpDelete | ent.OpDeleteOne)
-	if m.Op().Is(ent.OpCreate) || !siteSet && !siteCleared && !deleting {
-		return next.Mutate(ctx, m) // a new user has no recordings yet
+	repointed := append(m.RecordingsIDs(), m.RemovedRecordingsIDs()...)
+	cleared := m.RecordingsCleared() && !m.Op().Is(ent.OpCreate)
+	if !siteSet && !siteCleared && !deleting && len(repointed) == 0 && !cleared {
+		return next.Mutate(ctx, m)
+	}
+	c := m.Client()
+	d := sql.Dialect(dialect)
+	if m.Op().Is(ent.OpCreate) { // a new user: only the recordings it is given
+		v, err := next.Mutate(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		return v, copyOwnerSites(ctx, c, d, recording.FieldID, repointed)
 	}
 	ids, err := m.IDs(ctx)
 	if err != nil {
@@ -106,15 +119,15 @@ func followUserSite(ctx context.Context, locker rowlock.Locker, dialect string, 
 		// the rows whose recordings are written here.
 		m.Where(user.IDIn(ids...))
 	}
-	c := m.Client()
-	d := sql.Dialect(dialect)
+	// The users' rows first (for a deletion, the lock a deletion takes): a
+	// recording created or given to one of them meanwhile has then either
+	// committed, and is written below, or waits for this transaction and
+	// reads what it wrote.
+	if err := locker.Lock(ctx, c, ent.TypeUser, ids, deleting); err != nil {
+		return nil, err
+	}
 	if deleting {
-		// The lock of a deletion first: a recording created meanwhile for
-		// one of these users has then either committed (and is cleared
-		// here) or waits for the deletion and fails on its foreign key.
-		if err := locker.Lock(ctx, c, ent.TypeUser, ids, true); err != nil {
-			return nil, err
-		}
+		// Before the database clears their owner (ON DELETE SET NULL).
 		for chunk := range slices.Chunk(ids, rowlock.MaxLockChunk) {
 			q, args := d.Update(recording.Table).SetNull(recording.FieldOwnerSiteID).
 				Where(sql.And(sql.InInts(recording.FieldOwnerID, chunk...), sql.NotNull(recording.FieldOwnerSiteID))).Query()
@@ -124,22 +137,40 @@ func followUserSite(ctx context.Context, locker rowlock.Locker, dialect string, 
 		}
 		return next.Mutate(ctx, m)
 	}
+	if cleared { // the recordings that lose their owner, while they still have it
+		owned, err := c.Recording.Query().Where(recording.OwnerIDIn(ids...)).IDs(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("projection: recordings of users %v: %w", ids, err)
+		}
+		repointed = append(repointed, owned...)
+	}
 	v, err := next.Mutate(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	// The users' rows are written, so locked until the transaction ends: a
-	// recording created for one of them meanwhile waits (its share lock)
-	// and reads the new site; one created before has committed, and the
-	// statement below, which starts after the wait, sets it.
-	for chunk := range slices.Chunk(ids, rowlock.MaxLockChunk) {
-		q, args := d.Update(recording.Table).Set(recording.FieldOwnerSiteID, ownersSite()).
-			Where(sql.InInts(recording.FieldOwnerID, chunk...)).Query()
-		if _, err := c.ExecContext(ctx, q, args...); err != nil {
-			return nil, fmt.Errorf("projection: owner site of the recordings of users whose site changed: %w", err)
+	if siteSet || siteCleared {
+		if err := copyOwnerSites(ctx, c, d, recording.FieldOwnerID, ids); err != nil {
+			return nil, err
 		}
 	}
+	if err := copyOwnerSites(ctx, c, d, recording.FieldID, repointed); err != nil {
+		return nil, err
+	}
 	return v, nil
+}
+
+// copyOwnerSites sets the copy of the recordings whose column col is one of
+// ids to their owner's site as the transaction sees it now (NULL without an
+// owner).
+func copyOwnerSites(ctx context.Context, c *ent.Client, d *sql.DialectBuilder, col string, ids []int) error {
+	for chunk := range slices.Chunk(ids, rowlock.MaxLockChunk) {
+		q, args := d.Update(recording.Table).Set(recording.FieldOwnerSiteID, ownersSite()).
+			Where(sql.InInts(col, chunk...)).Query()
+		if _, err := c.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("projection: owner site of recordings: %w", err)
+		}
+	}
+	return nil
 }
 
 // ownersSite is the site of a recording's owner, a subquery over users for
