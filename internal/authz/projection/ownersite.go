@@ -16,18 +16,20 @@ import (
 // A recording stores the site of its owner (owner_site_id, a copy of
 // users.site_id of owner_id), indexed with the recording's id, so that a
 // site manager's right, recording#owner -> user#site -> site#reach, selects
-// recordings by index, a page at a time, instead of through the owners'
-// rows (see ownerSiteColumn). The copy is kept equal to the owner's site in
-// the transaction of every write that can change either:
+// recordings by index instead of through the owners' rows (the copied
+// column of Columns). The copy is kept equal to the owner's site in the
+// transaction of every write that can change either:
 //
 //   - a recording created, or its owner set or cleared: the owner's site is
 //     read under a share lock on the owner's row (PostgreSQL), which a
 //     concurrent change of that user's site waits for, and which waits for
 //     one; the value a caller sets itself is ignored;
-//   - a user's site set or cleared: its recordings are set to the user's new
-//     site after the user's row is written (and so locked);
-//   - a user deleted: its recordings' copies are cleared, under the lock a
-//     deletion takes, before the database clears their owner;
+//   - a user's site set or cleared: the user's row is locked, and once it
+//     is written its recordings are set to its site;
+//   - recordings given to a user or taken from it from the user's side
+//     (the owner edge's inverse): those recordings are set likewise;
+//   - a user deleted: its row is locked for the deletion and its
+//     recordings' copies cleared, before the database clears their owner;
 //   - a site deleted: the database clears the copies (ON DELETE SET NULL),
 //     as it clears users.site_id.
 //
