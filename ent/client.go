@@ -2214,6 +2214,22 @@ func (c *RecordingClient) QueryQueue(_m *Recording) *CallQueueQuery {
 	return query
 }
 
+// QueryOwnerSite queries the owner_site edge of a Recording.
+func (c *RecordingClient) QueryOwnerSite(_m *Recording) *SiteQuery {
+	query := (&SiteClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(recording.Table, recording.FieldID, id),
+			sqlgraph.To(site.Table, site.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, recording.OwnerSiteTable, recording.OwnerSiteColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *RecordingClient) Hooks() []Hook {
 	return c.hooks.Recording

@@ -7112,6 +7112,8 @@ type RecordingMutation struct {
 	clearedgroup        bool
 	queue               *int
 	clearedqueue        bool
+	owner_site          *int
+	clearedowner_site   bool
 	done                bool
 	oldValue            func(context.Context) (*Recording, error)
 	predicates          []predicate.Recording
@@ -7817,6 +7819,55 @@ func (m *RecordingMutation) ResetAccountCodeNumber() {
 	delete(m.clearedFields, recording.FieldAccountCodeNumber)
 }
 
+// SetOwnerSiteID sets the "owner_site_id" field.
+func (m *RecordingMutation) SetOwnerSiteID(i int) {
+	m.owner_site = &i
+}
+
+// OwnerSiteID returns the value of the "owner_site_id" field in the mutation.
+func (m *RecordingMutation) OwnerSiteID() (r int, exists bool) {
+	v := m.owner_site
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOwnerSiteID returns the old "owner_site_id" field's value of the Recording entity.
+// If the Recording object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RecordingMutation) OldOwnerSiteID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOwnerSiteID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOwnerSiteID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOwnerSiteID: %w", err)
+	}
+	return oldValue.OwnerSiteID, nil
+}
+
+// ClearOwnerSiteID clears the value of the "owner_site_id" field.
+func (m *RecordingMutation) ClearOwnerSiteID() {
+	m.owner_site = nil
+	m.clearedFields[recording.FieldOwnerSiteID] = struct{}{}
+}
+
+// OwnerSiteIDCleared returns if the "owner_site_id" field was cleared in this mutation.
+func (m *RecordingMutation) OwnerSiteIDCleared() bool {
+	_, ok := m.clearedFields[recording.FieldOwnerSiteID]
+	return ok
+}
+
+// ResetOwnerSiteID resets all changes to the "owner_site_id" field.
+func (m *RecordingMutation) ResetOwnerSiteID() {
+	m.owner_site = nil
+	delete(m.clearedFields, recording.FieldOwnerSiteID)
+}
+
 // ClearDomain clears the "domain" edge to the Domain entity.
 func (m *RecordingMutation) ClearDomain() {
 	m.cleareddomain = true
@@ -7925,6 +7976,33 @@ func (m *RecordingMutation) ResetQueue() {
 	m.clearedqueue = false
 }
 
+// ClearOwnerSite clears the "owner_site" edge to the Site entity.
+func (m *RecordingMutation) ClearOwnerSite() {
+	m.clearedowner_site = true
+	m.clearedFields[recording.FieldOwnerSiteID] = struct{}{}
+}
+
+// OwnerSiteCleared reports if the "owner_site" edge to the Site entity was cleared.
+func (m *RecordingMutation) OwnerSiteCleared() bool {
+	return m.OwnerSiteIDCleared() || m.clearedowner_site
+}
+
+// OwnerSiteIDs returns the "owner_site" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OwnerSiteID instead. It exists only for internal usage by the builders.
+func (m *RecordingMutation) OwnerSiteIDs() (ids []int) {
+	if id := m.owner_site; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOwnerSite resets all changes to the "owner_site" edge.
+func (m *RecordingMutation) ResetOwnerSite() {
+	m.owner_site = nil
+	m.clearedowner_site = false
+}
+
 // Where appends a list predicates to the RecordingMutation builder.
 func (m *RecordingMutation) Where(ps ...predicate.Recording) {
 	m.predicates = append(m.predicates, ps...)
@@ -7959,7 +8037,7 @@ func (m *RecordingMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RecordingMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 15)
 	if m.domain != nil {
 		fields = append(fields, recording.FieldDomainID)
 	}
@@ -8002,6 +8080,9 @@ func (m *RecordingMutation) Fields() []string {
 	if m.account_code_number != nil {
 		fields = append(fields, recording.FieldAccountCodeNumber)
 	}
+	if m.owner_site != nil {
+		fields = append(fields, recording.FieldOwnerSiteID)
+	}
 	return fields
 }
 
@@ -8038,6 +8119,8 @@ func (m *RecordingMutation) Field(name string) (ent.Value, bool) {
 		return m.CalleeNumber()
 	case recording.FieldAccountCodeNumber:
 		return m.AccountCodeNumber()
+	case recording.FieldOwnerSiteID:
+		return m.OwnerSiteID()
 	}
 	return nil, false
 }
@@ -8075,6 +8158,8 @@ func (m *RecordingMutation) OldField(ctx context.Context, name string) (ent.Valu
 		return m.OldCalleeNumber(ctx)
 	case recording.FieldAccountCodeNumber:
 		return m.OldAccountCodeNumber(ctx)
+	case recording.FieldOwnerSiteID:
+		return m.OldOwnerSiteID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Recording field %s", name)
 }
@@ -8182,6 +8267,13 @@ func (m *RecordingMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAccountCodeNumber(v)
 		return nil
+	case recording.FieldOwnerSiteID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOwnerSiteID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Recording field %s", name)
 }
@@ -8245,6 +8337,9 @@ func (m *RecordingMutation) ClearedFields() []string {
 	if m.FieldCleared(recording.FieldAccountCodeNumber) {
 		fields = append(fields, recording.FieldAccountCodeNumber)
 	}
+	if m.FieldCleared(recording.FieldOwnerSiteID) {
+		fields = append(fields, recording.FieldOwnerSiteID)
+	}
 	return fields
 }
 
@@ -8276,6 +8371,9 @@ func (m *RecordingMutation) ClearField(name string) error {
 		return nil
 	case recording.FieldAccountCodeNumber:
 		m.ClearAccountCodeNumber()
+		return nil
+	case recording.FieldOwnerSiteID:
+		m.ClearOwnerSiteID()
 		return nil
 	}
 	return fmt.Errorf("unknown Recording nullable field %s", name)
@@ -8327,13 +8425,16 @@ func (m *RecordingMutation) ResetField(name string) error {
 	case recording.FieldAccountCodeNumber:
 		m.ResetAccountCodeNumber()
 		return nil
+	case recording.FieldOwnerSiteID:
+		m.ResetOwnerSiteID()
+		return nil
 	}
 	return fmt.Errorf("unknown Recording field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *RecordingMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.domain != nil {
 		edges = append(edges, recording.EdgeDomain)
 	}
@@ -8345,6 +8446,9 @@ func (m *RecordingMutation) AddedEdges() []string {
 	}
 	if m.queue != nil {
 		edges = append(edges, recording.EdgeQueue)
+	}
+	if m.owner_site != nil {
+		edges = append(edges, recording.EdgeOwnerSite)
 	}
 	return edges
 }
@@ -8369,13 +8473,17 @@ func (m *RecordingMutation) AddedIDs(name string) []ent.Value {
 		if id := m.queue; id != nil {
 			return []ent.Value{*id}
 		}
+	case recording.EdgeOwnerSite:
+		if id := m.owner_site; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *RecordingMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	return edges
 }
 
@@ -8387,7 +8495,7 @@ func (m *RecordingMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *RecordingMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.cleareddomain {
 		edges = append(edges, recording.EdgeDomain)
 	}
@@ -8399,6 +8507,9 @@ func (m *RecordingMutation) ClearedEdges() []string {
 	}
 	if m.clearedqueue {
 		edges = append(edges, recording.EdgeQueue)
+	}
+	if m.clearedowner_site {
+		edges = append(edges, recording.EdgeOwnerSite)
 	}
 	return edges
 }
@@ -8415,6 +8526,8 @@ func (m *RecordingMutation) EdgeCleared(name string) bool {
 		return m.clearedgroup
 	case recording.EdgeQueue:
 		return m.clearedqueue
+	case recording.EdgeOwnerSite:
+		return m.clearedowner_site
 	}
 	return false
 }
@@ -8435,6 +8548,9 @@ func (m *RecordingMutation) ClearEdge(name string) error {
 	case recording.EdgeQueue:
 		m.ClearQueue()
 		return nil
+	case recording.EdgeOwnerSite:
+		m.ClearOwnerSite()
+		return nil
 	}
 	return fmt.Errorf("unknown Recording unique edge %s", name)
 }
@@ -8454,6 +8570,9 @@ func (m *RecordingMutation) ResetEdge(name string) error {
 		return nil
 	case recording.EdgeQueue:
 		m.ResetQueue()
+		return nil
+	case recording.EdgeOwnerSite:
+		m.ResetOwnerSite()
 		return nil
 	}
 	return fmt.Errorf("unknown Recording edge %s", name)

@@ -13,6 +13,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 )
 
@@ -49,6 +50,8 @@ type Recording struct {
 	CalleeNumber *string `json:"callee_number,omitempty"`
 	// AccountCodeNumber holds the value of the "account_code_number" field.
 	AccountCodeNumber *string `json:"account_code_number,omitempty"`
+	// OwnerSiteID holds the value of the "owner_site_id" field.
+	OwnerSiteID *int `json:"owner_site_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the RecordingQuery when eager-loading is set.
 	Edges        RecordingEdges `json:"edges"`
@@ -65,9 +68,11 @@ type RecordingEdges struct {
 	Group *Group `json:"group,omitempty"`
 	// Queue holds the value of the queue edge.
 	Queue *CallQueue `json:"queue,omitempty"`
+	// OwnerSite holds the value of the owner_site edge.
+	OwnerSite *Site `json:"owner_site,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
 	totalCount [4]map[string]int
 }
@@ -116,12 +121,23 @@ func (e RecordingEdges) QueueOrErr() (*CallQueue, error) {
 	return nil, &NotLoadedError{edge: "queue"}
 }
 
+// OwnerSiteOrErr returns the OwnerSite value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e RecordingEdges) OwnerSiteOrErr() (*Site, error) {
+	if e.OwnerSite != nil {
+		return e.OwnerSite, nil
+	} else if e.loadedTypes[4] {
+		return nil, &NotFoundError{label: site.Label}
+	}
+	return nil, &NotLoadedError{edge: "owner_site"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Recording) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case recording.FieldID, recording.FieldDomainID, recording.FieldOwnerID, recording.FieldGroupID, recording.FieldQueueID, recording.FieldDurationSeconds:
+		case recording.FieldID, recording.FieldDomainID, recording.FieldOwnerID, recording.FieldGroupID, recording.FieldQueueID, recording.FieldDurationSeconds, recording.FieldOwnerSiteID:
 			values[i] = new(sql.NullInt64)
 		case recording.FieldCallID, recording.FieldCaller, recording.FieldCallee, recording.FieldAccountCode, recording.FieldMediaFile, recording.FieldCallerNumber, recording.FieldCalleeNumber, recording.FieldAccountCodeNumber:
 			values[i] = new(sql.NullString)
@@ -235,6 +251,13 @@ func (_m *Recording) assignValues(columns []string, values []any) error {
 				_m.AccountCodeNumber = new(string)
 				*_m.AccountCodeNumber = value.String
 			}
+		case recording.FieldOwnerSiteID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field owner_site_id", values[i])
+			} else if value.Valid {
+				_m.OwnerSiteID = new(int)
+				*_m.OwnerSiteID = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -266,6 +289,11 @@ func (_m *Recording) QueryGroup() *GroupQuery {
 // QueryQueue queries the "queue" edge of the Recording entity.
 func (_m *Recording) QueryQueue() *CallQueueQuery {
 	return NewRecordingClient(_m.config).QueryQueue(_m)
+}
+
+// QueryOwnerSite queries the "owner_site" edge of the Recording entity.
+func (_m *Recording) QueryOwnerSite() *SiteQuery {
+	return NewRecordingClient(_m.config).QueryOwnerSite(_m)
 }
 
 // Update returns a builder for updating this Recording.
@@ -337,6 +365,11 @@ func (_m *Recording) String() string {
 	if v := _m.AccountCodeNumber; v != nil {
 		builder.WriteString("account_code_number=")
 		builder.WriteString(*v)
+	}
+	builder.WriteString(", ")
+	if v := _m.OwnerSiteID; v != nil {
+		builder.WriteString("owner_site_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteByte(')')
 	return builder.String()

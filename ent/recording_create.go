@@ -14,6 +14,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 )
 
@@ -188,6 +189,20 @@ func (_c *RecordingCreate) SetNillableAccountCodeNumber(v *string) *RecordingCre
 	return _c
 }
 
+// SetOwnerSiteID sets the "owner_site_id" field.
+func (_c *RecordingCreate) SetOwnerSiteID(v int) *RecordingCreate {
+	_c.mutation.SetOwnerSiteID(v)
+	return _c
+}
+
+// SetNillableOwnerSiteID sets the "owner_site_id" field if the given value is not nil.
+func (_c *RecordingCreate) SetNillableOwnerSiteID(v *int) *RecordingCreate {
+	if v != nil {
+		_c.SetOwnerSiteID(*v)
+	}
+	return _c
+}
+
 // SetDomain sets the "domain" edge to the Domain entity.
 func (_c *RecordingCreate) SetDomain(v *Domain) *RecordingCreate {
 	return _c.SetDomainID(v.ID)
@@ -206,6 +221,11 @@ func (_c *RecordingCreate) SetGroup(v *Group) *RecordingCreate {
 // SetQueue sets the "queue" edge to the CallQueue entity.
 func (_c *RecordingCreate) SetQueue(v *CallQueue) *RecordingCreate {
 	return _c.SetQueueID(v.ID)
+}
+
+// SetOwnerSite sets the "owner_site" edge to the Site entity.
+func (_c *RecordingCreate) SetOwnerSite(v *Site) *RecordingCreate {
+	return _c.SetOwnerSiteID(v.ID)
 }
 
 // Mutation returns the RecordingMutation object of the builder.
@@ -467,6 +487,23 @@ func (_c *RecordingCreate) createSpec() (*Recording, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.QueueID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.OwnerSiteIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   recording.OwnerSiteTable,
+			Columns: []string{recording.OwnerSiteColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(site.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.OwnerSiteID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec

@@ -17,22 +17,24 @@ import (
 	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/predicate"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 )
 
 // RecordingQuery is the builder for querying Recording entities.
 type RecordingQuery struct {
 	config
-	ctx        *QueryContext
-	order      []recording.OrderOption
-	inters     []Interceptor
-	predicates []predicate.Recording
-	withDomain *DomainQuery
-	withOwner  *UserQuery
-	withGroup  *GroupQuery
-	withQueue  *CallQueueQuery
-	loadTotal  []func(context.Context, []*Recording) error
-	modifiers  []func(*sql.Selector)
+	ctx           *QueryContext
+	order         []recording.OrderOption
+	inters        []Interceptor
+	predicates    []predicate.Recording
+	withDomain    *DomainQuery
+	withOwner     *UserQuery
+	withGroup     *GroupQuery
+	withQueue     *CallQueueQuery
+	withOwnerSite *SiteQuery
+	loadTotal     []func(context.Context, []*Recording) error
+	modifiers     []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -150,6 +152,28 @@ func (_q *RecordingQuery) QueryQueue() *CallQueueQuery {
 			sqlgraph.From(recording.Table, recording.FieldID, selector),
 			sqlgraph.To(callqueue.Table, callqueue.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, recording.QueueTable, recording.QueueColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryOwnerSite chains the current query on the "owner_site" edge.
+func (_q *RecordingQuery) QueryOwnerSite() *SiteQuery {
+	query := (&SiteClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(recording.Table, recording.FieldID, selector),
+			sqlgraph.To(site.Table, site.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, recording.OwnerSiteTable, recording.OwnerSiteColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -344,15 +368,16 @@ func (_q *RecordingQuery) Clone() *RecordingQuery {
 		return nil
 	}
 	return &RecordingQuery{
-		config:     _q.config,
-		ctx:        _q.ctx.Clone(),
-		order:      append([]recording.OrderOption{}, _q.order...),
-		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.Recording{}, _q.predicates...),
-		withDomain: _q.withDomain.Clone(),
-		withOwner:  _q.withOwner.Clone(),
-		withGroup:  _q.withGroup.Clone(),
-		withQueue:  _q.withQueue.Clone(),
+		config:        _q.config,
+		ctx:           _q.ctx.Clone(),
+		order:         append([]recording.OrderOption{}, _q.order...),
+		inters:        append([]Interceptor{}, _q.inters...),
+		predicates:    append([]predicate.Recording{}, _q.predicates...),
+		withDomain:    _q.withDomain.Clone(),
+		withOwner:     _q.withOwner.Clone(),
+		withGroup:     _q.withGroup.Clone(),
+		withQueue:     _q.withQueue.Clone(),
+		withOwnerSite: _q.withOwnerSite.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -400,6 +425,17 @@ func (_q *RecordingQuery) WithQueue(opts ...func(*CallQueueQuery)) *RecordingQue
 		opt(query)
 	}
 	_q.withQueue = query
+	return _q
+}
+
+// WithOwnerSite tells the query-builder to eager-load the nodes that are connected to
+// the "owner_site" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *RecordingQuery) WithOwnerSite(opts ...func(*SiteQuery)) *RecordingQuery {
+	query := (&SiteClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withOwnerSite = query
 	return _q
 }
 
@@ -481,11 +517,12 @@ func (_q *RecordingQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Re
 	var (
 		nodes       = []*Recording{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withDomain != nil,
 			_q.withOwner != nil,
 			_q.withGroup != nil,
 			_q.withQueue != nil,
+			_q.withOwnerSite != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -530,6 +567,12 @@ func (_q *RecordingQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Re
 	if query := _q.withQueue; query != nil {
 		if err := _q.loadQueue(ctx, query, nodes, nil,
 			func(n *Recording, e *CallQueue) { n.Edges.Queue = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withOwnerSite; query != nil {
+		if err := _q.loadOwnerSite(ctx, query, nodes, nil,
+			func(n *Recording, e *Site) { n.Edges.OwnerSite = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -657,6 +700,38 @@ func (_q *RecordingQuery) loadQueue(ctx context.Context, query *CallQueueQuery, 
 	}
 	return nil
 }
+func (_q *RecordingQuery) loadOwnerSite(ctx context.Context, query *SiteQuery, nodes []*Recording, init func(*Recording), assign func(*Recording, *Site)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*Recording)
+	for i := range nodes {
+		if nodes[i].OwnerSiteID == nil {
+			continue
+		}
+		fk := *nodes[i].OwnerSiteID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(site.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "owner_site_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *RecordingQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -697,6 +772,9 @@ func (_q *RecordingQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withQueue != nil {
 			_spec.Node.AddColumnOnce(recording.FieldQueueID)
+		}
+		if _q.withOwnerSite != nil {
+			_spec.Node.AddColumnOnce(recording.FieldOwnerSiteID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

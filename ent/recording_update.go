@@ -15,6 +15,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/group"
 	"github.com/pbxportal/pbxportal/ent/predicate"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 )
 
@@ -256,6 +257,26 @@ func (_u *RecordingUpdate) ClearAccountCodeNumber() *RecordingUpdate {
 	return _u
 }
 
+// SetOwnerSiteID sets the "owner_site_id" field.
+func (_u *RecordingUpdate) SetOwnerSiteID(v int) *RecordingUpdate {
+	_u.mutation.SetOwnerSiteID(v)
+	return _u
+}
+
+// SetNillableOwnerSiteID sets the "owner_site_id" field if the given value is not nil.
+func (_u *RecordingUpdate) SetNillableOwnerSiteID(v *int) *RecordingUpdate {
+	if v != nil {
+		_u.SetOwnerSiteID(*v)
+	}
+	return _u
+}
+
+// ClearOwnerSiteID clears the value of the "owner_site_id" field.
+func (_u *RecordingUpdate) ClearOwnerSiteID() *RecordingUpdate {
+	_u.mutation.ClearOwnerSiteID()
+	return _u
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_u *RecordingUpdate) SetOwner(v *User) *RecordingUpdate {
 	return _u.SetOwnerID(v.ID)
@@ -269,6 +290,11 @@ func (_u *RecordingUpdate) SetGroup(v *Group) *RecordingUpdate {
 // SetQueue sets the "queue" edge to the CallQueue entity.
 func (_u *RecordingUpdate) SetQueue(v *CallQueue) *RecordingUpdate {
 	return _u.SetQueueID(v.ID)
+}
+
+// SetOwnerSite sets the "owner_site" edge to the Site entity.
+func (_u *RecordingUpdate) SetOwnerSite(v *Site) *RecordingUpdate {
+	return _u.SetOwnerSiteID(v.ID)
 }
 
 // Mutation returns the RecordingMutation object of the builder.
@@ -291,6 +317,12 @@ func (_u *RecordingUpdate) ClearGroup() *RecordingUpdate {
 // ClearQueue clears the "queue" edge to the CallQueue entity.
 func (_u *RecordingUpdate) ClearQueue() *RecordingUpdate {
 	_u.mutation.ClearQueue()
+	return _u
+}
+
+// ClearOwnerSite clears the "owner_site" edge to the Site entity.
+func (_u *RecordingUpdate) ClearOwnerSite() *RecordingUpdate {
+	_u.mutation.ClearOwnerSite()
 	return _u
 }
 
@@ -508,6 +540,35 @@ func (_u *RecordingUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(callqueue.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OwnerSiteCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   recording.OwnerSiteTable,
+			Columns: []string{recording.OwnerSiteColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(site.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OwnerSiteIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   recording.OwnerSiteTable,
+			Columns: []string{recording.OwnerSiteColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(site.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -760,6 +821,26 @@ func (_u *RecordingUpdateOne) ClearAccountCodeNumber() *RecordingUpdateOne {
 	return _u
 }
 
+// SetOwnerSiteID sets the "owner_site_id" field.
+func (_u *RecordingUpdateOne) SetOwnerSiteID(v int) *RecordingUpdateOne {
+	_u.mutation.SetOwnerSiteID(v)
+	return _u
+}
+
+// SetNillableOwnerSiteID sets the "owner_site_id" field if the given value is not nil.
+func (_u *RecordingUpdateOne) SetNillableOwnerSiteID(v *int) *RecordingUpdateOne {
+	if v != nil {
+		_u.SetOwnerSiteID(*v)
+	}
+	return _u
+}
+
+// ClearOwnerSiteID clears the value of the "owner_site_id" field.
+func (_u *RecordingUpdateOne) ClearOwnerSiteID() *RecordingUpdateOne {
+	_u.mutation.ClearOwnerSiteID()
+	return _u
+}
+
 // SetOwner sets the "owner" edge to the User entity.
 func (_u *RecordingUpdateOne) SetOwner(v *User) *RecordingUpdateOne {
 	return _u.SetOwnerID(v.ID)
@@ -773,6 +854,11 @@ func (_u *RecordingUpdateOne) SetGroup(v *Group) *RecordingUpdateOne {
 // SetQueue sets the "queue" edge to the CallQueue entity.
 func (_u *RecordingUpdateOne) SetQueue(v *CallQueue) *RecordingUpdateOne {
 	return _u.SetQueueID(v.ID)
+}
+
+// SetOwnerSite sets the "owner_site" edge to the Site entity.
+func (_u *RecordingUpdateOne) SetOwnerSite(v *Site) *RecordingUpdateOne {
+	return _u.SetOwnerSiteID(v.ID)
 }
 
 // Mutation returns the RecordingMutation object of the builder.
@@ -795,6 +881,12 @@ func (_u *RecordingUpdateOne) ClearGroup() *RecordingUpdateOne {
 // ClearQueue clears the "queue" edge to the CallQueue entity.
 func (_u *RecordingUpdateOne) ClearQueue() *RecordingUpdateOne {
 	_u.mutation.ClearQueue()
+	return _u
+}
+
+// ClearOwnerSite clears the "owner_site" edge to the Site entity.
+func (_u *RecordingUpdateOne) ClearOwnerSite() *RecordingUpdateOne {
+	_u.mutation.ClearOwnerSite()
 	return _u
 }
 
@@ -1042,6 +1134,35 @@ func (_u *RecordingUpdateOne) sqlSave(ctx context.Context) (_node *Recording, er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(callqueue.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OwnerSiteCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   recording.OwnerSiteTable,
+			Columns: []string{recording.OwnerSiteColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(site.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OwnerSiteIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   recording.OwnerSiteTable,
+			Columns: []string{recording.OwnerSiteColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(site.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -315,6 +315,7 @@ var (
 		{Name: "owner_id", Type: field.TypeInt, Nullable: true},
 		{Name: "group_id", Type: field.TypeInt, Nullable: true},
 		{Name: "queue_id", Type: field.TypeInt, Nullable: true},
+		{Name: "owner_site_id", Type: field.TypeInt, Nullable: true},
 	}
 	// RecordingsTable holds the schema information for the "recordings" table.
 	RecordingsTable = &schema.Table{
@@ -344,6 +345,12 @@ var (
 				Symbol:     "recordings_call_queues_queue",
 				Columns:    []*schema.Column{RecordingsColumns[14]},
 				RefColumns: []*schema.Column{CallQueuesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "recordings_sites_owner_site",
+				Columns:    []*schema.Column{RecordingsColumns[15]},
+				RefColumns: []*schema.Column{SitesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 		},
@@ -389,6 +396,19 @@ var (
 				Columns: []*schema.Column{RecordingsColumns[11]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "((caller_number IS NULL) OR (callee_number IS NULL) OR (account_code_number IS NULL))",
+				},
+			},
+			{
+				Name:    "recording_owner_site_id_id",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[15], RecordingsColumns[0]},
+			},
+			{
+				Name:    "recording_owner_site_missing",
+				Unique:  false,
+				Columns: []*schema.Column{RecordingsColumns[12]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "((owner_id IS NOT NULL) AND (owner_site_id IS NULL))",
 				},
 			},
 		},
@@ -656,6 +676,7 @@ func init() {
 	RecordingsTable.ForeignKeys[1].RefTable = UsersTable
 	RecordingsTable.ForeignKeys[2].RefTable = GroupsTable
 	RecordingsTable.ForeignKeys[3].RefTable = CallQueuesTable
+	RecordingsTable.ForeignKeys[4].RefTable = SitesTable
 	RecordingsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
 	}

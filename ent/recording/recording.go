@@ -40,6 +40,8 @@ const (
 	FieldCalleeNumber = "callee_number"
 	// FieldAccountCodeNumber holds the string denoting the account_code_number field in the database.
 	FieldAccountCodeNumber = "account_code_number"
+	// FieldOwnerSiteID holds the string denoting the owner_site_id field in the database.
+	FieldOwnerSiteID = "owner_site_id"
 	// EdgeDomain holds the string denoting the domain edge name in mutations.
 	EdgeDomain = "domain"
 	// EdgeOwner holds the string denoting the owner edge name in mutations.
@@ -48,6 +50,8 @@ const (
 	EdgeGroup = "group"
 	// EdgeQueue holds the string denoting the queue edge name in mutations.
 	EdgeQueue = "queue"
+	// EdgeOwnerSite holds the string denoting the owner_site edge name in mutations.
+	EdgeOwnerSite = "owner_site"
 	// Table holds the table name of the recording in the database.
 	Table = "recordings"
 	// DomainTable is the table that holds the domain relation/edge.
@@ -78,6 +82,13 @@ const (
 	QueueInverseTable = "call_queues"
 	// QueueColumn is the table column denoting the queue relation/edge.
 	QueueColumn = "queue_id"
+	// OwnerSiteTable is the table that holds the owner_site relation/edge.
+	OwnerSiteTable = "recordings"
+	// OwnerSiteInverseTable is the table name for the Site entity.
+	// It exists in this package in order to avoid circular dependency with the "site" package.
+	OwnerSiteInverseTable = "sites"
+	// OwnerSiteColumn is the table column denoting the owner_site relation/edge.
+	OwnerSiteColumn = "owner_site_id"
 )
 
 // Columns holds all SQL columns for recording fields.
@@ -97,6 +108,7 @@ var Columns = []string{
 	FieldCallerNumber,
 	FieldCalleeNumber,
 	FieldAccountCodeNumber,
+	FieldOwnerSiteID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -216,6 +228,11 @@ func ByAccountCodeNumber(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAccountCodeNumber, opts...).ToFunc()
 }
 
+// ByOwnerSiteID orders the results by the owner_site_id field.
+func ByOwnerSiteID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldOwnerSiteID, opts...).ToFunc()
+}
+
 // ByDomainField orders the results by domain field.
 func ByDomainField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -241,6 +258,13 @@ func ByGroupField(field string, opts ...sql.OrderTermOption) OrderOption {
 func ByQueueField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newQueueStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByOwnerSiteField orders the results by owner_site field.
+func ByOwnerSiteField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newOwnerSiteStep(), sql.OrderByField(field, opts...))
 	}
 }
 func newDomainStep() *sqlgraph.Step {
@@ -269,5 +293,12 @@ func newQueueStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(QueueInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, QueueTable, QueueColumn),
+	)
+}
+func newOwnerSiteStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(OwnerSiteInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, OwnerSiteTable, OwnerSiteColumn),
 	)
 }

@@ -125,6 +125,11 @@ func AccountCodeNumber(v string) predicate.Recording {
 	return predicate.Recording(sql.FieldEQ(FieldAccountCodeNumber, v))
 }
 
+// OwnerSiteID applies equality check predicate on the "owner_site_id" field. It's identical to OwnerSiteIDEQ.
+func OwnerSiteID(v int) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldOwnerSiteID, v))
+}
+
 // DomainIDEQ applies the EQ predicate on the "domain_id" field.
 func DomainIDEQ(v int) predicate.Recording {
 	return predicate.Recording(sql.FieldEQ(FieldDomainID, v))
@@ -865,6 +870,36 @@ func AccountCodeNumberContainsFold(v string) predicate.Recording {
 	return predicate.Recording(sql.FieldContainsFold(FieldAccountCodeNumber, v))
 }
 
+// OwnerSiteIDEQ applies the EQ predicate on the "owner_site_id" field.
+func OwnerSiteIDEQ(v int) predicate.Recording {
+	return predicate.Recording(sql.FieldEQ(FieldOwnerSiteID, v))
+}
+
+// OwnerSiteIDNEQ applies the NEQ predicate on the "owner_site_id" field.
+func OwnerSiteIDNEQ(v int) predicate.Recording {
+	return predicate.Recording(sql.FieldNEQ(FieldOwnerSiteID, v))
+}
+
+// OwnerSiteIDIn applies the In predicate on the "owner_site_id" field.
+func OwnerSiteIDIn(vs ...int) predicate.Recording {
+	return predicate.Recording(sql.FieldIn(FieldOwnerSiteID, vs...))
+}
+
+// OwnerSiteIDNotIn applies the NotIn predicate on the "owner_site_id" field.
+func OwnerSiteIDNotIn(vs ...int) predicate.Recording {
+	return predicate.Recording(sql.FieldNotIn(FieldOwnerSiteID, vs...))
+}
+
+// OwnerSiteIDIsNil applies the IsNil predicate on the "owner_site_id" field.
+func OwnerSiteIDIsNil() predicate.Recording {
+	return predicate.Recording(sql.FieldIsNull(FieldOwnerSiteID))
+}
+
+// OwnerSiteIDNotNil applies the NotNil predicate on the "owner_site_id" field.
+func OwnerSiteIDNotNil() predicate.Recording {
+	return predicate.Recording(sql.FieldNotNull(FieldOwnerSiteID))
+}
+
 // HasDomain applies the HasEdge predicate on the "domain" edge.
 func HasDomain() predicate.Recording {
 	return predicate.Recording(func(s *sql.Selector) {
@@ -949,6 +984,29 @@ func HasQueue() predicate.Recording {
 func HasQueueWith(preds ...predicate.CallQueue) predicate.Recording {
 	return predicate.Recording(func(s *sql.Selector) {
 		step := newQueueStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasOwnerSite applies the HasEdge predicate on the "owner_site" edge.
+func HasOwnerSite() predicate.Recording {
+	return predicate.Recording(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, OwnerSiteTable, OwnerSiteColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasOwnerSiteWith applies the HasEdge predicate on the "owner_site" edge with a given conditions (other predicates).
+func HasOwnerSiteWith(preds ...predicate.Site) predicate.Recording {
+	return predicate.Recording(func(s *sql.Selector) {
+		step := newOwnerSiteStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -37,6 +37,16 @@ func (Recording) Fields() []ent.Field {
 		field.String("caller_number").MaxLen(maxNumber).Optional().Nillable().Annotations(entgql.Skip()),
 		field.String("callee_number").MaxLen(maxNumber).Optional().Nillable().Annotations(entgql.Skip()),
 		field.String("account_code_number").MaxLen(maxNumber).Optional().Nillable().Annotations(entgql.Skip()),
+		// The site of the owner (users.site_id of owner_id), kept equal to
+		// it in the transaction of every write that can change it
+		// (projection.OwnerSiteHook, and the database's ON DELETE SET NULL
+		// when the site is deleted), so that a site manager's right
+		// (recording.owner -> user.site -> site.reach) selects recordings
+		// by index rather than through the owners' rows. NULL without an
+		// owner, or for an owner without a site; also, on a row written
+		// before the column existed, until the start-up backfill reaches
+		// it (projection.BackfillOwnerSites).
+		field.Int("owner_site_id").Optional().Nillable().Annotations(entgql.Skip()),
 	}
 }
 
@@ -47,6 +57,7 @@ func (Recording) Edges() []ent.Edge {
 		edge.To("owner", User.Type).Field("owner_id").Unique(),
 		edge.To("group", Group.Type).Field("group_id").Unique(),
 		edge.To("queue", CallQueue.Type).Field("queue_id").Unique(),
+		edge.To("owner_site", Site.Type).Field("owner_site_id").Unique().Annotations(entgql.Skip()),
 	}
 }
 
@@ -74,5 +85,13 @@ func (Recording) Indexes() []ent.Index {
 		// migrated schema does not drift from this one.
 		index.Fields("domain_id").StorageKey("recording_numbers_missing").
 			Annotations(entsql.IndexWhere("((caller_number IS NULL) OR (callee_number IS NULL) OR (account_code_number IS NULL))")),
+		// A site manager's page: the recordings of the owners of the
+		// granted sites, in id order, read a page at a time.
+		index.Fields("owner_site_id", "id"),
+		// The rows whose owner's site may be still to fill
+		// (projection.BackfillOwnerSites, at every start): those written
+		// before the column existed, and those whose owner has no site.
+		index.Fields("owner_id").StorageKey("recording_owner_site_missing").
+			Annotations(entsql.IndexWhere("((owner_id IS NOT NULL) AND (owner_site_id IS NULL))")),
 	}
 }

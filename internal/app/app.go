@@ -297,9 +297,19 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 	// which number rights select by; rows from before the columns get them
 	// here, once.
 	client.Recording.Use(projection.NumbersHook())
+	// Likewise the owner's site stored on each recording, which a site
+	// manager's right selects by: on every write of a recording's owner or
+	// of a user's site, in its transaction.
+	ownerSites := projection.OwnerSiteHook(rowlock.Locker{Enabled: postgres}, drv.Dialect())
+	client.Recording.Use(ownerSites)
+	client.User.Use(ownerSites)
 	// A list's totalCount may be counted in parts, each by its own index.
 	client.Intercept(access.CountByParts())
 	if _, err := projection.BackfillNumbers(ctx, client, drv.Dialect()); err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	if _, err := projection.BackfillOwnerSites(ctx, client, drv.Dialect()); err != nil {
 		_ = client.Close()
 		return nil, err
 	}

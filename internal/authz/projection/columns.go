@@ -67,6 +67,15 @@ func fk(resource, relation, col string, conds ...cond) sqlfilter.Column {
 		}}
 }
 
+// copied: the subjects of relation via of the row that the resource's
+// relation holds, as the resource's own row keeps them in col (see
+// sqlfilter.Column.Via).
+func copied(resource, relation, via, col string) sqlfilter.Column {
+	c := fk(resource, relation, col)
+	c.Via = via
+	return c
+}
+
 // self: the relation's subject is the row itself (a switch the row turns on).
 func self(resource, relation string, conds ...cond) sqlfilter.Column {
 	c := fk(resource, relation, "id", conds...)
@@ -154,6 +163,9 @@ func Columns() []sqlfilter.Column {
 		fk(TypeRecording, "group", recording.FieldGroupID),
 		fk(TypeRecording, "queue", recording.FieldQueueID),
 		numberColumn(),
+		// The owner's site, kept on the recording (ownersite.go): what
+		// user#site holds for the user that recording#owner holds.
+		copied(TypeRecording, "owner", "site", recording.FieldOwnerSiteID),
 	}
 	// The menu levels of menus().
 	for _, m := range []struct{ name, col string }{
