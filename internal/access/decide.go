@@ -126,16 +126,10 @@ func allowedIDs(ctx context.Context, c *ent.Client, typ string, ids []int, f fun
 // then allowed without a second query. It returns the other checks.
 // nodes must be the page of a root connection, filtered by its list.
 func (v Viewer) Listed(nodes []any, checks []authz.Check) []authz.Check {
-	lists := rootLists()
-	byType := make(map[string]list, len(lists))
-	for _, l := range lists {
-		byType[l.typ] = l
-	}
-	own := func(ch authz.Check) bool {
-		l, ok := byType[ch.Resource.Type]
-		return ok && l.permission == ch.Permission && l.permission == Visibility(ch.Resource)
-	}
-	if !slices.ContainsFunc(checks, own) {
+	// Every type ObjectOf names is a root list's whose permission is its
+	// Visibility (rootLists).
+	visibility := func(ch authz.Check) bool { return ch.Permission == Visibility(ch.Resource) }
+	if !slices.ContainsFunc(checks, visibility) {
 		return checks // a users page's view_private, say: nothing to settle
 	}
 	onPage := make(map[authz.Object]bool, len(nodes))
@@ -146,7 +140,7 @@ func (v Viewer) Listed(nodes []any, checks []authz.Check) []authz.Check {
 	}
 	var settled, rest []authz.Check
 	for _, ch := range checks {
-		if own(ch) && onPage[ch.Resource] {
+		if onPage[ch.Resource] && visibility(ch) {
 			settled = append(settled, ch)
 		} else {
 			rest = append(rest, ch)

@@ -183,31 +183,24 @@ func (l *Lists) plan(k list) *sqlfilter.Plan {
 	return p
 }
 
-// listFilter returns the filter of the root connection typ#permission
-// for the viewer, the one filter that may split the list's count
-// (totalCount) into parts (CountByParts).
-func (v Viewer) listFilter(ctx context.Context, typ, permission string) (func(*sql.Selector), error) {
-	return v.countedFilter(ctx, typ, permission)
-}
-
 // filter returns the SQL filter of typ#permission for the viewer, for any
 // use but a root connection's own (where filters through an edge, checks
 // decided in SQL): it never splits a count, so that only the list's own
 // filter decides the count's parts (see uncounted).
 func (v Viewer) filter(ctx context.Context, typ, permission string) (func(*sql.Selector), error) {
-	f, err := v.countedFilter(ctx, typ, permission)
+	f, err := v.listFilter(ctx, typ, permission)
 	if err != nil {
 		return nil, err
 	}
 	return uncounted(f), nil
 }
 
-// countedFilter returns the SQL filter of typ#permission for the viewer: the
-// compiled plan when the permission compiles, else every visible id looked
-// up on the type itself (sent as one JSON parameter when it is long). The
-// first such filter applied to a count's query claims the count and splits
-// it (sqlfilter.CountPart).
-func (v Viewer) countedFilter(ctx context.Context, typ, permission string) (func(*sql.Selector), error) {
+// listFilter returns the SQL filter of the root connection typ#permission
+// for the viewer: the compiled plan when the permission compiles, else
+// every visible id looked up on the type itself (sent as one JSON parameter
+// when it is long). It is the one filter that may claim a count
+// (totalCount) and split it into parts (CountByParts, sqlfilter.CountPart).
+func (v Viewer) listFilter(ctx context.Context, typ, permission string) (func(*sql.Selector), error) {
 	p := v.Lists.plans[list{typ, permission}]
 	if p == nil {
 		p = v.Lists.plan(list{typ, permission})
