@@ -159,12 +159,11 @@ type Plan struct {
 type op int
 
 const (
-	opOr        op = iota // any of kids
-	opViewer              // col holds the viewer
-	opLookup              // col holds one of the looked-up typ#perm
-	opThrough             // col holds a row of typ's table that passes sub
-	opViewerRow           // col holds the viewer, whose row of typ's table passes sub
-	opNever               // nothing
+	opOr      op = iota // any of kids
+	opViewer            // col holds the viewer
+	opLookup            // col holds one of the looked-up typ#perm
+	opThrough           // col holds a row of typ's table that passes sub
+	opNever             // nothing
 )
 
 type node struct {
@@ -312,12 +311,16 @@ func (s *Schema) arrow(typ, tupleset, computed string, depth int) (*node, error)
 
 // throughNode is the node of col holding a row of target's table that passes
 // sub. The terms of sub that only the viewer's own row can pass (a Self
-// column of the viewer) are taken out of the subquery: col holds the
-// viewer, and the viewer's row passes the term. The database then sees an
-// equality on col, which its statistics estimate and its index on col
-// serves; PostgreSQL estimates a subquery inside an OR at half the table
-// and walks the primary key of a page until enough rows pass (44 ms at
-// 100,000 recordings for a viewer who sees 80, against 0.9 ms).
+// column of the viewer: the owner's own switch) are taken out of the
+// subquery and looked up instead: SpiceDB answers the viewer or nothing,
+// and the term is col = viewer, or no term at all. The database then sees
+// an equality on col, which its statistics estimate and its index on col
+// serves, or nothing. Written as a subquery, PostgreSQL estimates the term
+// inside an OR at half the table and walks the primary key of a page until
+// enough rows pass (44 ms at 100,000 recordings for a viewer who sees 80,
+// against 0.9 ms); written as col = viewer AND the subquery, a false switch
+// still leaves an OR, which keeps a site manager's page from being one
+// range of an index (see opLookup of a copy below).
 //
 // Likewise the lookups of sub over a relation of target that the resource's
 // row keeps a copy of (a Column with Via): the copy is tested against the
@@ -341,7 +344,7 @@ func (s *Schema) throughNode(col Column, target string, sub *node) *node {
 	var out, rest []*node
 	for _, k := range kids {
 		if k.op == opViewer && k.col.Self && k.col.Resource == target {
-			out = append(out, &node{op: opViewerRow, col: col, typ: target, sub: k})
+			out = append(out, &node{op: opLookup, col: col, typ: target, perm: k.col.Relation})
 			continue
 		}
 		if k.op == opLookup && k.col.Resource == target && k.col.Match != nil {
@@ -445,6 +448,7 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 	return func(sel *sql.Selector) {
 		rr := *r // a query may be built more than once, and concurrently
 		c := countFrom(sel.Context())
+		rr.counting = c != nil
 		if c != nil {
 			// r, the same for every build of this filter, claims the count.
 			parts := rr.countParts(sel, root)
@@ -523,6 +527,9 @@ type renderer struct {
 	// matching row (it does so when it expects to test many rows, as a page
 	// walking the primary key of a large table makes it expect).
 	perRow bool
+	// counting: the filter is a count's (totalCount), which has no page
+	// order to keep.
+	counting bool
 }
 
 // renderTop renders the filter of the listed table. When the viewer holds a
@@ -545,6 +552,7 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 	}
 	sqlite := s.Dialect() == dialect.SQLite
 	var broad, others []*sql.Predicate
+	broadIDs := 0
 	var add func(*node)
 	add = func(n *node) {
 		if n.op == opOr && r.holdsBroad(n) {
@@ -556,6 +564,7 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 		if r.holdsBroad(n) {
 			if p := r.render(s, n); p != nil {
 				broad = append(broad, p)
+				broadIDs += len(r.found[n.typ+"#"+n.perm])
 			}
 			return
 		}
@@ -574,6 +583,14 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 		r.correlated, r.perRow = correlated, perRow
 	}
 	add(n)
+	if sqlite && !r.counting && len(others) == 0 && (len(broad) > 1 || broadIDs > 1) {
+		// The broad terms alone: one domain's is a range of its index in id
+		// order, but the rows of several (or of one under two terms) come
+		// out of the index unordered, to be sorted in a temporary B-tree
+		// before the page's first row. The page walks the table instead (a
+		// count, which has no order, keeps the index).
+		return noIndex(sql.Or(broad...))
+	}
 	// The broad terms first: SQLite evaluates an OR from the left and stops
 	// at the first true term, which for most rows is the domain's.
 	// PostgreSQL orders an OR's terms by cost, and a correlated subquery
@@ -645,14 +662,6 @@ func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 		}
 		sub.Where(p)
 		return n.col.Match(s, func(col string) *sql.Predicate { return sql.In(col, sub) })
-	case opViewerRow:
-		// The viewer's row is tested as any through row is (once, or per
-		// row tested when correlated); the equality chooses the plan.
-		p := r.render(s, &node{op: opThrough, col: n.col, typ: n.typ, sub: n.sub})
-		if p == nil {
-			return nil
-		}
-		return sql.And(n.col.Match(s, func(col string) *sql.Predicate { return sql.EQ(col, r.viewerID) }), p)
 	}
 	return nil
 }
