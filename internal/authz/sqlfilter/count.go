@@ -148,7 +148,10 @@ func (r *renderer) countParts(s *sql.Selector, n *node) []*sql.Predicate {
 	defer func() { r.correlated = false }()
 	t := r.renderOr(s, others)
 	if t == nil {
-		return nil // D alone: the filter as written is counted by the index
+		// D alone: one part, its terms merged into one IN list that the
+		// column's index counts (an OR of two, domain#manage and
+		// domain#replays_all, would be read twice and its row ids merged).
+		return []*sql.Predicate{InInts(col, ids)}
 	}
 	t = noIndex(t) // the other domains' rows drive, by the column's index
 	r.aliases++
