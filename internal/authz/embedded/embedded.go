@@ -164,13 +164,13 @@ func (e *Server) Close() error {
 	return err
 }
 
-// inProcessDropped names the middleware of SpiceDB's default chain that an
+// inProcessDropped returns the names of the middleware of SpiceDB's default chain that an
 // in-process server, one that serves nobody but this process, runs without.
 // Each does nothing pbxportal keeps, yet costs every call:
-//   - requestid makes an id for every call and sends it back in an extra
-//     header frame; log puts it in a logger. SpiceDB's logger is a no-op
-//     here (pbxportal never sets it), so grpclog's per-call line, built
-//     field by field, goes nowhere either.
+//   - requestid makes an id for every call and returns it in the call's
+//     trailer, which pbxportal never reads; log puts it in a logger.
+//     SpiceDB's logger is a no-op here (pbxportal never sets it), so
+//     grpclog's per-call line, built field by field, goes nowhere either.
 //   - grpcprom counts and times calls in Prometheus's default registry,
 //     which pbxportal never serves (its own counts every call by method).
 //   - memoryprotection is off (it accepts every call).
@@ -178,25 +178,31 @@ func (e *Server) Close() error {
 //     in-memory listener can be reached only from this process.
 //   - serverversion answers only a client asking for SpiceDB's version.
 //
+// (grpcauth and memoryprotection could not stay without grpcprom anyway:
+// in test binaries SpiceDB checks that grpcprom ran before them.)
+//
 // What decides an answer stays: the services' request validation
 // (servicespecific), and the dispatch, datastore and consistency
 // middleware, so a read is still at least as fresh as its token.
-var inProcessDropped = []string{
-	server.DefaultMiddlewareRequestID,
-	server.DefaultMiddlewareLog,
-	server.DefaultMiddlewareGRPCLog + "-debug",
-	server.DefaultMiddlewareGRPCLog,
-	server.DefaultMiddlewareGRPCProm,
-	server.DefaultMiddlewareMemoryProtection,
-	server.DefaultMiddlewareGRPCAuth,
-	server.DefaultMiddlewareServerVersion,
+func inProcessDropped() []string {
+	return []string{
+		server.DefaultMiddlewareRequestID,
+		server.DefaultMiddlewareLog,
+		server.DefaultMiddlewareGRPCLog + "-debug",
+		server.DefaultMiddlewareGRPCLog,
+		server.DefaultMiddlewareGRPCProm,
+		server.DefaultMiddlewareMemoryProtection,
+		server.DefaultMiddlewareGRPCAuth,
+		server.DefaultMiddlewareServerVersion,
+	}
 }
 
-// inProcessMiddleware are the options that take inProcessDropped out of
+// inProcessMiddleware are the options that take inProcessDropped's middleware out of
 // SpiceDB's unary and streaming chains.
 func inProcessMiddleware() []server.ConfigOption {
-	opts := make([]server.ConfigOption, 0, 2*len(inProcessDropped))
-	for _, name := range inProcessDropped {
+	dropped := inProcessDropped()
+	opts := make([]server.ConfigOption, 0, 2*len(dropped))
+	for _, name := range dropped {
 		opts = append(opts,
 			server.WithUnaryMiddlewareModification(server.MiddlewareModification[grpc.UnaryServerInterceptor]{
 				DependencyMiddlewareName: name, Operation: server.OperationReplace,
