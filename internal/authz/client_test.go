@@ -14,7 +14,7 @@ import (
 
 // newEmbeddedClient returns a client of a fresh embedded SpiceDB holding
 // schema.zed, and its metrics registry.
-func newEmbeddedClient(t *testing.T) (*Client, *prometheus.Registry) {
+func newEmbeddedClient(t testing.TB) (*Client, *prometheus.Registry) {
 	t.Helper()
 	ctx := context.Background()
 	srv, err := embedded.Start(ctx, embedded.Options{})

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -94,7 +95,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: spicedb datastore: %w", err)
 	}
-	grpcConfig := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}
+	// The in-memory server hands each call to one of a few long-lived
+	// goroutines (gRPC's stream workers, a new goroutine only when all are
+	// busy) instead of a new goroutine per call, whose stack would grow
+	// again through SpiceDB's deep middleware every time.
+	grpcConfig := util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true, MaxWorkers: uint32(4 * runtime.GOMAXPROCS(0))}
 	auth := server.WithGRPCAuthFunc(func(ctx context.Context) (context.Context, error) { return ctx, nil })
 	if opts.ListenAddr != "" {
 		if opts.PresharedKey == "" {
@@ -104,7 +109,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		grpcConfig = util.GRPCServerConfig{Network: "tcp", Address: opts.ListenAddr, Enabled: true}
 		auth = server.WithPresharedSecureKey(opts.PresharedKey)
 	}
-	srv, err := server.NewConfigWithOptionsAndDefaults(
+	configOpts := []server.ConfigOption{
 		server.WithDatastore(ds),
 		server.WithGRPCServer(grpcConfig),
 		auth,
@@ -120,7 +125,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		server.WithNamespaceCacheConfig(server.CacheConfig{Name: "namespace", Enabled: true, MaxCost: "16MiB"}),
 		server.WithClusterDispatchCacheConfig(server.CacheConfig{Enabled: false, Metrics: false}),
 		server.WithEnableMemoryProtectionMiddleware(false),
-	).Complete(ctx)
+	}
+	if opts.ListenAddr == "" {
+		configOpts = append(configOpts, inProcessMiddleware()...)
+	}
+	srv, err := server.NewConfigWithOptionsAndDefaults(configOpts...).Complete(ctx)
 	if err != nil {
 		_ = ds.Close()
 		return nil, fmt.Errorf("embedded: configure embedded spicedb: %w", err)
@@ -153,4 +162,54 @@ func (e *Server) Close() error {
 		err = errors.Join(err, e.ds.Close())
 	})
 	return err
+}
+
+// inProcessDropped returns the names of the middleware of SpiceDB's default chain that an
+// in-process server, one that serves nobody but this process, runs without.
+// Each does nothing pbxportal keeps, yet costs every call:
+//   - requestid makes an id for every call and returns it in the call's
+//     trailer, which pbxportal never reads; log puts it in a logger.
+//     SpiceDB's logger is a no-op here (pbxportal never sets it), so
+//     grpclog's per-call line, built field by field, goes nowhere either.
+//   - grpcprom counts and times calls in Prometheus's default registry,
+//     which pbxportal never serves (its own counts every call by method).
+//   - memoryprotection is off (it accepts every call).
+//   - grpcauth runs an authentication function that accepts every call: the
+//     in-memory listener can be reached only from this process.
+//   - serverversion answers only a client asking for SpiceDB's version.
+//
+// (grpcauth and memoryprotection could not stay without grpcprom anyway:
+// in test binaries SpiceDB checks that grpcprom ran before them.)
+//
+// What decides an answer stays: the services' request validation
+// (servicespecific), and the dispatch, datastore and consistency
+// middleware, so a read is still at least as fresh as its token.
+func inProcessDropped() []string {
+	return []string{
+		server.DefaultMiddlewareRequestID,
+		server.DefaultMiddlewareLog,
+		server.DefaultMiddlewareGRPCLog + "-debug",
+		server.DefaultMiddlewareGRPCLog,
+		server.DefaultMiddlewareGRPCProm,
+		server.DefaultMiddlewareMemoryProtection,
+		server.DefaultMiddlewareGRPCAuth,
+		server.DefaultMiddlewareServerVersion,
+	}
+}
+
+// inProcessMiddleware are the options that take inProcessDropped's middleware out of
+// SpiceDB's unary and streaming chains.
+func inProcessMiddleware() []server.ConfigOption {
+	dropped := inProcessDropped()
+	opts := make([]server.ConfigOption, 0, 2*len(dropped))
+	for _, name := range dropped {
+		opts = append(opts,
+			server.WithUnaryMiddlewareModification(server.MiddlewareModification[grpc.UnaryServerInterceptor]{
+				DependencyMiddlewareName: name, Operation: server.OperationReplace,
+			}),
+			server.WithStreamingMiddlewareModification(server.MiddlewareModification[grpc.StreamServerInterceptor]{
+				DependencyMiddlewareName: name, Operation: server.OperationReplace,
+			}))
+	}
+	return opts
 }
