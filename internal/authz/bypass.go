@@ -12,8 +12,3 @@ func bypassed(context.Context, []Check) ([]bool, bool) { return nil, false }
 // bypassedLookup answers lookups without SpiceDB in the benchmark build
 // only; here it never does.
 func bypassedLookup(context.Context, string) ([]string, bool) { return nil, false }
-
-// uncached says whether ctx's request must not use the answers remembered
-// by revision (answercache.go): only the benchmark build ever asks, to
-// measure a request that follows a write.
-func uncached(context.Context) bool { return false }

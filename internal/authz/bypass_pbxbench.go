@@ -52,18 +52,3 @@ func bypassedLookup(ctx context.Context, resourceType string) ([]string, bool) {
 	}
 	return nil, true
 }
-
-type uncachedKey struct{}
-
-// WithoutAnswerCache returns ctx whose requests neither use nor fill the
-// answers remembered by revision, as the first request after a write finds
-// them, to measure what that request costs.
-func WithoutAnswerCache(ctx context.Context) context.Context {
-	return context.WithValue(ctx, uncachedKey{}, true)
-}
-
-// uncached says whether ctx's request must not use the remembered answers.
-func uncached(ctx context.Context) bool {
-	off, _ := ctx.Value(uncachedKey{}).(bool)
-	return off
-}

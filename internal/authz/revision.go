@@ -61,7 +61,7 @@ func (c *Client) consistency(ctx context.Context) (*v1.Consistency, error) {
 // full consistency, or cannot read (WithUnsettled).
 func requestToken(ctx context.Context) string {
 	rev, _ := ctx.Value(revisionKey{}).(readRevision)
-	if rev.err != nil || uncached(ctx) {
+	if rev.err != nil {
 		return ""
 	}
 	return rev.token
