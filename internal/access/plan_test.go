@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,7 +52,7 @@ func TestRecordingsPagePlan(t *testing.T) {
 		}, true},
 		{"support", map[string][]string{"domain#manage": {"1", "2", "3"}}, true},
 		{"one domain", map[string][]string{"domain#manage": {"1"}}, true},
-		{"bypass", map[string][]string{"domain#manage": {"1"}, "domain#replays_all": {"1"}}, true},
+		{"one domain under two terms", map[string][]string{"domain#manage": {"1"}, "domain#replays_all": {"1"}}, true},
 		{"replays all", map[string][]string{"domain#replays_all": {"1"}, "group#replayer": {"4"}}, true},
 		{"number rights", map[string][]string{"number#replayer": {"1_5551234", "1_5559876"}, "group#replayer": {"4"}}, false},
 		{"supervisor", map[string][]string{"queue#supervisor": {"3"}}, false},
@@ -77,7 +78,16 @@ func TestRecordingsPagePlan(t *testing.T) {
 			if pq, _ := pg.Query(); strings.Contains(pq, "+(") {
 				t.Errorf("PostgreSQL gets SQLite's plan hint: %s", pq)
 			}
+			// A viewer whose grants are one domain and nothing else reads a
+			// range of the domain index, already in id order: walking the
+			// table would read every other domain's rows too.
+			oneDomain := true
+			for k, ids := range tt.found {
+				oneDomain = oneDomain && strings.HasPrefix(k, "domain#") && slices.Equal(ids, []string{"1"})
+			}
 			switch {
+			case oneDomain && (scans || collects):
+				t.Errorf("a page of one domain does not read the domain's index range:\n%s\n%s", q, got)
 			case tt.broad && collects:
 				t.Errorf("a domain-wide viewer's page collects the domain before its first row:\n%s\n%s", q, got)
 			case tt.broad && strings.Contains(got, "LIST SUBQUERY"):

@@ -99,8 +99,8 @@ func (c *Count) claim(owner any, parts int) (int, bool) {
 }
 
 // countParts returns the parts of n's filter for a count, or nil when it
-// does not split: when the viewer holds no broad grant, or n has no other
-// term.
+// does not split: when the viewer holds no broad grant. When n has no term
+// but plain broad ones, it is one part, their ids merged into one IN list.
 //
 // The broad terms that test one plain column (a foreign key to the broad
 // type's table) make D; every other term, a broad one under a condition

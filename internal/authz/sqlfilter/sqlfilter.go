@@ -10,7 +10,9 @@
 //     LookupResources(container, perm) and a test of rel's column against
 //     the containers found;
 //   - arrows to a "through" type (one with a table, such as user), which
-//     become a subquery over that type's table, compiled the same way;
+//     become a subquery over that type's table, compiled the same way, but
+//     for its relations that only the viewer's own row holds (a Self
+//     column), which are looked up (the viewer or nothing);
 //   - computed usersets (another permission of the same type).
 //
 // Intersections, exclusions, caveats, wildcards, subject relations, nil and
@@ -552,7 +554,7 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 	}
 	sqlite := s.Dialect() == dialect.SQLite
 	var broad, others []*sql.Predicate
-	broadIDs := 0
+	var broadNodes []*node
 	var add func(*node)
 	add = func(n *node) {
 		if n.op == opOr && r.holdsBroad(n) {
@@ -563,8 +565,7 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 		}
 		if r.holdsBroad(n) {
 			if p := r.render(s, n); p != nil {
-				broad = append(broad, p)
-				broadIDs += len(r.found[n.typ+"#"+n.perm])
+				broad, broadNodes = append(broad, p), append(broadNodes, n)
 			}
 			return
 		}
@@ -583,13 +584,8 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 		r.correlated, r.perRow = correlated, perRow
 	}
 	add(n)
-	if sqlite && !r.counting && len(others) == 0 && (len(broad) > 1 || broadIDs > 1) {
-		// The broad terms alone: one domain's is a range of its index in id
-		// order, but the rows of several (or of one under two terms) come
-		// out of the index unordered, to be sorted in a temporary B-tree
-		// before the page's first row. The page walks the table instead (a
-		// count, which has no order, keeps the index).
-		return noIndex(sql.Or(broad...))
+	if sqlite && !r.counting && len(others) == 0 {
+		return r.broadPage(s, broadNodes, broad)
 	}
 	// The broad terms first: SQLite evaluates an OR from the left and stops
 	// at the first true term, which for most rows is the domain's.
@@ -600,6 +596,42 @@ func (r *renderer) renderTop(s *sql.Selector, n *node) *sql.Predicate {
 		return preds[0]
 	}
 	return sql.Or(preds...)
+}
+
+// broadPage is the filter of a SQLite page whose terms are all broad (nodes,
+// rendered as preds): the rows of one domain are a range of the domain
+// column's index, already in id order, so the page reads them by it; the
+// rows of several come out of the index unordered, to be sorted in a
+// temporary B-tree before the page's first row, so the page walks the table
+// in id order instead (unary +). Terms that test the same plain column
+// (domain#manage beside domain#replays_all) are merged into one IN list of
+// their distinct ids first, so that one domain under two terms is still one
+// range.
+func (r *renderer) broadPage(s *sql.Selector, nodes []*node, preds []*sql.Predicate) *sql.Predicate {
+	var plain []*node
+	for _, b := range nodes {
+		if !r.plainBroad(s, b, plain) {
+			break
+		}
+		plain = append(plain, b)
+	}
+	if len(plain) == len(nodes) {
+		col, _, _ := plainColumn(s, plain[0].col)
+		var ids []int
+		for _, b := range plain {
+			ids = append(ids, r.found[b.typ+"#"+b.perm]...)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		if len(ids) == 1 {
+			return InInts(col, ids)
+		}
+		return noIndex(InInts(col, ids))
+	}
+	if len(preds) == 1 && len(r.found[nodes[0].typ+"#"+nodes[0].perm]) == 1 {
+		return preds[0]
+	}
+	return noIndex(sql.Or(preds...))
 }
 
 // holdsBroad says whether n is, or is an OR of, a lookup of a Broad type
