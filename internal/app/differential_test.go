@@ -135,10 +135,13 @@ func runWorlds(t *testing.T, be backend, seed uint64, worlds int) {
 			t.Fatalf("%s world %d failed; rerun it alone with PBXPORTAL_DIFFERENTIAL_SEED=%d PBXPORTAL_DIFFERENTIAL_WORLDS=1", be.name, i, worldSeed)
 		}
 	}
-	t.Logf("%s, seed %d: %d worlds, %d (viewer, list) pairs, %d recordings seen through a number right, in %s",
-		be.name, seed, worlds, checked, cov.throughNumbers, time.Since(start).Round(time.Millisecond))
+	t.Logf("%s, seed %d: %d worlds, %d (viewer, list) pairs, %d recordings seen through a number right, %d own recordings seen through the own switch, %d site managers' lists without it, in %s",
+		be.name, seed, worlds, checked, cov.throughNumbers, cov.ownSwitchOn, cov.siteManagersSwitchOff, time.Since(start).Round(time.Millisecond))
 	if worlds >= differentialWorlds && cov.throughNumbers < worlds {
 		t.Errorf("seed %d: only %d recordings were seen through a number right in %d worlds: the worlds no longer exercise number rights", seed, cov.throughNumbers, worlds)
+	}
+	if worlds >= differentialWorlds && (cov.ownSwitchOn == 0 || cov.siteManagersSwitchOff == 0) {
+		t.Errorf("seed %d: %d own recordings seen through the own switch, %d site managers' recordings lists with it off: the worlds no longer exercise the owner's own switch both ways", seed, cov.ownSwitchOn, cov.siteManagersSwitchOff)
 	}
 }
 
@@ -148,6 +151,30 @@ type coverage struct {
 	// throughNumbers counts the (viewer, recording) pairs where the viewer
 	// holds number#replayer on one of the recording's numbers.
 	throughNumbers int
+	// ownSwitchOn counts the (viewer, recording) pairs where the viewer owns
+	// the recording and holds its own switch (user#replays_own), the term
+	// looked up on the viewer's own row; siteManagersSwitchOff counts the
+	// recordings lists of site managers with a site whose switch is off (the
+	// term left out).
+	ownSwitchOn, siteManagersSwitchOff int
+}
+
+// ownSwitch adds to cov what u's recordings list (want) exercised of the
+// owner's own switch, by SpiceDB's answer for it.
+func ownSwitch(ctx context.Context, a *app.App, u *ent.User, want []int, cov *coverage) error {
+	own, err := a.Spice.LookupResources(ctx, projection.TypeUser, "replays_own", projection.Obj(projection.TypeUser, u.ID))
+	if err != nil {
+		return err
+	}
+	if len(own) == 0 {
+		if u.Scope == user.ScopeSITE_MANAGER && u.SiteID != 0 {
+			cov.siteManagersSwitchOff++
+		}
+		return nil
+	}
+	n, err := a.Client.Recording.Query().Where(recording.IDIn(want...), recording.OwnerID(u.ID)).Count(ctx)
+	cov.ownSwitchOn += n
+	return err
 }
 
 // throughNumbers counts the recordings of ids that u reaches through a
@@ -226,6 +253,9 @@ func checkWorld(t *testing.T, cfg app.Config, seed uint64, cov *coverage) int {
 					t.Fatal(err)
 				}
 				cov.throughNumbers += n
+				if err := ownSwitch(ctx, a, u, want, cov); err != nil {
+					t.Fatal(err)
+				}
 			}
 			pairs++
 		}
