@@ -166,7 +166,7 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	if a.embedded == nil || cfg.SpiceDBDatastoreURL != "" {
-		a.Spice.SetImportStreamSize(authz.PersistentImportStreamSize)
+		a.Spice.SetImportStreams(authz.PersistentImportStreamSize, authz.PersistentImportStreams)
 	}
 	a.Relay = outbox.NewRelay(a.Client, a.Spice, cfg.Log, store.postgres)
 	// A new model changes what SpiceDB answers: its revision is recorded like

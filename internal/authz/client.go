@@ -25,19 +25,26 @@ const (
 	// message carries: a few hundred kilobytes, far below gRPC's 4 MB.
 	importMessageSize = 1000
 	// importStreamSize is how many relationships one ImportBulkRelationships
-	// stream carries; each stream is one SpiceDB transaction. Small
-	// transactions are the fast ones on SpiceDB's memory datastore: past
-	// about 8,000 modified index nodes (a few thousand relationships) its
-	// radix tree notifies a commit by walking the whole tree, so a
-	// transaction's cost grows with everything already loaded. Measured at
-	// 200,000 relationships: 1,000 per stream loads in about half the time of
-	// 10,000 and a third of 100,000. Short streams also stay far inside
-	// SpiceDB's streaming timeout (30 s without a message from the server).
+	// stream carries; each stream is one SpiceDB transaction. 1,000 was
+	// chosen for SpiceDB's own memory datastore, whose commits grew with
+	// everything loaded past a few thousand relationships a transaction;
+	// memstore, the default now, does not (at 1M relationships, streams of
+	// 20,000 were about 7% faster in two runs each). Short streams also stay
+	// far inside SpiceDB's streaming timeout (30 s without a message from
+	// the server).
 	importStreamSize = 1_000
 	// PersistentImportStreamSize is the import stream size for a SpiceDB on a
 	// persistent datastore (PostgreSQL), which loads a stream with COPY:
-	// there, longer streams mean fewer transactions and are faster.
+	// there, longer streams mean fewer transactions and are faster, up to
+	// about this size (100,000 was no faster).
 	PersistentImportStreamSize = 20_000
+	// PersistentImportStreams is how many import streams run at a time into
+	// a SpiceDB on a persistent datastore. PostgreSQL loads a stream in one
+	// backend, on one core, and its index maintenance is most of a rebuild's
+	// work there: two streams use two backends (docs/performance.md,
+	// "Rebuilding SpiceDB at start-up"). Memstore commits one write at a
+	// time, so one stream suits it.
+	PersistentImportStreams = 2
 )
 
 // Client wraps SpiceDB's v1 API. Every API call counts in
@@ -48,8 +55,9 @@ type Client struct {
 	perms    v1.PermissionsServiceClient
 	schema   v1.SchemaServiceClient
 	requests *prometheus.CounterVec
-	// importStreamSize is how many relationships one import stream carries.
-	importStreamSize int
+	// importStreamSize is how many relationships one import stream carries;
+	// importStreams is how many streams an import runs at a time.
+	importStreamSize, importStreams int
 
 	mu     sync.Mutex
 	newest *v1.ZedToken
@@ -59,11 +67,16 @@ type Client struct {
 	answers answerCache
 }
 
-// SetImportStreamSize sets how many relationships one bulk import stream
-// (one SpiceDB transaction) carries; the default suits the memory datastore.
-func (c *Client) SetImportStreamSize(n int) {
-	if n > 0 {
-		c.importStreamSize = n
+// SetImportStreams sets how many relationships one bulk import stream (one
+// SpiceDB transaction) carries and how many streams an import runs at a
+// time; the defaults (1,000, one) suit the memory datastore. A value below 1
+// leaves its setting as it is.
+func (c *Client) SetImportStreams(size, streams int) {
+	if size > 0 {
+		c.importStreamSize = size
+	}
+	if streams > 0 {
+		c.importStreams = streams
 	}
 }
 
@@ -74,6 +87,7 @@ func NewClient(conn grpc.ClientConnInterface, reg prometheus.Registerer) (*Clien
 		perms:            v1.NewPermissionsServiceClient(conn),
 		schema:           v1.NewSchemaServiceClient(conn),
 		importStreamSize: importStreamSize,
+		importStreams:    1,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pbxportal_spicedb_requests_total",
 			Help: "SpiceDB API calls, by method.",
@@ -152,64 +166,6 @@ func (c *Client) WriteRelationships(ctx context.Context, touches, deletes []Rela
 		return flush()
 	}
 	return nil
-}
-
-// ImportRelationships creates relationships through SpiceDB's bulk import, in
-// streams of importStreamSize relationships sent importMessageSize at a time.
-// It is the fast path to fill a SpiceDB that holds none of them: a
-// relationship that already exists fails its stream, whose transaction then
-// writes nothing. It returns how many relationships SpiceDB loaded.
-//
-// An import answers with no ZedToken, so ImportRelationships ends with an
-// empty WriteRelationships, whose token is newer than the import: the next
-// read sees the imported relationships.
-func (c *Client) ImportRelationships(ctx context.Context, rels []Relationship) (int, error) {
-	loaded := 0
-	for len(rels) > 0 {
-		n := min(len(rels), c.importStreamSize)
-		k, err := c.importStream(ctx, rels[:n])
-		loaded += k
-		if err != nil {
-			return loaded, err
-		}
-		rels = rels[n:]
-	}
-	res, err := c.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{})
-	if err := c.called("WriteRelationships", err); err != nil {
-		return loaded, err
-	}
-	c.wrote(res.GetWrittenAt())
-	return loaded, nil
-}
-
-// importStream imports rels in one ImportBulkRelationships stream.
-func (c *Client) importStream(ctx context.Context, rels []Relationship) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // ends the stream if a send fails
-	stream, err := c.perms.ImportBulkRelationships(ctx)
-	if err := c.called("ImportBulkRelationships", err); err != nil {
-		return 0, err
-	}
-	msg := make([]*v1.Relationship, 0, min(len(rels), importMessageSize))
-	for len(rels) > 0 {
-		n := min(len(rels), importMessageSize)
-		msg = msg[:0]
-		for _, r := range rels[:n] {
-			msg = append(msg, toProto(r))
-		}
-		if err := stream.Send(&v1.ImportBulkRelationshipsRequest{Relationships: msg}); err != nil {
-			if errors.Is(err, io.EOF) {
-				break // the server ended the stream; CloseAndRecv tells why
-			}
-			return 0, fmt.Errorf("spicedb ImportBulkRelationships: %w", errors.Join(ErrUnavailable, err))
-		}
-		rels = rels[n:]
-	}
-	res, err := stream.CloseAndRecv()
-	if err != nil {
-		return 0, fmt.Errorf("spicedb ImportBulkRelationships: %w", errors.Join(ErrUnavailable, err))
-	}
-	return int(res.GetNumLoaded()), nil
 }
 
 // CheckBulk answers every check for one subject: result[i] answers checks[i].

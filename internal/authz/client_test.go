@@ -128,39 +128,104 @@ func TestWriteRelationshipsChunks(t *testing.T) {
 	}
 }
 
-// TestImportRelationships imports in several streams and is seen at once by
-// the next check; importing a relationship that exists fails.
+// TestImportRelationships imports in several streams, one or several at a
+// time, and is seen at once by the next check; importing a relationship that
+// exists fails.
 func TestImportRelationships(t *testing.T) {
-	c, reg := newEmbeddedClient(t)
-	c.importStreamSize = 2500 // three streams for 6,001 relationships
-	ctx := context.Background()
-	want := portalAccess(0, 6001)
-	n, err := c.ImportRelationships(ctx, want)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name    string
+		streams int // at a time
+		pieces  int // Add calls, of a part each
+	}{
+		{"one stream at a time, one Add", 1, 1},
+		{"three streams at a time, one Add", 3, 1},
+		{"two streams at a time, Adds across the streams' bounds", 2, 7},
 	}
-	if n != len(want) {
-		t.Errorf("ImportRelationships loaded %d, want %d", n, len(want))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, reg := newEmbeddedClient(t)
+			c.SetImportStreams(2500, tt.streams) // three streams for 6,001 relationships
+			ctx := context.Background()
+			want := portalAccess(0, 6001)
+			im := c.StartImport(ctx)
+			step := (len(want) + tt.pieces - 1) / tt.pieces
+			for rest := want; len(rest) > 0; {
+				n := min(step, len(rest))
+				if err := im.Add(rest[:n]); err != nil {
+					t.Fatal(err)
+				}
+				rest = rest[n:]
+			}
+			n, err := im.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != len(want) {
+				t.Errorf("the import loaded %d, want %d", n, len(want))
+			}
+			if got := calls(t, reg, "ImportBulkRelationships"); got != 3 {
+				t.Errorf("ImportBulkRelationships streams = %v, want 3", got)
+			}
+			got := held(t, c)
+			if len(got) != len(want) {
+				t.Errorf("SpiceDB holds %d relationships, want %d", len(got), len(want))
+			}
+			for _, r := range want {
+				if !got[r] {
+					t.Fatalf("SpiceDB lacks %s", r)
+				}
+			}
+			if !logsIn(t, c, 6000) {
+				t.Error("the last imported relationship is not seen by the next check")
+			}
+			if _, err := c.ImportRelationships(ctx, portalAccess(6000, 6002)); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("importing an existing relationship: err = %v, want ErrUnavailable", err)
+			}
+			if logsIn(t, c, 6001) {
+				t.Error("a failed import stream wrote part of itself")
+			}
+		})
 	}
-	if got := calls(t, reg, "ImportBulkRelationships"); got != 3 {
-		t.Errorf("ImportBulkRelationships streams = %v, want 3", got)
+}
+
+// TestImportFailsEveryStreamAfter: after a stream fails, Add and Close
+// report it and no stream sent after the failure loads anything; with one
+// stream at a time, nothing after the failed stream loads.
+func TestImportFailsEveryStreamAfter(t *testing.T) {
+	tests := []struct {
+		name       string
+		streams    int
+		wantLoaded int // -1: whatever the streams beside the failed one loaded
+	}{
+		{"one stream at a time", 1, 0},
+		{"two streams at a time", 2, -1},
 	}
-	got := held(t, c)
-	if len(got) != len(want) {
-		t.Errorf("SpiceDB holds %d relationships, want %d", len(got), len(want))
-	}
-	for _, r := range want {
-		if !got[r] {
-			t.Fatalf("SpiceDB lacks %s", r)
-		}
-	}
-	if !logsIn(t, c, 6000) {
-		t.Error("the last imported relationship is not seen by the next check")
-	}
-	if _, err := c.ImportRelationships(ctx, portalAccess(6000, 6002)); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("importing an existing relationship: err = %v, want ErrUnavailable", err)
-	}
-	if logsIn(t, c, 6001) {
-		t.Error("a failed import stream wrote part of itself")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newEmbeddedClient(t)
+			ctx := context.Background()
+			if _, err := c.ImportRelationships(ctx, portalAccess(0, 1)); err != nil {
+				t.Fatal(err)
+			}
+			c.SetImportStreams(100, tt.streams)
+			im := c.StartImport(ctx)
+			var addErr error
+			for from := 0; from < 5000 && addErr == nil; from += 100 {
+				addErr = im.Add(portalAccess(from, from+100)) // the first stream holds user 0's, which exists
+			}
+			n, err := im.Close()
+			if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("Close: err = %v, want ErrUnavailable", err)
+			}
+			if addErr != nil && !errors.Is(addErr, ErrUnavailable) {
+				t.Errorf("Add: err = %v, want ErrUnavailable", addErr)
+			}
+			if tt.wantLoaded >= 0 && n != tt.wantLoaded {
+				t.Errorf("the import loaded %d, want %d", n, tt.wantLoaded)
+			}
+			if got := len(held(t, c)); got != 1+n {
+				t.Errorf("SpiceDB holds %d relationships; want 1 and the %d the import reports loaded", got, n)
+			}
+		})
 	}
 }

@@ -122,7 +122,8 @@ func Rebuild(ctx context.Context, db *ent.Client, spice *authz.Client) (Repair, 
 	return r, nil
 }
 
-// importAll imports every page of Walk, Walk reading ahead by one page.
+// importAll imports every page of Walk into one Import, Walk reading ahead
+// by one page.
 func importAll(ctx context.Context, db *ent.Client, spice *authz.Client) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -139,18 +140,27 @@ func importAll(ctx context.Context, db *ent.Client, spice *authz.Client) error {
 			}
 		})
 	}()
+	im := spice.StartImport(ctx)
 	var imported error
 	for rels := range pages {
 		if imported != nil {
 			continue // the walk is cancelled; let it end
 		}
-		if _, err := spice.ImportRelationships(ctx, rels); err != nil {
+		if err := im.Add(rels); err != nil {
 			imported = fmt.Errorf("projection: import: %w", err)
 			cancel()
 		}
 	}
-	if err := <-walked; imported == nil {
-		return err
+	if err := <-walked; err != nil && imported == nil {
+		imported = err
+		cancel() // ends the streams under way: the walk is incomplete
 	}
-	return imported
+	_, err := im.Close()
+	if imported != nil {
+		return imported
+	}
+	if err != nil {
+		return fmt.Errorf("projection: import: %w", err)
+	}
+	return nil
 }

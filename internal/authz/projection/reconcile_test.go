@@ -9,6 +9,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/embedded"
 	"github.com/pbxportal/pbxportal/internal/authz/model"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/pgtest"
 )
 
 // newSpiceDB returns a client of a fresh embedded SpiceDB holding schema.zed.
@@ -114,6 +115,49 @@ func TestRebuildAndReconcile(t *testing.T) {
 			}
 			if after, err := projection.Reconcile(ctx, db, spice, false); err != nil || len(after.Missing)+len(after.Extra) > 0 {
 				t.Errorf("after: %d missing, %d extra (err %v)", len(after.Missing), len(after.Extra), err)
+			}
+		})
+	}
+}
+
+// TestRebuildInConcurrentStreams rebuilds into an empty SpiceDB in short
+// import streams, several at a time, on memstore and on SpiceDB's PostgreSQL
+// datastore (with PBXPORTAL_TEST_DATABASE_URL): SpiceDB then holds exactly
+// the projection.
+func TestRebuildInConcurrentStreams(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLite(t, t.TempDir())
+	generate(t, db, dataset{domains: 2, sites: 2, users: 150, groups: 3, queues: 2, recordings: 400, contacts: 3, seed: 12})
+	want, err := projection.All(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name          string
+		postgres      bool
+		size, streams int
+	}{
+		{"memstore, three streams of 500 at a time", false, 500, 3},
+		{"postgres, two streams of 500 at a time", true, 500, 2},
+		{"postgres, as app.Open sets it", true, authz.PersistentImportStreamSize, authz.PersistentImportStreams},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts embedded.Options
+			if tt.postgres {
+				opts.DatastoreURL = pgtest.Database(t)
+			}
+			spice := newSpiceDBWith(t, opts)
+			spice.SetImportStreams(tt.size, tt.streams)
+			if _, err := projection.Rebuild(ctx, db, spice); err != nil {
+				t.Fatal(err)
+			}
+			have, err := projection.Held(ctx, spice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(sorted(have), sorted(want)) {
+				t.Errorf("SpiceDB holds %d relationships, the database implies %d; they differ", len(have), len(want))
 			}
 		})
 	}
