@@ -70,6 +70,36 @@ func BenchmarkEmbeddedCall(b *testing.B) {
 		}
 		cpu.report()
 	})
+	b.Run("LookupResources4ConcurrentAfterWrite", func(b *testing.B) {
+		// The same four lookups, each round right after a write that
+		// touches an existing relationship: at a revision nothing has been
+		// asked at yet.
+		b.ReportAllocs()
+		lookups := []struct{ typ, perm string }{{"domain", "member"}, {"domain", "manage"}, {"site", "reach"}, {"queue", "supervisor"}}
+		errs := make(chan error, len(lookups))
+		touch := []Relationship{{Resource: Object{Type: "domain", ID: "d"}, Relation: "member", Subject: Object{Type: "user", ID: "7"}}}
+		cpu := startCPU(b)
+		for b.Loop() {
+			b.StopTimer()
+			if err := c.WriteRelationships(ctx, touch, nil); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			cpu.n++
+			for _, l := range lookups {
+				go func() {
+					_, err := c.LookupResources(ctx, l.typ, l.perm, manager)
+					errs <- err
+				}()
+			}
+			for range lookups {
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		cpu.report()
+	})
 }
 
 // newBenchClient is newEmbeddedClient holding a small domain: user:0 its

@@ -24,6 +24,7 @@ import (
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/options"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 )
 
 // Engine names the store in metrics and in SpiceDB's engine lookups.
@@ -79,8 +80,11 @@ type Store struct {
 	// commit is after it, whatever the wall clock does.
 	issued atomic.Uint64
 
-	namespaces map[string]*versions[[]byte]
-	caveats    map[string]*versions[[]byte]
+	// namespaces and caveats hold the definitions as written, each a
+	// private copy that is never changed once stored: snapshot readers
+	// share it, write transactions get a copy (definitionFor).
+	namespaces map[string]*versions[*core.NamespaceDefinition]
+	caveats    map[string]*versions[*core.CaveatDefinition]
 	counters   map[string]*versions[counterValue]
 	schema     versions[storedSchema]
 
@@ -116,8 +120,8 @@ func New(opts Options) (*Store, error) {
 		start:      start,
 		startWall:  uint64(start.UnixNano()),
 		t:          newTable(),
-		namespaces: map[string]*versions[[]byte]{},
-		caveats:    map[string]*versions[[]byte]{},
+		namespaces: map[string]*versions[*core.NamespaceDefinition]{},
+		caveats:    map[string]*versions[*core.CaveatDefinition]{},
 		counters:   map[string]*versions[counterValue]{},
 		window:     uint64(opts.GCWindow.Nanoseconds()),
 		uniqueID:   uuid.NewString(),

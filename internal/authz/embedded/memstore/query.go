@@ -303,21 +303,50 @@ func sortedUnique(in []string) []string {
 	return slices.Compact(out)
 }
 
-// subjectRanges are the runs of the reverse index for one selector.
-func subjectRanges(sel datastore.SubjectsSelector) []keyRange {
+// subjectRanges are the runs of the reverse index for one selector, of
+// relationships of resource type resType ("" for any). A run is as narrow
+// as the key's order allows: with the subjects' ids, and the one subject
+// relation the selector matches, if it matches one, it is also of the
+// resource type. An arrow's lookup asks for the resources of one type and
+// relation whose relation points at given subjects (the sites of
+// domain:1); without the narrower run it would walk every relationship
+// naming those subjects (every recording and user of domain:1) and filter.
+func subjectRanges(sel datastore.SubjectsSelector, resType string) []keyRange {
 	if len(sel.OptionalSubjectIds) == 0 {
 		var k [nFields]string
 		k[fSubType] = sel.OptionalSubjectType
 		return []keyRange{{key: k, n: 1}}
 	}
+	subRel, pinned := pinnedRelation(sel.RelationFilter)
 	ids := sortedUnique(sel.OptionalSubjectIds)
 	out := make([]keyRange, 0, len(ids))
 	for _, id := range ids {
 		var k [nFields]string
 		k[fSubType], k[fSubID] = sel.OptionalSubjectType, id
-		out = append(out, keyRange{key: k, n: 2})
+		n := 2
+		if pinned {
+			k[fSubRel], n = subRel, 3
+			if resType != "" {
+				k[fResType], n = resType, 4
+			}
+		}
+		out = append(out, keyRange{key: k, n: n})
 	}
 	return out
+}
+
+// pinnedRelation is the one subject relation that f matches, if it
+// matches exactly one (as selectorMatches decides).
+func pinnedRelation(f datastore.SubjectRelationFilter) (string, bool) {
+	switch {
+	case f.OnlyNonEllipsisRelations:
+		return "", false
+	case f.IncludeEllipsisRelation && f.NonEllipsisRelation == "":
+		return datastore.Ellipsis, true
+	case !f.IncludeEllipsisRelation && f.NonEllipsisRelation != "":
+		return f.NonEllipsisRelation, true
+	}
+	return "", false
 }
 
 // cursorKey is a cursor's relationship as a key.
@@ -361,7 +390,7 @@ func planForward(filter datastore.RelationshipsFilter, qo *options.QueryOptions)
 	case qo.Sort == options.BySubject:
 		q.useReverse = true
 		if single {
-			q.ranges = subjectRanges(q.selectors[0])
+			q.ranges = subjectRanges(q.selectors[0], q.resType)
 		} else {
 			q.ranges = []keyRange{{}}
 		}
@@ -385,7 +414,7 @@ func planForward(filter datastore.RelationshipsFilter, qo *options.QueryOptions)
 		}
 	case qo.Sort == options.Unsorted && single:
 		q.useReverse = true
-		q.ranges = subjectRanges(q.selectors[0])
+		q.ranges = subjectRanges(q.selectors[0], q.resType)
 	default:
 		q.ranges = []keyRange{{}}
 	}
@@ -410,7 +439,7 @@ func planReverse(sf datastore.SubjectsFilter, qo *options.ReverseQueryOptions) *
 		q.limit, q.hasLimit = *qo.LimitForReverse, true
 	}
 	if sf.SubjectType != "" {
-		q.ranges = subjectRanges(q.selectors[0])
+		q.ranges = subjectRanges(q.selectors[0], q.resType)
 	} else {
 		q.ranges = []keyRange{{}}
 	}

@@ -154,7 +154,7 @@ func (r *reader) LegacyReadNamespaceByName(_ context.Context, name string) (*cor
 	if err != nil {
 		return nil, datastore.NoRevision, err
 	}
-	var v *version[[]byte]
+	var v *version[*core.NamespaceDefinition]
 	ok := false
 	if vs := r.s.namespaces[name]; vs != nil {
 		v, ok = vs.at(r.rev)
@@ -163,11 +163,7 @@ func (r *reader) LegacyReadNamespaceByName(_ context.Context, name string) (*cor
 	if !ok {
 		return nil, datastore.NoRevision, datastore.NewNamespaceNotFoundErr(name)
 	}
-	def := &core.NamespaceDefinition{}
-	if err := def.UnmarshalVT(v.val); err != nil {
-		return nil, datastore.NoRevision, err
-	}
-	return def, Revision(v.created), nil
+	return definitionFor(r, v.val), Revision(v.created), nil
 }
 
 // LegacyListAllNamespaces lists every namespace definition, by name.
@@ -192,17 +188,31 @@ func (r *reader) namespacesNamed(names []string) ([]datastore.RevisionedNamespac
 	}
 	out := make([]datastore.RevisionedNamespace, 0, len(found))
 	for _, f := range found {
-		def := &core.NamespaceDefinition{}
-		if err := def.UnmarshalVT(f.v.val); err != nil {
-			return nil, err
-		}
-		out = append(out, datastore.RevisionedNamespace{Definition: def, LastWrittenRevision: Revision(f.v.created)})
+		out = append(out, datastore.RevisionedNamespace{Definition: definitionFor(r, f.v.val), LastWrittenRevision: Revision(f.v.created)})
 	}
 	return out, nil
 }
 
-func (s *Store) namespaceMap() map[string]*versions[[]byte] { return s.namespaces }
-func (s *Store) caveatMap() map[string]*versions[[]byte]    { return s.caveats }
+func (s *Store) namespaceMap() map[string]*versions[*core.NamespaceDefinition] {
+	return s.namespaces
+}
+func (s *Store) caveatMap() map[string]*versions[*core.CaveatDefinition] { return s.caveats }
+
+// definitionFor returns a stored namespace or caveat definition to r's
+// caller. A snapshot reader gets the stored definition itself, never
+// copied: SpiceDB caches definitions per revision only, so it reads them
+// again at every new revision, and decoding or copying them each time was
+// most of what the first request at a new revision allocated. Sharing is
+// safe because SpiceDB's read path never changes a definition it reads: its
+// own schema cache hands one definition to every request at a revision
+// (and, watching, at every revision). A write transaction gets a copy,
+// since schema changes build on what they read.
+func definitionFor[T interface{ CloneVT() T }](r *reader, def T) T {
+	if r.tx != nil {
+		return def.CloneVT()
+	}
+	return def
+}
 
 type named[T any] struct {
 	name string
@@ -256,11 +266,7 @@ func (r *reader) LegacyReadCaveatByName(_ context.Context, name string) (*core.C
 	if len(found) == 0 {
 		return nil, datastore.NoRevision, datastore.NewCaveatNameNotFoundErr(name)
 	}
-	def := &core.CaveatDefinition{}
-	if err := def.UnmarshalVT(found[0].v.val); err != nil {
-		return nil, datastore.NoRevision, err
-	}
-	return def, Revision(found[0].v.created), nil
+	return definitionFor(r, found[0].v.val), Revision(found[0].v.created), nil
 }
 
 // LegacyListAllCaveats lists every caveat definition.
@@ -284,11 +290,7 @@ func (r *reader) caveatsNamed(names []string) ([]datastore.RevisionedCaveat, err
 	}
 	out := make([]datastore.RevisionedCaveat, 0, len(found))
 	for _, f := range found {
-		def := &core.CaveatDefinition{}
-		if err := def.UnmarshalVT(f.v.val); err != nil {
-			return nil, err
-		}
-		out = append(out, datastore.RevisionedCaveat{Definition: def, LastWrittenRevision: Revision(f.v.created)})
+		out = append(out, datastore.RevisionedCaveat{Definition: definitionFor(r, f.v.val), LastWrittenRevision: Revision(f.v.created)})
 	}
 	return out, nil
 }

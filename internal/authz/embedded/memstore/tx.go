@@ -447,17 +447,14 @@ func (tx *rwTx) assertSchemaHash(expected string) error {
 
 // LegacyWriteNamespaces writes namespace definitions.
 func (tx *rwTx) LegacyWriteNamespaces(_ context.Context, defs ...*core.NamespaceDefinition) error {
-	data := make([][]byte, len(defs))
+	// Private copies: the caller may change its definitions afterwards.
+	copies := make([]*core.NamespaceDefinition, len(defs))
 	for i, def := range defs {
-		b, err := def.MarshalVT()
-		if err != nil {
-			return err
-		}
-		data[i] = b
+		copies[i] = def.CloneVT()
 	}
 	return tx.write(func() error {
-		for i, def := range defs {
-			setNamed(tx, tx.s.namespaces, def.Name, data[i])
+		for _, def := range copies {
+			setNamed(tx, tx.s.namespaces, def.Name, def)
 		}
 		return nil
 	})
@@ -487,21 +484,17 @@ func (tx *rwTx) LegacyDeleteNamespaces(_ context.Context, names []string, delOpt
 // LegacyWriteCaveats writes caveat definitions.
 func (tx *rwTx) LegacyWriteCaveats(_ context.Context, defs []*core.CaveatDefinition) error {
 	seen := map[string]bool{}
-	data := make([][]byte, len(defs))
+	copies := make([]*core.CaveatDefinition, len(defs))
 	for i, def := range defs {
 		if seen[def.Name] {
 			return fmt.Errorf("duplicate caveat %s", def.Name)
 		}
 		seen[def.Name] = true
-		b, err := def.MarshalVT()
-		if err != nil {
-			return err
-		}
-		data[i] = b
+		copies[i] = def.CloneVT()
 	}
 	return tx.write(func() error {
-		for i, def := range defs {
-			setNamed(tx, tx.s.caveats, def.Name, data[i])
+		for _, def := range copies {
+			setNamed(tx, tx.s.caveats, def.Name, def)
 		}
 		return nil
 	})
