@@ -131,3 +131,32 @@ func TestPostgres(t *testing.T) {
 		t.Errorf("after a restart on postgres: %+v", after)
 	}
 }
+
+// TestInProcessSpiceDBOnPostgreSQLIsAnalyzed: after the start-up rebuild
+// has bulk-imported the projection into the in-process SpiceDB's PostgreSQL
+// datastore, its relationships table has planner statistics. Without them
+// (autovacuum off, or not yet run after the import) every query SpiceDB
+// makes at a revision its caches hold nothing for was planned for an empty
+// table: 50–110 ms per request at 6.1M relationships instead of 6–10 ms.
+func TestInProcessSpiceDBOnPostgreSQLIsAnalyzed(t *testing.T) {
+	ctx := context.Background()
+	datastore := pgtest.Database(t)
+	cfg := app.Config{DataDir: t.TempDir(), DatabaseURL: postgresURL(t), SpiceDBDatastoreURL: datastore, Demo: true,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	a, err := app.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	db := pgtest.Open(t, datastore)
+	// The planner's row count of the table (pg_class.reltuples) is what
+	// ANALYZE sets; SpiceDB's migrations leave it at that of an empty table.
+	var estimated float64
+	var rows int
+	if err := db.QueryRowContext(ctx, `SELECT reltuples, (SELECT count(*) FROM relation_tuple) FROM pg_class WHERE relname = 'relation_tuple'`).Scan(&estimated, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows == 0 || estimated < float64(rows)/2 {
+		t.Errorf("SpiceDB's relation_tuple holds %d rows, its statistics say %.0f: not analyzed after the start-up rebuild", rows, estimated)
+	}
+}
