@@ -3,7 +3,6 @@ package sqlfilter
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -138,12 +137,7 @@ func (r *renderer) countParts(s *sql.Selector, n *node) []*sql.Predicate {
 		// not exist: its rows are neither granted nor of another domain.
 		return r.countByOthers(s, append(plain, others...))
 	}
-	var ids []int
-	for _, b := range plain {
-		ids = append(ids, r.found[b.typ+"#"+b.perm]...)
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	ids := r.foundIDs(plain)
 	r.correlated = true
 	defer func() { r.correlated = false }()
 	t := r.renderOr(s, others)

@@ -617,12 +617,7 @@ func (r *renderer) broadPage(s *sql.Selector, nodes []*node, preds []*sql.Predic
 	}
 	if len(plain) == len(nodes) {
 		col, _, _ := plainColumn(s, plain[0].col)
-		var ids []int
-		for _, b := range plain {
-			ids = append(ids, r.found[b.typ+"#"+b.perm]...)
-		}
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
+		ids := r.foundIDs(plain)
 		if len(ids) == 1 {
 			return InInts(col, ids)
 		}
@@ -632,6 +627,16 @@ func (r *renderer) broadPage(s *sql.Selector, nodes []*node, preds []*sql.Predic
 		return preds[0]
 	}
 	return noIndex(sql.Or(preds...))
+}
+
+// foundIDs are the distinct ids the lookups of nodes found, sorted.
+func (r *renderer) foundIDs(nodes []*node) []int {
+	var ids []int
+	for _, b := range nodes {
+		ids = append(ids, r.found[b.typ+"#"+b.perm]...)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
 }
 
 // holdsBroad says whether n is, or is an OR of, a lookup of a Broad type
