@@ -249,6 +249,7 @@ func measure(b *testing.B, a *app.App, url, token, persona, name, query string, 
 	// persona would reach as a whole (acme's; every one for support); and
 	// real without the answers remembered at the revision.
 	acme := a.Client.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(context.Background())
+	touch := unchangingWrite(a, acme)
 	modes := [modeCount]string{modeReal: "", modeBypassed: "domain:" + strconv.Itoa(acme), modeAfterWrite: ""}
 	if strings.HasPrefix(persona, "support@") {
 		var all []string
@@ -269,7 +270,7 @@ func measure(b *testing.B, a *app.App, url, token, persona, name, query string, 
 		for k := range modeCount {
 			mode := (i + k) % modeCount
 			if mode == modeAfterWrite {
-				writeOne(b, a, acme)
+				writeOne(b, a, touch)
 			}
 			start := spiceDBCalls(b, a)
 			lat[mode] = append(lat[mode], post(b, url, token, query, modes[mode]).took)
@@ -476,17 +477,19 @@ func peakRSS() float64 {
 // the peak reported is the server's, not the generator's.
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
-// writeOne writes to SpiceDB as the outbox relay does, and records the new
-// revision for every request to read at: it touches a relationship that
-// exists (the first recording's domain), so the data stay what they were
-// while the revision moves on.
-func writeOne(b *testing.B, a *app.App, acme int) {
-	b.Helper()
-	ctx := context.Background()
-	rec := a.Client.Recording.Query().Where(recording.DomainID(acme)).FirstIDX(ctx)
-	touch := authz.Relationship{Resource: projection.Obj(projection.TypeRecording, rec), Relation: "domain",
+// unchangingWrite is a relationship that exists, the first recording of
+// domain acme's: touching it writes nothing new while the revision moves on.
+func unchangingWrite(a *app.App, acme int) authz.Relationship {
+	rec := a.Client.Recording.Query().Where(recording.DomainID(acme)).FirstIDX(context.Background())
+	return authz.Relationship{Resource: projection.Obj(projection.TypeRecording, rec), Relation: "domain",
 		Subject: projection.Obj(projection.TypeDomain, acme)}
-	if err := a.Relay.Exclusive(ctx, func(ctx context.Context) error {
+}
+
+// writeOne writes touch to SpiceDB as the outbox relay writes, and records
+// the new revision for every request to read at.
+func writeOne(b *testing.B, a *app.App, touch authz.Relationship) {
+	b.Helper()
+	if err := a.Relay.Exclusive(context.Background(), func(ctx context.Context) error {
 		return a.Spice.WriteRelationships(ctx, []authz.Relationship{touch}, nil)
 	}); err != nil {
 		b.Fatal(err)
