@@ -61,6 +61,9 @@ type Client struct {
 
 	mu     sync.Mutex
 	newest *v1.ZedToken
+	// deps, when set, says which remembered answers a write leaves as they
+	// are (carry.go).
+	deps Dependencies
 
 	// answers remembers lookups and checks by request revision
 	// (answercache.go).
