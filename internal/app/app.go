@@ -32,6 +32,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/audit"
 	"github.com/pbxportal/pbxportal/internal/auth"
 	"github.com/pbxportal/pbxportal/internal/authz"
+	"github.com/pbxportal/pbxportal/internal/authz/depends"
 	"github.com/pbxportal/pbxportal/internal/authz/embedded"
 	"github.com/pbxportal/pbxportal/internal/authz/model"
 	"github.com/pbxportal/pbxportal/internal/authz/outbox"
@@ -165,6 +166,13 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if a.Spice, err = authz.NewClient(conn, a.Registry); err != nil {
 		return nil, err
 	}
+	// Answers remembered at one revision outlive the outbox's writes that
+	// cannot change them (a new recording changes no one's grants).
+	deps, err := depends.New(model.Schema)
+	if err != nil {
+		return nil, err
+	}
+	a.Spice.CarryAcrossWrites(deps)
 	if a.embedded == nil || cfg.SpiceDBDatastoreURL != "" {
 		a.Spice.SetImportStreams(authz.PersistentImportStreamSize, authz.PersistentImportStreams)
 	}

@@ -375,3 +375,97 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswersOutliveWritesThatCannotChangeThem: a write through the outbox
+// keeps the remembered answers it cannot change (docs/authorization-lists.md):
+// after a new recording, a manager's pages ask SpiceDB nothing and show it;
+// after a user is made an office manager, that user's answers are asked
+// again (and grant what the new scope grants) while another manager's stay.
+func TestAnswersOutliveWritesThatCannotChangeThem(t *testing.T) {
+	p := startPortal(t)
+	ctx := context.Background()
+	olivia, bob := p.tokenFor("olivia@acme.example"), p.tokenFor("bob@acme.example")
+	const usersPage = `{ users(first: 100) { totalCount edges { node { id email } } } }`
+	const recordingsPage = `{ recordings(first: 100) { totalCount edges { node { callID replayUrl } } } }`
+	type page struct {
+		Users, Recordings struct {
+			TotalCount int
+			Edges      []struct {
+				Node struct {
+					Email     *string
+					CallID    string
+					ReplayURL *string
+				}
+			}
+		}
+	}
+	// ask answers query as token, and how many SpiceDB reads it made.
+	ask := func(token, query string) (page, float64) {
+		t.Helper()
+		before := p.spiceCallsOf("LookupResources") + p.spiceCallsOf("CheckBulkPermissions")
+		r := p.do(token, query, nil)
+		for _, e := range r.Errors {
+			if e.code() != "FORBIDDEN" { // a denied private field is one
+				t.Fatalf("%v", e)
+			}
+		}
+		var out page
+		if err := json.Unmarshal(r.Data, &out); err != nil {
+			t.Fatal(err)
+		}
+		return out, p.spiceCallsOf("LookupResources") + p.spiceCallsOf("CheckBulkPermissions") - before
+	}
+	emails := func(pg page) int {
+		n := 0
+		for _, e := range pg.Users.Edges {
+			if e.Node.Email != nil {
+				n++
+			}
+		}
+		return n
+	}
+	for _, token := range []string{olivia, bob} {
+		for _, q := range []string{usersPage, recordingsPage} {
+			if _, n := ask(token, q); n == 0 {
+				t.Fatalf("the first request made no SpiceDB read: nothing to carry")
+			}
+		}
+	}
+
+	var bobID int
+	p.inTx(func(c *ent.Client) error {
+		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyX(ctx)
+		bobID = c.User.Query().Where(user.Username("bob@acme.example")).OnlyIDX(ctx)
+		return c.Recording.Create().SetDomain(acme).SetOwnerID(bobID).SetCallID("after-the-write").
+			SetStartedAt(time.Now()).SetDurationSeconds(5).Exec(ctx)
+	})
+	for _, q := range []string{usersPage, recordingsPage} {
+		if _, n := ask(olivia, q); n != 0 {
+			t.Errorf("after a new recording, olivia's %s made %v SpiceDB reads, want 0", q, n)
+		}
+	}
+	pg, _ := ask(olivia, recordingsPage)
+	found := false
+	for _, e := range pg.Recordings.Edges {
+		found = found || (e.Node.CallID == "after-the-write" && e.Node.ReplayURL != nil)
+	}
+	if !found {
+		t.Errorf("olivia's recordings after the write lack the new one with its replayUrl: %+v", pg.Recordings.Edges)
+	}
+
+	before, _ := ask(bob, usersPage)
+	p.inTx(func(c *ent.Client) error {
+		return c.User.UpdateOneID(bobID).SetScope(user.ScopeOFFICE_MANAGER).Exec(ctx)
+	})
+	oliviaSees, n := ask(olivia, usersPage)
+	if n != 0 {
+		t.Errorf("after bob's promotion, olivia's users page made %v SpiceDB reads, want 0", n)
+	}
+	after, n := ask(bob, usersPage)
+	if n == 0 {
+		t.Errorf("after bob's promotion, his users page made no SpiceDB read")
+	}
+	if emails(after) != emails(oliviaSees) || emails(after) <= emails(before) {
+		t.Errorf("bob as office manager sees %d emails (%d before), olivia %d: want as many as olivia, more than before", emails(after), emails(before), emails(oliviaSees))
+	}
+}

@@ -30,6 +30,10 @@ type Relay struct {
 	log      *slog.Logger
 	lockRows bool
 	mu       sync.Mutex
+	// unsure is set once a write outside the outbox (Exclusive) failed:
+	// SpiceDB may then hold changes whose revision was never recorded, and
+	// answers are no longer carried across the relay's writes (batch).
+	unsure bool
 }
 
 // NewRelay returns a relay from db's outbox to spice. lockRows takes a
@@ -108,6 +112,9 @@ func (r *Relay) Exclusive(ctx context.Context, fn func(context.Context) error) e
 	}
 	before := r.spice.Newest()
 	fnErr := fn(ctx)
+	if fnErr != nil {
+		r.unsure = true
+	}
 	if err := r.recordRevision(ctx, tx, rev, before); err != nil {
 		return errors.Join(fnErr, err)
 	}
@@ -187,6 +194,7 @@ func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	held := r.holdAnswers(before, rev, len(rows))
 	if err := r.spice.WriteRelationships(ctx, touches, deletes); err != nil {
 		return 0, fmt.Errorf("outbox: apply: %w", err)
 	}
@@ -203,7 +211,25 @@ func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("outbox: commit: %w", err)
 	}
+	r.spice.CarryAnswers(held, r.spice.Newest(), append(touches, deletes...))
 	return len(rows), nil
+}
+
+// holdAnswers holds, before a batch of read rows is written, the answers
+// remembered at the recorded revision rev, to carry them across the batch's
+// write (authz.Client.CarryAnswers): only when that write is all that
+// SpiceDB will have received since rev. That is so when this client's own
+// newest write (before) is the one recorded, so that no replica has
+// written since, and the batch holds the whole outbox, so that it applies
+// again every row of a write that reached SpiceDB but was never recorded
+// (one whose transaction failed after it: its rows stay in the outbox).
+// Writes outside the outbox that failed (r.unsure) may have left
+// unrecorded changes of any kind, and end carrying.
+func (r *Relay) holdAnswers(before string, rev *ent.AuthzRevision, rows int) *authz.HeldAnswers {
+	if r.unsure || before == "" || before != rev.ZedToken || rows >= batchSize {
+		return nil
+	}
+	return r.spice.HoldAnswers(before)
 }
 
 // QuarantineAction is the audit action of an outbox row the relay could not
