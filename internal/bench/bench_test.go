@@ -239,13 +239,13 @@ const (
 
 // row is one query as one persona, indexed by mode.
 type row struct {
-	query, persona  string
-	rows            [modeCount]int
-	errors          [modeCount]int // field errors (a denied @authz field is one)
-	bytes           [modeCount]int // response size
-	p50, p95        [modeCount]time.Duration
-	calls           [modeCount]float64 // SpiceDB calls per request
-	methods         string             // the real mode's split by method
+	query, persona string
+	rows           [modeCount]int
+	errors         [modeCount]int // field errors (a denied @authz field is one)
+	bytes          [modeCount]int // response size
+	p50, p95       [modeCount]time.Duration
+	calls          [modeCount]float64 // SpiceDB calls per request
+	methods        string             // the real mode's split by method
 }
 
 // measure runs query as the token's holder: two warm-up runs of each mode,
