@@ -173,6 +173,12 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.Spice.CarryAcrossWrites(deps)
+	if a.embedded != nil && cfg.SpiceDBDatastoreURL == "" {
+		// Only this process reaches an in-process SpiceDB on the memory
+		// datastore (it listens on no address): no write can come from
+		// elsewhere, so answers need no age limit.
+		a.Spice.KeepAnswersUntilChanged()
+	}
 	if a.embedded == nil || cfg.SpiceDBDatastoreURL != "" {
 		a.Spice.SetImportStreams(authz.PersistentImportStreamSize, authz.PersistentImportStreams)
 	}

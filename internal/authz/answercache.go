@@ -27,13 +27,17 @@ import (
 // revision. Every write through this client also forgets everything, and
 // an answer asked before such a write is not remembered after it, so a
 // reader in this process that still holds an older token asks SpiceDB
-// again.
+// again; the outbox relay then carries to the new revision the answers its
+// write cannot change (carry.go).
 //
 // Writes to SpiceDB that bypass the database (an operator's zed against a
 // shared SpiceDB, say) change no token; answers are therefore also
 // forgotten answerCacheMaxAge after they were first remembered at their
 // revision, SpiceDB's own quantization interval, so such a write holds
-// within the time it would without this cache.
+// within the time it would without this cache. A SpiceDB that only this
+// process can reach (in-process, on the memory datastore) has no such
+// writes: its answers are kept until a write changes them or the bounds
+// evict them (Client.KeepAnswersUntilChanged).
 
 // Cache bounds. A check costs one unit, a lookup one plus one per id found;
 // at most answerCacheCost units are held (about 20 MiB at most: a check
@@ -56,19 +60,59 @@ type lookupKey struct {
 	resourceType, perm string
 }
 
-// checkKey is one check: who asks, about what.
-type checkKey struct {
-	subject Object
-	check   Check
-}
+// permissionKey is a permission of a type: what a write changes or not,
+// for everyone or for its subject (carry.go).
+type permissionKey struct{ resourceType, perm string }
 
-// revisionAnswers are the answers remembered at one read revision.
+// revisionAnswers are the answers remembered at one read revision, by
+// permission, then subject: lookups[p][s] is s's lookup of p, checks[p][s][o]
+// s's check of p on o.
 type revisionAnswers struct {
 	token   string
-	lookups map[lookupKey][]string
-	checks  map[checkKey]bool
+	lookups map[permissionKey]map[Object][]string
+	checks  map[permissionKey]map[Object]map[Object]bool
 	cost    int
 	since   time.Time // when the first answer was remembered
+}
+
+func newRevisionAnswers(token string) *revisionAnswers {
+	return &revisionAnswers{token: token, lookups: map[permissionKey]map[Object][]string{},
+		checks: map[permissionKey]map[Object]map[Object]bool{}, since: time.Now()}
+}
+
+// addLookup remembers ids as subject's lookup of p unless one is; it
+// returns the cost added.
+func (r *revisionAnswers) addLookup(p permissionKey, subject Object, ids []string) int {
+	bySubject := r.lookups[p]
+	if bySubject == nil {
+		bySubject = map[Object][]string{}
+		r.lookups[p] = bySubject
+	}
+	if _, ok := bySubject[subject]; ok {
+		return 0
+	}
+	bySubject[subject] = ids
+	return 1 + len(ids)
+}
+
+// addCheck remembers allowed as subject's check of p on resource unless one
+// is; it returns the cost added.
+func (r *revisionAnswers) addCheck(p permissionKey, subject, resource Object, allowed bool) int {
+	bySubject := r.checks[p]
+	if bySubject == nil {
+		bySubject = map[Object]map[Object]bool{}
+		r.checks[p] = bySubject
+	}
+	byResource := bySubject[subject]
+	if byResource == nil {
+		byResource = map[Object]bool{}
+		bySubject[subject] = byResource
+	}
+	if _, ok := byResource[resource]; ok {
+		return 0
+	}
+	byResource[resource] = allowed
+	return 1
 }
 
 // answerCache remembers lookups and checks by request revision. The ids it
@@ -80,6 +124,8 @@ type answerCache struct {
 	// epoch counts the clears: an answer asked in an earlier epoch is not
 	// stored.
 	epoch uint64
+	// ageless keeps answers however old they are (no answerCacheMaxAge).
+	ageless bool
 }
 
 // now returns the current epoch, to pass to the puts of answers asked from
@@ -97,7 +143,7 @@ func (c *answerCache) at(token string) *revisionAnswers {
 		if r.token != token {
 			continue
 		}
-		if time.Since(r.since) > answerCacheMaxAge {
+		if !c.ageless && time.Since(r.since) > answerCacheMaxAge {
 			c.revisions = append(c.revisions[:i:i], c.revisions[i+1:]...)
 			c.cost -= r.cost
 			return nil
@@ -115,7 +161,7 @@ func (c *answerCache) lookup(token string, k lookupKey) ([]string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r := c.at(token); r != nil {
-		ids, ok := r.lookups[k]
+		ids, ok := r.lookups[permissionKey{k.resourceType, k.perm}][k.subject]
 		return ids, ok
 	}
 	return nil, false
@@ -135,7 +181,7 @@ func (c *answerCache) checks(token string, subject Object, checks []Check) (know
 		return known, allowed
 	}
 	for i, ch := range checks {
-		allowed[i], known[i] = r.checks[checkKey{subject, ch}]
+		allowed[i], known[i] = r.checks[permissionKey{ch.Resource.Type, ch.Permission}][subject][ch.Resource]
 	}
 	return known, allowed
 }
@@ -146,11 +192,7 @@ func (c *answerCache) putLookup(epoch uint64, token string, k lookupKey, ids []s
 		return
 	}
 	c.put(epoch, token, 1+len(ids), func(r *revisionAnswers) int {
-		if _, ok := r.lookups[k]; ok {
-			return 0
-		}
-		r.lookups[k] = ids
-		return 1 + len(ids)
+		return r.addLookup(permissionKey{k.resourceType, k.perm}, k.subject, ids)
 	})
 }
 
@@ -160,11 +202,7 @@ func (c *answerCache) putChecks(epoch uint64, token string, subject Object, chec
 	c.put(epoch, token, len(checks), func(r *revisionAnswers) int {
 		added := 0
 		for i, ch := range checks {
-			k := checkKey{subject, ch}
-			if _, ok := r.checks[k]; !ok {
-				r.checks[k] = allowed[i]
-				added++
-			}
+			added += r.addCheck(permissionKey{ch.Resource.Type, ch.Permission}, subject, ch.Resource, allowed[i])
 		}
 		return added
 	})
@@ -187,7 +225,7 @@ func (c *answerCache) put(epoch uint64, token string, cost int, add func(*revisi
 	}
 	r := c.at(token)
 	if r == nil {
-		r = &revisionAnswers{token: token, lookups: map[lookupKey][]string{}, checks: map[checkKey]bool{}, since: time.Now()}
+		r = newRevisionAnswers(token)
 		c.revisions = append(c.revisions, r)
 	}
 	for len(c.revisions) > answerCacheRevisions || c.cost+cost > answerCacheCost {

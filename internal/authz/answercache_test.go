@@ -169,6 +169,11 @@ func TestAnswerCacheBounds(t *testing.T) {
 			put(c, "r1", k(1), nil)
 			c.revisions[0].since = time.Now().Add(-answerCacheMaxAge - time.Second)
 		}, "r1", k(1), false},
+		{"old, kept until changed", func(c *answerCache) {
+			c.ageless = true
+			put(c, "r1", k(1), nil)
+			c.revisions[0].since = time.Now().Add(-answerCacheMaxAge - time.Hour)
+		}, "r1", k(1), true},
 		{"asked before a clear", func(c *answerCache) {
 			epoch := c.now()
 			c.clear()
@@ -194,4 +199,112 @@ func TestAnswerCacheBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCarryKeepsTheBounds: answers carried to a new revision keep the time
+// they were first remembered, leave the answers already remembered there as
+// they are, and stay within the cache's bounds.
+func TestCarryKeepsTheBounds(t *testing.T) {
+	k := func(i int) lookupKey {
+		return lookupKey{subject: Object{Type: "user", ID: strconv.Itoa(i)}, resourceType: "site", perm: "reach"}
+	}
+	keepAll := func(permissionKey) changed { return changed{} }
+	tests := []struct {
+		name  string
+		run   func(c *answerCache)
+		key   lookupKey
+		want  []string // nil: not remembered at r2
+		check func(t *testing.T, c *answerCache)
+	}{
+		{"carried", func(c *answerCache) {
+			c.putLookup(c.now(), "r1", k(1), []string{"7"})
+			c.carry(c.at("r1"), "r2", keepAll)
+		}, k(1), []string{"7"}, nil},
+		{"not kept", func(c *answerCache) {
+			c.putLookup(c.now(), "r1", k(1), []string{"7"})
+			c.carry(c.at("r1"), "r2", func(permissionKey) changed { return changed{anyone: true} })
+		}, k(1), nil, nil},
+		{"its subject's dropped", func(c *answerCache) {
+			c.putLookup(c.now(), "r1", k(1), []string{"7"})
+			c.putLookup(c.now(), "r1", k(2), []string{"7"})
+			c.carry(c.at("r1"), "r2", func(permissionKey) changed { return changed{subjects: map[Object]bool{k(1).subject: true}} })
+		}, k(1), nil, func(t *testing.T, c *answerCache) {
+			if _, ok := c.lookup("r2", k(2)); !ok {
+				t.Error("another subject's answer was not carried")
+			}
+			if _, ok := c.lookup("r1", k(2)); ok {
+				t.Error("the carried answer is still remembered at the old revision")
+			}
+		}},
+		{"merged with the answers at the new revision", func(c *answerCache) {
+			c.putLookup(c.now(), "r1", k(1), []string{"7"})
+			c.putLookup(c.now(), "r1", k(2), []string{"7"})
+			c.putLookup(c.now(), "r2", k(1), []string{"8"})
+			c.putChecks(c.now(), "r2", k(3).subject, []Check{{Resource: Object{Type: "site", ID: "1"}, Permission: "reach"}}, []bool{true})
+			c.carry(c.at("r1"), "r2", keepAll)
+		}, k(2), []string{"7"}, func(t *testing.T, c *answerCache) {
+			if _, ok := c.lookup("r2", k(1)); !ok {
+				t.Error("an answer both held and remembered at the new revision was lost")
+			}
+			if known, _ := c.checks("r2", k(3).subject, []Check{{Resource: Object{Type: "site", ID: "1"}, Permission: "reach"}}); !known[0] {
+				t.Error("a check at the new revision was lost in the merge")
+			}
+		}},
+		{"as old as when first remembered", func(c *answerCache) {
+			c.putLookup(c.now(), "r1", k(1), []string{"7"})
+			c.revisions[0].since = time.Now().Add(-answerCacheMaxAge - time.Second)
+			held := c.revisions[0]
+			c.carry(held, "r2", keepAll)
+		}, k(1), nil, nil},
+		{"within the cost", func(c *answerCache) {
+			big := make([]string, answerCacheMaxLookup)
+			for i := 0; c.cost+len(big)+1 <= answerCacheCost; i++ {
+				c.putLookup(c.now(), "r1", k(i), big)
+			}
+			c.carry(c.at("r1"), "r2", keepAll)
+		}, k(0), make([]string, answerCacheMaxLookup), func(t *testing.T, c *answerCache) {
+			if c.cost > answerCacheCost || len(c.revisions) != 1 {
+				t.Errorf("cost %d in %d revisions: want at most %d, in the new one alone", c.cost, len(c.revisions), answerCacheCost)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c answerCache
+			tt.run(&c)
+			got, ok := c.lookup("r2", tt.key)
+			if ok != (tt.want != nil) || !slices.Equal(got, tt.want) {
+				t.Errorf("at r2: %v (remembered %v), want %v", got, ok, tt.want)
+			}
+			if tt.check != nil {
+				tt.check(t, &c)
+			}
+			sum := 0
+			for _, r := range c.revisions {
+				if n := recount(r); n != r.cost {
+					t.Errorf("revision %s holds answers costing %d, counts %d", r.token, n, r.cost)
+				}
+				sum += r.cost
+			}
+			if sum != c.cost {
+				t.Errorf("cost %d, revisions add up to %d", c.cost, sum)
+			}
+		})
+	}
+}
+
+// recount is what r's answers cost.
+func recount(r *revisionAnswers) int {
+	n := 0
+	for _, bySubject := range r.lookups {
+		for _, ids := range bySubject {
+			n += 1 + len(ids)
+		}
+	}
+	for _, bySubject := range r.checks {
+		for _, byResource := range bySubject {
+			n += len(byResource)
+		}
+	}
+	return n
 }

@@ -1,6 +1,9 @@
 package authz
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Carrying remembered answers across a write (see answercache.go for why
 // answers are remembered by revision at all).
@@ -12,10 +15,11 @@ import "time"
 // write (every replica's writes pass through it one at a time, under its
 // lock), and every relationship it wrote, hands those to CarryAnswers;
 // the answers at the old revision that none of the written relationships
-// can change (Dependencies, from the model) are then remembered at the new
-// one too. An answer remembered at revision r was given by SpiceDB at some
-// revision s ≥ r; if no write between r and the new revision n can change
-// it, SpiceDB's answer at n is the same (or, if s ≥ n, it was given at a
+// can change (Dependencies, from the model) then move to the new one.
+//
+// An answer remembered at revision r was given by SpiceDB at some revision
+// s ≥ r; if no write between r and the new revision n can change it,
+// SpiceDB's answer at n is the same (or, if s ≥ n, it was given at a
 // revision a read at n may be answered at). Carried answers keep the time
 // they were first remembered: answerCacheMaxAge still bounds how long a
 // write that bypasses the database (and so the relay) can go unseen.
@@ -56,6 +60,18 @@ func (c *Client) CarryAcrossWrites(deps Dependencies) {
 	c.mu.Unlock()
 }
 
+// KeepAnswersUntilChanged says that nothing but this client writes to
+// SpiceDB, not even another process (an in-process SpiceDB on the memory
+// datastore): remembered answers are then kept until a write changes them
+// or the cache's bounds evict them, instead of answerCacheMaxAge after they
+// were first remembered, which bounds how long a write from elsewhere can go
+// unseen.
+func (c *Client) KeepAnswersUntilChanged() {
+	c.answers.mu.Lock()
+	c.answers.ageless = true
+	c.answers.mu.Unlock()
+}
+
 // HoldAnswers holds the answers remembered at revision token, before a
 // write that starts from it; nil if none are, or the client does not carry
 // answers across writes.
@@ -77,7 +93,9 @@ func (c *Client) HoldAnswers(token string) *HeldAnswers {
 // CarryAnswers remembers at revision to the held answers that no
 // relationship of written can change. written must be every relationship
 // written to SpiceDB, by anyone, since the held revision, and to the
-// revision that the last of them made.
+// revision that the last of them made. The answers move: they are no longer
+// remembered at the held revision, which only requests begun before the
+// write still read at.
 func (c *Client) CarryAnswers(h *HeldAnswers, to string, written []Relationship) {
 	c.mu.Lock()
 	deps := c.deps
@@ -85,106 +103,155 @@ func (c *Client) CarryAnswers(h *HeldAnswers, to string, written []Relationship)
 	if h == nil || deps == nil || to == "" {
 		return
 	}
-	changed := newChangedAnswers(deps, written)
-	c.answers.carry(h.answers, to, changed.keeps)
+	c.answers.carry(h.answers, to, newWrite(deps, written).changes)
 }
 
-// changedAnswers says, for the answers of one revision, which a set of
-// written relationships may have changed.
-type changedAnswers struct {
+// merge adds the answers of o that r lacks, as far as one revision's
+// bound allows.
+func (r *revisionAnswers) merge(o *revisionAnswers) {
+	for p, bySubject := range o.lookups {
+		for s, ids := range bySubject {
+			if r.cost+1+len(ids) <= answerCacheCost {
+				r.cost += r.addLookup(p, s, ids)
+			}
+		}
+	}
+	for p, bySubject := range o.checks {
+		for s, byResource := range bySubject {
+			for res, allowed := range byResource {
+				if r.cost < answerCacheCost {
+					r.cost += r.addCheck(p, s, res, allowed)
+				}
+			}
+		}
+	}
+}
+
+// write is what a set of written relationships may have changed.
+type write struct {
 	deps Dependencies
-	// written are the written relations, each with the plain subjects
-	// written for it; anySubject marks a relation written with a subject
-	// set or a wildcard.
-	written map[[2]string]writtenSubjects
-	// byPermission caches, per resource type and permission, whether any
-	// subject's answer may have changed and whose may.
-	byPermission map[[2]string]permissionChange
+	// relations are the written relations, each with the plain subjects
+	// written for it.
+	relations map[[2]string]writtenSubjects
 }
 
 type writtenSubjects struct {
-	subjects   map[Object]bool
+	subjects map[Object]bool
+	// anySubject marks a relation written with a subject set or a
+	// wildcard.
 	anySubject bool
 }
 
-type permissionChange struct {
+// changed is whose answers to one permission a write may have changed.
+type changed struct {
 	anyone   bool
 	subjects map[Object]bool
 }
 
-func newChangedAnswers(deps Dependencies, written []Relationship) *changedAnswers {
-	ch := &changedAnswers{deps: deps, written: map[[2]string]writtenSubjects{}, byPermission: map[[2]string]permissionChange{}}
+func newWrite(deps Dependencies, written []Relationship) *write {
+	w := &write{deps: deps, relations: map[[2]string]writtenSubjects{}}
 	for _, r := range written {
 		k := [2]string{r.Resource.Type, r.Relation}
-		w := ch.written[k]
-		if w.subjects == nil {
-			w.subjects = map[Object]bool{}
+		ws := w.relations[k]
+		if ws.subjects == nil {
+			ws.subjects = map[Object]bool{}
 		}
 		if r.SubjectRelation != "" || r.Subject.ID == "*" {
-			w.anySubject = true
+			ws.anySubject = true
 		} else {
-			w.subjects[r.Subject] = true
+			ws.subjects[r.Subject] = true
 		}
-		ch.written[k] = w
+		w.relations[k] = ws
+	}
+	return w
+}
+
+// changes says whose answers to p the write may have changed.
+func (w *write) changes(p permissionKey) changed {
+	ch := changed{subjects: map[Object]bool{}}
+	for rel, ws := range w.relations {
+		switch w.deps.Changes(rel[0], rel[1], p.resourceType, p.perm) {
+		case ChangesAnyone:
+			ch.anyone = true
+		case ChangesItsSubject:
+			ch.anyone = ch.anyone || ws.anySubject
+			for s := range ws.subjects {
+				ch.subjects[s] = true
+			}
+		}
 	}
 	return ch
 }
 
-// keeps reports whether subject's answer to permission on resourceType
-// cannot have changed.
-func (ch *changedAnswers) keeps(resourceType, permission string, subject Object) bool {
-	k := [2]string{resourceType, permission}
-	pc, ok := ch.byPermission[k]
-	if !ok {
-		pc.subjects = map[Object]bool{}
-		for rel, w := range ch.written {
-			switch ch.deps.Changes(rel[0], rel[1], resourceType, permission) {
-			case ChangesAnyone:
-				pc.anyone = true
-			case ChangesItsSubject:
-				pc.anyone = pc.anyone || w.anySubject
-				for s := range w.subjects {
-					pc.subjects[s] = true
-				}
-			}
-		}
-		ch.byPermission[k] = pc
-	}
-	return !pc.anyone && !pc.subjects[subject]
-}
-
-// carry remembers at revision to the answers of held that keeps, keeping
-// the time held's answers were first remembered; answers already
-// remembered at to stay as they are. The cache's bounds hold as in put.
-func (c *answerCache) carry(held *revisionAnswers, to string, keeps func(resourceType, permission string, subject Object) bool) {
+// carry moves held's answers to revision to, but those that changes says
+// the write may have changed, keeping the time they were first remembered.
+// Answers remembered at to already stay as they are. It costs one call of
+// changes per permission held and one map deletion per answer dropped, not
+// a visit of every answer. The cache's bounds hold as in put.
+func (c *answerCache) carry(held *revisionAnswers, to string, changes func(permissionKey) changed) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := c.at(to)
-	if r == nil {
-		r = &revisionAnswers{token: to, lookups: map[lookupKey][]string{}, checks: map[checkKey]bool{}, since: held.since}
+	if held.token == to {
+		return
+	}
+	if i := slices.Index(c.revisions, held); i >= 0 { // no write cleared it
+		c.revisions = slices.Delete(c.revisions, i, i+1)
+		c.cost -= held.cost
+	}
+	if !c.ageless && time.Since(held.since) > answerCacheMaxAge {
+		return
+	}
+	for p, bySubject := range held.lookups {
+		ch := changes(p)
+		if ch.anyone {
+			for _, ids := range bySubject {
+				held.cost -= 1 + len(ids)
+			}
+			delete(held.lookups, p)
+			continue
+		}
+		for s := range ch.subjects {
+			if ids, ok := bySubject[s]; ok {
+				held.cost -= 1 + len(ids)
+				delete(bySubject, s)
+			}
+		}
+	}
+	for p, bySubject := range held.checks {
+		ch := changes(p)
+		if ch.anyone {
+			for _, byResource := range bySubject {
+				held.cost -= len(byResource)
+			}
+			delete(held.checks, p)
+			continue
+		}
+		for s := range ch.subjects {
+			held.cost -= len(bySubject[s])
+			delete(bySubject, s)
+		}
+	}
+	held.token = to
+	r := held
+	if there := c.at(to); there != nil {
+		// Requests at to remembered answers already: one revision holds
+		// both, the smaller merged into the larger.
+		c.cost -= there.cost
+		small := there
+		if there.cost >= held.cost {
+			r, small = there, held
+		}
+		r.merge(small)
+		if held.since.Before(there.since) {
+			r.since = held.since
+		} else {
+			r.since = there.since
+		}
+		c.revisions[slices.Index(c.revisions, there)] = r
+	} else {
 		c.revisions = append(c.revisions, r)
-	} else if held.since.Before(r.since) {
-		r.since = held.since
 	}
-	if time.Since(r.since) > answerCacheMaxAge {
-		return // at drops r when it is next read
-	}
-	added := 0
-	fits := func(cost int) bool { return r.cost+added+cost <= answerCacheCost }
-	for k, ids := range held.lookups {
-		if _, ok := r.lookups[k]; !ok && fits(1+len(ids)) && keeps(k.resourceType, k.perm, k.subject) {
-			r.lookups[k] = ids
-			added += 1 + len(ids)
-		}
-	}
-	for k, allowed := range held.checks {
-		if _, ok := r.checks[k]; !ok && fits(1) && keeps(k.check.Resource.Type, k.check.Permission, k.subject) {
-			r.checks[k] = allowed
-			added++
-		}
-	}
-	r.cost += added
-	c.cost += added
+	c.cost += r.cost
 	for len(c.revisions) > answerCacheRevisions || c.cost > answerCacheCost {
 		oldest := c.revisions[0]
 		if oldest == r {
