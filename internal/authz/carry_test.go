@@ -131,7 +131,7 @@ func carryWorld(t *testing.T, defs []*core.NamespaceDefinition, deps authz.Depen
 		t.Fatal(err)
 	}
 
-	lookups := func() float64 { return counted(t, reg, "LookupResources") + counted(t, reg, "CheckBulkPermissions") }
+	lookups := func() float64 { return authz.Calls(t, reg, "LookupResources") + authz.Calls(t, reg, "CheckBulkPermissions") }
 	// answerAll asks every lookup and check at the client's newest revision
 	// and compares each with the fully consistent answer; it returns how
 	// many calls the client made.
@@ -214,23 +214,4 @@ func relationships(rels []authz.Relationship) string {
 		s += r.String() + " "
 	}
 	return s
-}
-
-// counted is how many calls of method the client has counted.
-func counted(t *testing.T, reg *prometheus.Registry, method string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "method" && l.GetValue() == method {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
