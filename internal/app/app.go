@@ -173,10 +173,11 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, err
 	}
 	a.Spice.CarryAcrossWrites(deps)
-	if a.embedded != nil && cfg.SpiceDBDatastoreURL == "" {
+	if a.embedded != nil && cfg.SpiceDBDatastoreURL == "" && !deps.Expires() {
 		// Only this process reaches an in-process SpiceDB on the memory
 		// datastore (it listens on no address): no write can come from
-		// elsewhere, so answers need no age limit.
+		// elsewhere, so answers need no age limit, unless relationships
+		// expire, which changes answers with no write at all.
 		a.Spice.KeepAnswersUntilChanged()
 	}
 	if a.embedded == nil || cfg.SpiceDBDatastoreURL != "" {

@@ -43,6 +43,7 @@ type reach struct {
 // Graph is the dependencies of every relation and permission of a schema.
 type Graph struct {
 	reaches map[relation]*reach
+	expires bool
 }
 
 // New compiles schema and computes its dependencies.
@@ -65,10 +66,16 @@ func New(schema string) (*Graph, error) {
 				delete(w.out.own, rel)
 			}
 			g.reaches[relation{d.GetName(), r.GetName()}] = w.out
+			g.expires = g.expires || w.out.expires
 		}
 	}
 	return g, nil
 }
+
+// Expires reports whether some relation of the schema holds relationships
+// that expire: its answers then change with time alone, and must not be
+// remembered for longer than a write from elsewhere may go unseen.
+func (g *Graph) Expires() bool { return g.expires }
 
 // Changes says whose answer to permission on an object of resourceType a
 // write of a relationship of writtenType#writtenRelation can change. A

@@ -94,6 +94,24 @@ definition doc {
 	}
 }
 
+func TestExpires(t *testing.T) {
+	for _, tt := range []struct {
+		schema string
+		want   bool
+	}{
+		{model.Schema, false},
+		{"use expiration\ndefinition user {}\ndefinition doc {\n relation guest: user with expiration\n}", true},
+	} {
+		g, err := New(tt.schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Expires() != tt.want {
+			t.Errorf("Expires() = %v, want %v, for %q", g.Expires(), tt.want, tt.schema)
+		}
+	}
+}
+
 func TestNewRejectsABadSchema(t *testing.T) {
 	if _, err := New("definition user { relation x: nosuchtype }"); err == nil {
 		t.Fatal("a schema that does not compile was accepted")
