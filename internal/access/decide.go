@@ -28,13 +28,22 @@ import (
 // agent_in->supervisor, every part of which user#view looked up already.
 // Decider answers such checks with the compiled permission, run in SQL over
 // the page's ids, instead of a CheckBulkPermissions call.
+//
+// A compiled permission is a union (sqlfilter compiles nothing else), so a
+// part of it grants what it grants: a queues page looked up domain#manage
+// and site#reach for queue#view, not the domain#member and queue#supervisor
+// that its supervisors' user#view also names, yet an office manager's
+// domain->manage grants every one of them. Decider therefore also allows,
+// from the lookups made, what the permission's other lookups could only
+// add to; it denies only with every lookup made.
 
 // Decider answers, from the request's container lookups, the checks whose
-// permission compiles and whose lookups the request has made already; the
-// rest go to SpiceDB. Whether a check is decided here therefore depends
-// only on what the request asked before (its list), never on timing. Inside
-// a transaction (a mutation) it decides nothing: its rows may not be
-// committed yet.
+// permission compiles and whose lookups the request has made already, and
+// allows those that the lookups made grant when the others are not made;
+// the rest go to SpiceDB. Whether a check is decided here therefore
+// depends only on what the request asked before (its list), never on
+// timing. Inside a transaction (a mutation) it decides nothing: its rows
+// may not be committed yet.
 func (v Viewer) Decider(client *ent.Client) authz.Decider {
 	return func(ctx context.Context, checks []authz.Check) ([]bool, []bool, error) {
 		decided := make([]bool, len(checks))
@@ -54,8 +63,12 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 		for _, k := range order {
 			at := groups[k]
 			p := v.Lists.plan(k)
-			if p == nil || !v.lookedUp(p) {
+			if p == nil {
 				continue
+			}
+			made, whole := v.lookedUp(p)
+			if !whole && len(made) == 0 {
+				continue // nothing made to decide from but the viewer's own relations
 			}
 			ids := make([]int, 0, len(at))
 			for _, i := range at {
@@ -65,11 +78,13 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 				}
 				ids = append(ids, id)
 			}
-			f, err := v.filter(ctx, k.typ, k.permission)
+			f, err := p.Filter(ctx, v.Lists.schema, v.User.ID, func(_ context.Context, typ, perm string) ([]string, error) {
+				return made[typ+"#"+perm], nil // a lookup not made finds nothing
+			})
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
 			}
-			yes, err := allowedIDs(ctx, client, k.typ, ids, f)
+			yes, err := allowedIDs(ctx, client, k.typ, ids, uncounted(f))
 			if err != nil {
 				return nil, nil, fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
 			}
@@ -78,22 +93,31 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 				set[id] = true
 			}
 			for n, i := range at {
-				decided[i], allowed[i] = true, set[ids[n]]
+				// Without every lookup, a row the filter leaves out may
+				// still be granted by one not made: SpiceDB decides it.
+				decided[i], allowed[i] = whole || set[ids[n]], set[ids[n]]
 			}
 		}
 		return decided, allowed, nil
 	}
 }
 
-// lookedUp reports whether the request has made every lookup of p.
-func (v Viewer) lookedUp(p *sqlfilter.Plan) bool {
+// lookedUp returns the answers of the lookups of p (keyed "type#perm") that
+// the request has made, and whether it has made every one. They are read
+// once, so that a lookup finishing meanwhile cannot make the decision
+// depend on timing.
+func (v Viewer) lookedUp(p *sqlfilter.Plan) (map[string][]string, bool) {
+	made := map[string][]string{}
+	whole := true
 	for _, k := range p.Lookups() {
 		typ, perm, _ := strings.Cut(k, "#")
-		if _, ok := v.Checks.LookedUp(typ, perm); !ok {
-			return false
+		if ids, ok := v.Checks.LookedUp(typ, perm); ok {
+			made[k] = ids
+		} else {
+			whole = false
 		}
 	}
-	return true
+	return made, whole
 }
 
 // allowedIDs returns those of ids, objects of the SpiceDB type typ, whose
