@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/access"
+	"github.com/pbxportal/pbxportal/internal/app"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
@@ -386,9 +389,25 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 // manager whose site holds every listed user ask SpiceDB no
 // CheckBulkPermissions; a supervisor and an agent, whom the lookups made
 // grant only themselves, ask it about the others. Whatever is decided
-// where, each field shows what SpiceDB answers on its own.
+// where, each field shows what SpiceDB answers on its own. It runs on
+// SQLite and, when PBXPORTAL_TEST_DATABASE_URL is set, on PostgreSQL.
 func TestNestedUsersDecidedFromTheListsLookups(t *testing.T) {
-	p := startPortal(t)
+	backends := []struct {
+		name string
+		open func(t *testing.T) *portal
+	}{
+		{"sqlite", startPortal},
+		{"postgres", func(t *testing.T) *portal {
+			return openPortal(t, app.Config{DataDir: t.TempDir(), DatabaseURL: postgresURL(t), Demo: true,
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		}},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { nestedUsersDecided(t, b.open(t)) })
+	}
+}
+
+func nestedUsersDecided(t *testing.T, p *portal) {
 	lists, err := access.NewLists()
 	if err != nil {
 		t.Fatal(err)
