@@ -2,10 +2,12 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -35,15 +37,22 @@ import (
 // that its supervisors' user#view also names, yet an office manager's
 // domain->manage grants every one of them. Decider therefore also allows,
 // from the lookups made, what the permission's other lookups could only
-// add to; it denies only with every lookup made.
+// add to; it denies only with every lookup made. When what is left needs
+// only lookups of the viewer's own relations (domain#member,
+// queue#supervisor: sqlfilter.Schema.ViewerRelation), it makes them, each
+// a read of the few relationships the viewer holds, rather than send the
+// checks to SpiceDB, which at a revision it has no cache for dispatches
+// every branch of every check.
 
 // Decider answers, from the request's container lookups, the checks whose
 // permission compiles and whose lookups the request has made already, and
 // allows those that the lookups made grant when the others are not made;
-// the rest go to SpiceDB. Whether a check is decided here therefore
-// depends only on what the request asked before (its list), never on
-// timing. Inside a transaction (a mutation) it decides nothing: its rows
-// may not be committed yet.
+// for the rest, it looks up the viewer's own relations the permission
+// names, if those are all it lacks, and decides them too. Whatever it
+// cannot decide goes to SpiceDB. Whether a check is decided here therefore
+// depends only on what the request asked before (its list) and on the
+// checks, never on timing. Inside a transaction (a mutation) it decides
+// nothing: its rows may not be committed yet.
 func (v Viewer) Decider(client *ent.Client) authz.Decider {
 	return func(ctx context.Context, checks []authz.Check) ([]bool, []bool, error) {
 		decided := make([]bool, len(checks))
@@ -67,7 +76,8 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 				continue
 			}
 			made, whole := v.lookedUp(p)
-			if !whole && len(made) == 0 {
+			own := !whole && v.ownMissing(p, made)
+			if !whole && len(made) == 0 && !own {
 				continue // nothing made to decide from but the viewer's own relations
 			}
 			ids := make([]int, 0, len(at))
@@ -78,19 +88,42 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 				}
 				ids = append(ids, id)
 			}
-			f, err := p.Filter(ctx, v.Lists.schema, v.User.ID, func(_ context.Context, typ, perm string) ([]string, error) {
-				return made[typ+"#"+perm], nil // a lookup not made finds nothing
-			})
-			if err != nil {
-				return nil, nil, fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+			set := make(map[int]bool, len(ids))
+			// pass allows, of the ids not allowed yet, those that the
+			// lookups made grant; a lookup not made finds nothing.
+			pass := func(made map[string][]string) error {
+				rest := slices.DeleteFunc(slices.Clone(ids), func(id int) bool { return set[id] })
+				if len(rest) == 0 {
+					return nil
+				}
+				f, err := p.Filter(ctx, v.Lists.schema, v.User.ID, func(_ context.Context, typ, perm string) ([]string, error) {
+					return made[typ+"#"+perm], nil
+				})
+				if err != nil {
+					return fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+				}
+				yes, err := allowedIDs(ctx, client, k.typ, rest, uncounted(f))
+				if err != nil {
+					return fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+				}
+				for _, id := range yes {
+					set[id] = true
+				}
+				return nil
 			}
-			yes, err := allowedIDs(ctx, client, k.typ, ids, uncounted(f))
-			if err != nil {
-				return nil, nil, fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+			if whole || len(made) > 0 {
+				if err := pass(made); err != nil {
+					return nil, nil, err
+				}
 			}
-			set := make(map[int]bool, len(yes))
-			for _, id := range yes {
-				set[id] = true
+			if own && len(set) < len(ids) { // Decide asks each check once
+				if err := v.lookUpMissing(ctx, p, made); err != nil {
+					return nil, nil, err
+				}
+				made, whole = v.lookedUp(p)
+				if err := pass(made); err != nil {
+					return nil, nil, err
+				}
 			}
 			for n, i := range at {
 				// Without every lookup, a row the filter leaves out may
@@ -100,6 +133,38 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 		}
 		return decided, allowed, nil
 	}
+}
+
+// ownMissing reports whether every lookup of p that made lacks is of one of
+// the viewer's own relations (sqlfilter.Schema.ViewerRelation).
+func (v Viewer) ownMissing(p *sqlfilter.Plan, made map[string][]string) bool {
+	for _, k := range p.Lookups() {
+		if _, ok := made[k]; ok {
+			continue
+		}
+		typ, perm, _ := strings.Cut(k, "#")
+		if !v.Lists.schema.ViewerRelation(typ, perm) {
+			return false
+		}
+	}
+	return true
+}
+
+// lookUpMissing makes, concurrently, the lookups of p that made lacks.
+func (v Viewer) lookUpMissing(ctx context.Context, p *sqlfilter.Plan, made map[string][]string) error {
+	var wg sync.WaitGroup
+	keys := slices.DeleteFunc(p.Lookups(), func(k string) bool { _, ok := made[k]; return ok })
+	errs := make([]error, len(keys))
+	for i, k := range keys {
+		typ, perm, _ := strings.Cut(k, "#")
+		wg.Go(func() {
+			if _, err := v.Checks.LookupResources(ctx, typ, perm); err != nil {
+				errs[i] = fmt.Errorf("access: decide, lookup %s: %w", k, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // lookedUp returns the answers of the lookups of p (keyed "type#perm") that
