@@ -2,10 +2,12 @@ package access
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -28,13 +30,29 @@ import (
 // agent_in->supervisor, every part of which user#view looked up already.
 // Decider answers such checks with the compiled permission, run in SQL over
 // the page's ids, instead of a CheckBulkPermissions call.
+//
+// A compiled permission is a union (sqlfilter compiles nothing else), so a
+// part of it grants what it grants: a queues page looked up domain#manage
+// and site#reach for queue#view, not the domain#member and queue#supervisor
+// that its supervisors' user#view also names, yet an office manager's
+// domain->manage grants every one of them. Decider therefore also allows,
+// from the lookups made, what the permission's other lookups could only
+// add to; it denies only with every lookup made. When what is left needs
+// only lookups of the viewer's own relations (domain#member,
+// queue#supervisor: sqlfilter.Schema.ViewerRelation), it makes them, each
+// a read of the few relationships the viewer holds, rather than send the
+// checks to SpiceDB, which at a revision it has no cache for dispatches
+// every branch of every check.
 
 // Decider answers, from the request's container lookups, the checks whose
-// permission compiles and whose lookups the request has made already; the
-// rest go to SpiceDB. Whether a check is decided here therefore depends
-// only on what the request asked before (its list), never on timing. Inside
-// a transaction (a mutation) it decides nothing: its rows may not be
-// committed yet.
+// permission compiles and whose lookups the request has made already, and
+// allows those that the lookups made grant when the others are not made;
+// for the rest, it looks up the viewer's own relations the permission
+// names, if those are all it lacks, and decides them too. Whatever it
+// cannot decide goes to SpiceDB. Whether a check is decided here therefore
+// depends only on what the request asked before (its list) and on the
+// checks, never on timing. Inside a transaction (a mutation) it decides
+// nothing: its rows may not be committed yet.
 func (v Viewer) Decider(client *ent.Client) authz.Decider {
 	return func(ctx context.Context, checks []authz.Check) ([]bool, []bool, error) {
 		decided := make([]bool, len(checks))
@@ -54,8 +72,13 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 		for _, k := range order {
 			at := groups[k]
 			p := v.Lists.plan(k)
-			if p == nil || !v.lookedUp(p) {
+			if p == nil {
 				continue
+			}
+			made, whole := v.lookedUp(p)
+			own := !whole && v.ownMissing(p, made)
+			if !whole && len(made) == 0 && !own {
+				continue // nothing made to decide from but the viewer's own relations
 			}
 			ids := make([]int, 0, len(at))
 			for _, i := range at {
@@ -65,35 +88,101 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 				}
 				ids = append(ids, id)
 			}
-			f, err := v.filter(ctx, k.typ, k.permission)
-			if err != nil {
-				return nil, nil, err
+			set := make(map[int]bool, len(ids))
+			// pass allows, of the ids not allowed yet, those that the
+			// lookups made grant; a lookup not made finds nothing.
+			pass := func(made map[string][]string) error {
+				rest := slices.DeleteFunc(slices.Clone(ids), func(id int) bool { return set[id] })
+				if len(rest) == 0 {
+					return nil
+				}
+				f, err := p.Filter(ctx, v.Lists.schema, v.User.ID, func(_ context.Context, typ, perm string) ([]string, error) {
+					return made[typ+"#"+perm], nil
+				})
+				if err != nil {
+					return fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+				}
+				yes, err := allowedIDs(ctx, client, k.typ, rest, uncounted(f))
+				if err != nil {
+					return fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+				}
+				for _, id := range yes {
+					set[id] = true
+				}
+				return nil
 			}
-			yes, err := allowedIDs(ctx, client, k.typ, ids, f)
-			if err != nil {
-				return nil, nil, fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+			if whole || len(made) > 0 {
+				if err := pass(made); err != nil {
+					return nil, nil, err
+				}
 			}
-			set := make(map[int]bool, len(yes))
-			for _, id := range yes {
-				set[id] = true
+			if own && len(set) < len(ids) { // Decide asks each check once
+				if err := v.lookUpMissing(ctx, p, made); err != nil {
+					return nil, nil, err
+				}
+				made, whole = v.lookedUp(p)
+				if err := pass(made); err != nil {
+					return nil, nil, err
+				}
 			}
 			for n, i := range at {
-				decided[i], allowed[i] = true, set[ids[n]]
+				// Without every lookup, a row the filter leaves out may
+				// still be granted by one not made: SpiceDB decides it.
+				decided[i], allowed[i] = whole || set[ids[n]], set[ids[n]]
 			}
 		}
 		return decided, allowed, nil
 	}
 }
 
-// lookedUp reports whether the request has made every lookup of p.
-func (v Viewer) lookedUp(p *sqlfilter.Plan) bool {
+// ownMissing reports whether every lookup of p that made lacks is of one of
+// the viewer's own relations (sqlfilter.Schema.ViewerRelation).
+func (v Viewer) ownMissing(p *sqlfilter.Plan, made map[string][]string) bool {
 	for _, k := range p.Lookups() {
+		if _, ok := made[k]; ok {
+			continue
+		}
 		typ, perm, _ := strings.Cut(k, "#")
-		if _, ok := v.Checks.LookedUp(typ, perm); !ok {
+		if !v.Lists.schema.ViewerRelation(typ, perm) {
 			return false
 		}
 	}
 	return true
+}
+
+// lookUpMissing makes, concurrently, the lookups of p that made lacks.
+func (v Viewer) lookUpMissing(ctx context.Context, p *sqlfilter.Plan, made map[string][]string) error {
+	var wg sync.WaitGroup
+	keys := slices.DeleteFunc(p.Lookups(), func(k string) bool { _, ok := made[k]; return ok })
+	errs := make([]error, len(keys))
+	for i, k := range keys {
+		typ, perm, _ := strings.Cut(k, "#")
+		wg.Go(func() {
+			if _, err := v.Checks.LookupResources(ctx, typ, perm); err != nil {
+				errs[i] = fmt.Errorf("access: decide, lookup %s: %w", k, err)
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// lookedUp returns the answers of the lookups of p (keyed "type#perm") that
+// the request has made, and whether it has made every one. They are read
+// once, so that a lookup finishing meanwhile cannot make the decision
+// depend on timing.
+func (v Viewer) lookedUp(p *sqlfilter.Plan) (map[string][]string, bool) {
+	made := map[string][]string{}
+	whole := true
+	for _, k := range p.Lookups() {
+		typ, perm, _ := strings.Cut(k, "#")
+		if ids, ok := v.Checks.LookedUp(typ, perm); ok {
+			made[k] = ids
+		} else {
+			whole = false
+		}
+	}
+	return made, whole
 }
 
 // allowedIDs returns those of ids, objects of the SpiceDB type typ, whose

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	"github.com/pbxportal/pbxportal/ent/domain"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/access"
+	"github.com/pbxportal/pbxportal/internal/app"
+	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
 
@@ -373,6 +377,126 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestNestedUsersDecidedFromTheListsLookups: a queues page with its
+// supervisors' and agents' users, asked with nothing remembered, decides
+// their checks (user#view, user#view_private) in SQL, without a
+// CheckBulkPermissions call, although user#view names lookups the queues
+// list does not make (domain#member, queue#supervisor): an office manager,
+// support and a site manager whose site holds every listed user are
+// granted them by the lookups the list made (domain#manage, site#reach); a
+// supervisor and an agent, whom those grant only themselves, have the two
+// missing lookups, of their own relations, made for the rest. Whatever is
+// decided where, each field shows what SpiceDB answers on its own. It runs
+// on SQLite and, when PBXPORTAL_TEST_DATABASE_URL is set, on PostgreSQL.
+func TestNestedUsersDecidedFromTheListsLookups(t *testing.T) {
+	backends := []struct {
+		name string
+		open func(t *testing.T) *portal
+	}{
+		{"sqlite", startPortal},
+		{"postgres", func(t *testing.T) *portal {
+			return openPortal(t, app.Config{DataDir: t.TempDir(), DatabaseURL: postgresURL(t), Demo: true,
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		}},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { nestedUsersDecided(t, b.open(t)) })
+	}
+}
+
+func nestedUsersDecided(t *testing.T, p *portal) {
+	lists, err := access.NewLists()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queueLookups float64
+	for _, pl := range lists.Plans() {
+		if pl.Type == projection.TypeQueue {
+			queueLookups = float64(len(pl.Lookups()))
+		}
+	}
+	const q = `{ callQueues(first: 10) { edges { node { id supervisors { id displayName email }
+		agents { status user { id displayName } } } } } }`
+	cases := []struct {
+		persona string
+		own     float64 // lookups of the viewer's own relations, beyond the list's
+	}{
+		{"olivia@acme.example", 0},
+		{"support@provider.example", 0},
+		{"sam@acme.example", 0},
+		{"cora@acme.example", 2},  // domain#member, queue#supervisor
+		{"alice@acme.example", 2}, // the same
+	}
+	ctx := context.Background()
+	for _, c := range cases {
+		t.Run(c.persona, func(t *testing.T) {
+			viewer := p.app.Client.User.Query().Where(user.Username(c.persona)).OnlyX(ctx)
+			p.forgetAnswers()
+			l0, c0 := p.spiceCallsOf("LookupResources"), p.spiceCallsOf("CheckBulkPermissions")
+			r := p.do(p.tokenFor(c.persona), q, nil)
+			if l := p.spiceCallsOf("LookupResources") - l0; l != queueLookups+c.own {
+				t.Errorf("LookupResources: %v calls, want %v (the queues list's) + %v", l, queueLookups, c.own)
+			}
+			if n := p.spiceCallsOf("CheckBulkPermissions") - c0; n != 0 {
+				t.Errorf("CheckBulkPermissions: %v calls, want 0", n)
+			}
+			var d struct {
+				CallQueues struct {
+					Edges []struct {
+						Node struct {
+							ID          string
+							Supervisors []struct {
+								ID    string
+								Email *string
+							}
+							Agents *[]struct{ User *struct{ ID string } }
+						}
+					}
+				}
+			}
+			if err := json.Unmarshal(r.Data, &d); err != nil {
+				t.Fatalf("decode %s: %v", r.Data, err)
+			}
+			// What SpiceDB answers on its own, at its newest revision.
+			var checks []authz.Check
+			var shown []bool
+			users := 0
+			for _, e := range d.CallQueues.Edges {
+				checks = append(checks, authz.Check{Resource: authz.Object{Type: projection.TypeQueue, ID: e.Node.ID}, Permission: "view_agent_status"})
+				shown = append(shown, e.Node.Agents != nil)
+				for _, s := range e.Node.Supervisors {
+					checks = append(checks,
+						authz.Check{Resource: authz.Object{Type: projection.TypeUser, ID: s.ID}, Permission: "view"},
+						authz.Check{Resource: authz.Object{Type: projection.TypeUser, ID: s.ID}, Permission: "view_private"})
+					shown = append(shown, true, s.Email != nil)
+					users++
+				}
+				if e.Node.Agents != nil {
+					for _, a := range *e.Node.Agents {
+						if a.User != nil {
+							checks = append(checks, authz.Check{Resource: authz.Object{Type: projection.TypeUser, ID: a.User.ID}, Permission: "view"})
+							shown = append(shown, true)
+							users++
+						}
+					}
+				}
+			}
+			if users == 0 {
+				t.Fatalf("no supervisor or agent listed: %s", r.Data)
+			}
+			want, err := p.app.Spice.CheckBulk(ctx, projection.Obj(projection.TypeUser, viewer.ID), checks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, ch := range checks {
+				if shown[i] != want[i] {
+					t.Errorf("%s#%s: shown %v, SpiceDB answers %v", ch.Resource, ch.Permission, shown[i], want[i])
+				}
+			}
+		})
 	}
 }
 

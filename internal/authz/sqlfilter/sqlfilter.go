@@ -375,6 +375,25 @@ func or(kids []*node) *node {
 	return &node{op: opOr, kids: kids}
 }
 
+// ViewerRelation says whether typ#name is a relation, not a permission,
+// whose subjects can only be the viewer's type itself (no subject relation,
+// no wildcard, no caveat): a lookup of it reads the viewer's own
+// relationships, as many as the viewer holds, and dispatches nothing.
+func (s *Schema) ViewerRelation(typ, name string) bool {
+	r := s.rel(typ, name)
+	if r == nil || r.GetUsersetRewrite() != nil {
+		return false
+	}
+	allowed := r.GetTypeInformation().GetAllowedDirectRelations()
+	for _, a := range allowed {
+		if a.GetNamespace() != s.viewer || a.GetRelation() != "..." || a.GetPublicWildcard() != nil ||
+			a.GetRequiredCaveat() != nil || a.GetRequiredExpiration() != nil {
+			return false
+		}
+	}
+	return len(allowed) > 0
+}
+
 // Lookups lists the LookupResources calls the plan makes, as "type#perm".
 func (p *Plan) Lookups() []string {
 	var out []string

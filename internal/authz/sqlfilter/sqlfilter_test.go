@@ -166,3 +166,38 @@ definition item {
 		}
 	}
 }
+
+// TestViewerRelation: only a relation whose every subject is a plain viewer
+// is one whose lookup reads the viewer's own relationships.
+func TestViewerRelation(t *testing.T) {
+	const schema = `
+definition user {}
+definition team {
+    relation member: user
+    relation lead: user | team#member
+    relation anyone: user:*
+    relation parent: team
+    permission see = member
+}
+`
+	s, err := New(Config{Schema: schema, Viewer: "user"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"member", true},
+		{"lead", false},   // a subject relation: other teams' members
+		{"anyone", false}, // a wildcard
+		{"parent", false}, // not the viewer's type
+		{"see", false},    // a permission dispatches
+		{"missing", false},
+	}
+	for _, tt := range tests {
+		if got := s.ViewerRelation("team", tt.name); got != tt.want {
+			t.Errorf("ViewerRelation(team, %s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
