@@ -12,8 +12,8 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 	"google.golang.org/grpc"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/authz"
