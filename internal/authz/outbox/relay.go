@@ -54,11 +54,23 @@ func (r *Relay) Flush(ctx context.Context) {
 // Apply sends every outbox row to SpiceDB, oldest first, records the
 // revision written, and deletes the rows that were applied. TOUCH and DELETE
 // are idempotent, so a retry is harmless.
+//
+// Once a batch is sent, it is seen through whatever happens to ctx: the
+// relay keeps its lock until SpiceDB has answered (or applyTimeout, which
+// SpiceDB is told, has passed). A caller that goes away (an HTTP client that
+// disconnects while its mutation flushes) must not end the wait: the write
+// may still be on its way, and a newer batch sent meanwhile by another
+// caller or replica could reach SpiceDB first, then be overwritten by the
+// older one, for good (a revoked grant that stays). ctx is honoured only
+// before each batch.
 func (r *Relay) Apply(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for {
-		n, err := r.applyBatch(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("outbox: apply: %w", err)
+		}
+		n, err := r.applyBatch(context.WithoutCancel(ctx))
 		if err != nil || n < batchSize {
 			return err
 		}
@@ -166,6 +178,9 @@ func (r *Relay) recordRevision(ctx context.Context, tx *ent.Tx, rev *ent.AuthzRe
 	return nil
 }
 
+// applyBatch applies one batch of at most batchSize rows. ctx must not be
+// cancelled by anything but applyTimeout (see Apply): the transaction that
+// holds the relay lock ends with ctx.
 func (r *Relay) applyBatch(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, applyTimeout)
 	defer cancel()
