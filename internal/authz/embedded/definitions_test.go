@@ -11,7 +11,6 @@ import (
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 
-	"github.com/pbxportal/pbxportal/internal/authz/embedded/memstore"
 	"github.com/pbxportal/pbxportal/internal/authz/model"
 )
 
@@ -24,18 +23,7 @@ import (
 // reads is also reported as a race).
 func TestSharedDefinitionsStayUnchanged(t *testing.T) {
 	ctx := context.Background()
-	srv, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	store, ok := srv.ds.(*memstore.Store)
-	if !ok {
-		t.Fatalf("the memory datastore is a %T, want *memstore.Store", srv.ds)
-	}
-	if _, err := v1.NewSchemaServiceClient(srv.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: model.Schema}); err != nil {
-		t.Fatal(err)
-	}
+	srv, store, perms := memstoreServer(t, Options{}, model.Schema)
 	stored := func() []*core.NamespaceDefinition {
 		t.Helper()
 		head, err := store.HeadRevision(ctx)
@@ -58,7 +46,6 @@ func TestSharedDefinitionsStayUnchanged(t *testing.T) {
 		want[i] = def.CloneVT()
 	}
 
-	perms := v1.NewPermissionsServiceClient(srv.Conn())
 	user := &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: "1"}}
 	for round := range 3 {
 		// A write, so that the lookups read at a revision nothing has been

@@ -24,8 +24,14 @@ definition doc {
 // given GC window and the test schema.
 func gcTestServer(t *testing.T, window time.Duration) (*Server, *memstore.Store, v1.PermissionsServiceClient) {
 	t.Helper()
+	return memstoreServer(t, Options{GCWindow: window}, gcTestSchema)
+}
+
+// memstoreServer starts a server on memstore with opts and writes schema.
+func memstoreServer(t *testing.T, opts Options, schema string) (*Server, *memstore.Store, v1.PermissionsServiceClient) {
+	t.Helper()
 	ctx := context.Background()
-	srv, err := Start(ctx, Options{GCWindow: window})
+	srv, err := Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +40,7 @@ func gcTestServer(t *testing.T, window time.Duration) (*Server, *memstore.Store,
 	if !ok {
 		t.Fatalf("the memory datastore is a %T, want *memstore.Store", srv.ds)
 	}
-	if _, err := v1.NewSchemaServiceClient(srv.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: gcTestSchema}); err != nil {
+	if _, err := v1.NewSchemaServiceClient(srv.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema}); err != nil {
 		t.Fatal(err)
 	}
 	return srv, store, v1.NewPermissionsServiceClient(srv.Conn())
