@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -32,13 +31,15 @@ type fuzzPortal struct {
 	bob   string
 	bobID int
 	grant media.Grant // bob's, but for the recording
+	logs  *lockedBuffer // the server's errors, shown when a case fails
 }
 
 func startFuzzPortal(f *testing.F) *fuzzPortal {
 	f.Helper()
+	logs := &lockedBuffer{}
 	a, err := app.Open(context.Background(), app.Config{
 		DataDir: f.TempDir(), Demo: true,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
 		f.Fatalf("open app: %v", err)
@@ -53,17 +54,18 @@ func startFuzzPortal(f *testing.F) *fuzzPortal {
 		f.Fatal(err)
 	}
 	grant := media.Grant{User: u.ID, Action: media.Replay, Stamp: u.CredentialStamp, Session: claims.ID}
-	return &fuzzPortal{app: a, h: a.Handler(), bob: tok, bobID: u.ID, grant: grant}
+	return &fuzzPortal{app: a, h: a.Handler(), bob: tok, bobID: u.ID, grant: grant, logs: logs}
 }
 
 // serve runs req and checks the answer: no 500, and a GraphQL response
 // (for /graphql) whose every error has a contract code other than INTERNAL.
 func (p *fuzzPortal) serve(t *testing.T, req *http.Request) response {
 	t.Helper()
+	logged := len(p.logs.String())
 	rec := httptest.NewRecorder()
 	p.h.ServeHTTP(rec, req)
 	if rec.Code >= 500 {
-		t.Fatalf("HTTP %d: %.300s", rec.Code, rec.Body.String())
+		t.Fatalf("HTTP %d: %.300s\nthe server logged: %.2000s", rec.Code, rec.Body.String(), p.logs.String()[logged:])
 	}
 	if req.URL.Path != "/graphql" {
 		return response{}
@@ -76,7 +78,7 @@ func (p *fuzzPortal) serve(t *testing.T, req *http.Request) response {
 		"CONFLICT", "BAD_REQUEST", "RATE_LIMITED", "LIMIT_EXCEEDED"}
 	for _, e := range r.Errors {
 		if !slices.Contains(contract, e.code()) {
-			t.Fatalf("an error with code %q: %q at %v", e.code(), e.Message, e.Path)
+			t.Fatalf("an error with code %q: %q at %v\nthe server logged: %.2000s", e.code(), e.Message, e.Path, p.logs.String()[logged:])
 		}
 	}
 	return r

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +148,7 @@ func graphQL(d Deps) http.Handler {
 	srv.AroundResponses(logErrorCodes)
 	srv.SetErrorPresenter(presentError(d.Log))
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		d.Log.ErrorContext(ctx, "panic in resolver", "panic", p)
+		d.Log.ErrorContext(ctx, "panic while serving a request", "panic", p, "stack", string(debug.Stack()))
 		return apperr.New(apperr.Internal, "internal error")
 	})
 	return srv
