@@ -76,47 +76,18 @@ func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 	// The root connections, and those of objects (a user's recordings),
 	// read on the object of each type that the ties were given to.
 	bob := p.app.Client.User.Query().Where(user.Username("bob@acme.example")).OnlyIDX(context.Background())
-	parents := map[string]int{"User": bob}
-	type conn struct {
-		owner, field, orderType string
-		parent                  int
-	}
-	var conns []conn
-	for _, owner := range append([]string{"Query"}, s.nodeTypes()...) {
-		for _, f := range s[owner].Fields {
-			if !isConnection(f.Type.named()) {
-				continue
-			}
-			order, ok := f.arg("orderBy")
-			if !ok {
-				t.Errorf("connection %s.%s has no orderBy", owner, f.Name)
-				continue
-			}
-			parent, ok := parents[owner]
-			if owner != "Query" && !ok {
-				t.Errorf("connection %s.%s: give the test an object of %s with ties", owner, f.Name, owner)
-				continue
-			}
-			conns = append(conns, conn{owner, f.Name, order.named(), parent})
-		}
-	}
-	if len(conns) < 11 {
-		t.Fatalf("found only %d connections: %v", len(conns), conns)
-	}
+	conns := connections(t, s, map[string]int{"User": bob})
 	const pageSize = 3
 	for _, persona := range []string{"support@provider.example", "olivia@acme.example"} {
 		tok := p.tokenFor(persona)
-		page := func(c conn, args string) connectionPage {
+		page := func(c connection, args string) connectionPage {
 			t.Helper()
-			q := fmt.Sprintf(`c: %s(%s) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } } }`, c.field, args)
-			if c.owner != "Query" {
-				q = fmt.Sprintf(`n: node(id: "%d") { ... on %s { %s } }`, c.parent, c.owner, q)
-			}
+			q := c.query(args, `totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { node { id } }`)
 			var out struct {
 				C connectionPage
 				N struct{ C connectionPage }
 			}
-			if err := json.Unmarshal(p.mustDo(tok, "{ "+q+" }", nil), &out); err != nil {
+			if err := json.Unmarshal(p.mustDo(tok, q, nil), &out); err != nil {
 				t.Fatal(err)
 			}
 			if c.owner != "Query" {
@@ -125,25 +96,15 @@ func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 			return out.C
 		}
 		for _, c := range conns {
-			var orderField string
-			for _, f := range s[c.orderType].InputFields {
-				if f.Name == "field" {
-					orderField = f.Type.named()
-				}
-			}
-			values := s[orderField].EnumValues
-			if len(values) == 0 {
-				t.Errorf("%s: no order fields", c.field)
-			}
-			for _, v := range values {
+			for _, v := range c.orderFields {
 				for _, dir := range []string{"ASC", "DESC"} {
-					order := fmt.Sprintf("orderBy: {field: %s, direction: %s}", v.Name, dir)
+					order := fmt.Sprintf("orderBy: {field: %s, direction: %s}", v, dir)
 					all := page(c, "first: 1000, "+order)
 					want := make([]string, len(all.Edges))
 					for i, e := range all.Edges {
 						want[i] = e.Node.ID
 					}
-					name := fmt.Sprintf("%s %s.%s %s %s", persona, c.owner, c.field, v.Name, dir)
+					name := fmt.Sprintf("%s %s.%s %s %s", persona, c.owner, c.field, v, dir)
 					if len(want) != all.TotalCount {
 						t.Errorf("%s: one page of %d nodes, totalCount %d", name, len(want), all.TotalCount)
 					}
@@ -192,6 +153,65 @@ func testPaginationVisitsEachItemOnce(t *testing.T, p *portal) {
 			}
 		}
 	}
+}
+
+// connection is a connection field of the schema, and how to reach it.
+type connection struct {
+	owner, field string
+	parent       int      // the object whose connection it is (not for Query)
+	orderFields  []string // the values of its orderBy's field
+}
+
+// query is an operation that selects the connection, aliased c (inside n,
+// the parent, for a connection of an object), with args and selection.
+func (c connection) query(args, selection string) string {
+	q := fmt.Sprintf(`c: %s(%s) { %s }`, c.field, args, selection)
+	if c.owner != "Query" {
+		q = fmt.Sprintf(`n: node(id: "%d") { ... on %s { %s } }`, c.parent, c.owner, q)
+	}
+	return "{ " + q + " }"
+}
+
+// connections returns every connection of the schema: Query's and those of
+// the node types, each read on the object parents gives for its type.
+func connections(t *testing.T, s schema, parents map[string]int) []connection {
+	t.Helper()
+	var conns []connection
+	for _, owner := range append([]string{"Query"}, s.nodeTypes()...) {
+		for _, f := range s[owner].Fields {
+			if !isConnection(f.Type.named()) {
+				continue
+			}
+			order, ok := f.arg("orderBy")
+			if !ok {
+				t.Errorf("connection %s.%s has no orderBy", owner, f.Name)
+				continue
+			}
+			parent, ok := parents[owner]
+			if owner != "Query" && !ok {
+				t.Errorf("connection %s.%s: give the test an object of %s", owner, f.Name, owner)
+				continue
+			}
+			var orderField string
+			for _, in := range s[order.named()].InputFields {
+				if in.Name == "field" {
+					orderField = in.Type.named()
+				}
+			}
+			if len(s[orderField].EnumValues) == 0 {
+				t.Errorf("connection %s.%s: no order fields", owner, f.Name)
+			}
+			c := connection{owner: owner, field: f.Name, parent: parent}
+			for _, v := range s[orderField].EnumValues {
+				c.orderFields = append(c.orderFields, v.Name)
+			}
+			conns = append(conns, c)
+		}
+	}
+	if len(conns) < 11 {
+		t.Fatalf("found only %d connections: %v", len(conns), conns)
+	}
+	return conns
 }
 
 // short abbreviates a list of ids for a failure message.

@@ -119,6 +119,9 @@ func (w *shapeWalker) field(f *ast.Field, depth int) {
 				return
 			}
 		}
+		if w.err = cursorsFitOrder(f.Definition, args); w.err != nil {
+			return
+		}
 	}
 	// Introspection is bounded by the validator's own depth rule.
 	if f.Name == "__schema" || f.Name == "__type" {

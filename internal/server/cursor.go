@@ -1,23 +1,209 @@
 package server
 
 import (
+	"errors"
+	"math"
+	"reflect"
 	"time"
 
+	"entgo.io/contrib/entgql"
+	"github.com/vektah/gqlparser/v2/ast"
+
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/internal/apperr"
 )
 
+// A connection's cursor is checked twice before anything runs: alone, that
+// it decodes to the shape this server issues (validCursor), and with the
+// connection's orderBy, that it was issued under that order
+// (cursorsFitOrder). Both run in the cost guard, over every field of the
+// operation, because a connection nested in an object (a user's
+// recordings) is read by its parent's query, before any resolver of its
+// own. A cursor that passes only reaches the store as values of the
+// column's type: anything else is a refusal from PostgreSQL, or a silently
+// wrong page from SQLite.
+
 // validCursor reports whether s decodes to a cursor of the shape this server
-// issues: a node id and, for an ordered connection, a scalar order value.
-// Anything else would reach the store as a malformed predicate.
+// issues: an integer node id and, for an ordered connection, a scalar order
+// value that the database can take.
 func validCursor(s string) bool {
 	var c ent.Cursor
-	if err := c.UnmarshalGQL(s); err != nil {
+	if err := decodeCursor(s, &c); err != nil {
 		return false
 	}
-	switch c.Value.(type) {
-	case nil, string, bool, time.Time, float32, float64,
-		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return true
+	// Decoded again without a type for its id, so that an id no node has
+	// (past int64, a string, a fraction) is seen, not converted.
+	var raw entgql.Cursor[any]
+	if err := decodeCursor(s, &raw); err != nil {
+		return false
 	}
-	return false
+	return valueKind(raw.ID) == kindInteger && valueKind(raw.Value) != kindOther
+}
+
+// errMalformedCursor is a cursor the decoder gave up on.
+var errMalformedCursor = errors.New("malformed cursor")
+
+// decodeCursor decodes s into c. The msgpack decoder panics on some
+// malformed input (a key given twice, the second decoded into the
+// interface the first filled), which is the client's mistake like any
+// other bad cursor: an error, not a panic.
+func decodeCursor[T any](s string, c *entgql.Cursor[T]) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = errMalformedCursor
+		}
+	}()
+	return c.UnmarshalGQL(s)
+}
+
+// cursorsFitOrder returns a BAD_USER_INPUT error naming after or before
+// when its cursor was issued under another order than the field's orderBy
+// (the default order by id when there is none): the default order's
+// cursors carry no value; an order field's carry a value of the field's
+// kind.
+func cursorsFitOrder(def *ast.FieldDefinition, args map[string]any) error {
+	for _, name := range []string{"after", "before"} {
+		s, ok := args[name].(string)
+		if !ok || def.Arguments.ForName(name) == nil {
+			continue
+		}
+		var c ent.Cursor
+		if decodeCursor(s, &c) != nil {
+			continue // validCursor refuses it
+		}
+		want := kindNil
+		if order := def.Arguments.ForName("orderBy"); order != nil && args["orderBy"] != nil {
+			want = orderKind(order.Type, args["orderBy"])
+		}
+		if !fits(valueKind(c.Value), want) {
+			return apperr.BadInput(name, "not a cursor of this connection in this order: pass a cursor from its pageInfo or edges, with the same orderBy")
+		}
+	}
+	return nil
+}
+
+// fits reports whether a cursor value of kind got can have been issued
+// by an order whose values are of kind want (kindNil: the default order).
+func fits(got, want kind) bool {
+	switch {
+	case got == kindNil:
+		return true // a row without a value, or the default order
+	case want == kindUnknown:
+		return got != kindOther
+	case want == kindFloat:
+		return got == kindFloat || got == kindInteger
+	}
+	return got == want
+}
+
+// kind is the family of an order value: what a column compares it as.
+type kind int
+
+const (
+	kindNil kind = iota
+	kindString
+	kindInteger
+	kindFloat
+	kindBool
+	kindTime
+	kindUnknown // an order field whose kind cannot be told
+	kindOther   // a value no cursor of this server holds
+)
+
+// valueKind is the kind of a decoded cursor value.
+func valueKind(v any) kind {
+	switch v := v.(type) {
+	case nil:
+		return kindNil
+	case string:
+		return kindString
+	case bool:
+		return kindBool
+	case time.Time:
+		return kindTime
+	case float32, float64:
+		return kindFloat
+	case int, int8, int16, int32, int64, uint8, uint16, uint32:
+		return kindInteger
+	case uint64:
+		if v <= math.MaxInt64 {
+			return kindInteger
+		}
+	case uint:
+		if uint64(v) <= math.MaxInt64 {
+			return kindInteger
+		}
+	}
+	return kindOther
+}
+
+// orders are the ent orders of the connections, by their GraphQL input
+// type's name, which entgql gives the Go type's.
+func orders() map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for _, o := range []any{
+		ent.AuditEventOrder{}, ent.ButtonOrder{}, ent.CallQueueOrder{}, ent.CallRecordOrder{},
+		ent.ContactOrder{}, ent.DomainOrder{}, ent.GroupOrder{}, ent.PersonalDirectoryEntryOrder{},
+		ent.QueueAgentOrder{}, ent.RecordingOrder{}, ent.SiteOrder{}, ent.UserOrder{},
+	} {
+		m[reflect.TypeOf(o).Name()] = reflect.TypeOf(o)
+	}
+	return m
+}
+
+// orderKind returns the kind of the values that an orderBy argument of
+// type t, given as raw ({field: ..., direction: ...}), puts in its
+// cursors: ent's order field, unmarshalled from the enum value, gives the
+// value of an empty node, whose type says it. An order this cannot read
+// is kindUnknown.
+func orderKind(t *ast.Type, raw any) kind {
+	obj, ok := raw.(map[string]any)
+	typ, known := orders()[t.Name()]
+	if !ok || !known || t.Elem != nil {
+		return kindUnknown
+	}
+	field, ok := typ.FieldByName("Field")
+	if !ok || field.Type.Kind() != reflect.Pointer {
+		return kindUnknown
+	}
+	f := reflect.New(field.Type.Elem())
+	unmarshal, ok := f.Interface().(interface{ UnmarshalGQL(any) error })
+	if !ok || unmarshal.UnmarshalGQL(obj["field"]) != nil {
+		return kindUnknown
+	}
+	value := f.Elem().FieldByName("Value")
+	if !value.IsValid() || value.Kind() != reflect.Func || value.IsNil() || value.Type().NumIn() != 1 ||
+		value.Type().In(0).Kind() != reflect.Pointer || value.Type().NumOut() != 2 {
+		return kindUnknown
+	}
+	out := value.Call([]reflect.Value{reflect.New(value.Type().In(0).Elem())})
+	if !out[1].IsNil() {
+		return kindUnknown
+	}
+	return typeKind(out[0].Elem())
+}
+
+// typeKind is the kind of an order field's value, read from its type (the
+// value of an empty node may be a nil pointer to one).
+func typeKind(v reflect.Value) kind {
+	if !v.IsValid() {
+		return kindUnknown
+	}
+	t := v.Type()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == reflect.TypeFor[time.Time]():
+		return kindTime
+	case t.Kind() == reflect.String:
+		return kindString
+	case t.Kind() == reflect.Bool:
+		return kindBool
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return kindFloat
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return kindInteger
+	}
+	return kindUnknown
 }
