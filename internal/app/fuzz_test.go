@@ -30,7 +30,7 @@ type fuzzPortal struct {
 	h     http.Handler
 	bob   string
 	bobID int
-	grant media.Grant // bob's, but for the recording
+	grant media.Grant   // bob's, but for the recording
 	logs  *lockedBuffer // the server's errors, shown when a case fails
 }
 

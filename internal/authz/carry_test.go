@@ -188,7 +188,9 @@ func carryWorld(t *testing.T, schema string, acyclic bool, defs []*core.Namespac
 		t.Fatal(err)
 	}
 
-	lookups := func() float64 { return authz.Calls(t, reg, "LookupResources") + authz.Calls(t, reg, "CheckBulkPermissions") }
+	lookups := func() float64 {
+		return authz.Calls(t, reg, "LookupResources") + authz.Calls(t, reg, "CheckBulkPermissions")
+	}
 	// answerAll asks every lookup and check at the client's newest revision
 	// and compares each with the fully consistent answer; it returns how
 	// many calls the client made.
