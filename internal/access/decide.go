@@ -12,13 +12,6 @@ import (
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/pbxportal/pbxportal/ent"
-	"github.com/pbxportal/pbxportal/ent/callqueue"
-	"github.com/pbxportal/pbxportal/ent/contact"
-	"github.com/pbxportal/pbxportal/ent/domain"
-	"github.com/pbxportal/pbxportal/ent/group"
-	"github.com/pbxportal/pbxportal/ent/recording"
-	"github.com/pbxportal/pbxportal/ent/site"
-	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
 	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
@@ -40,7 +33,8 @@ import (
 // add to; it denies only with every lookup made. When what is left needs
 // only lookups of the viewer's own relations (domain#member,
 // queue#supervisor: sqlfilter.Schema.ViewerRelation), it makes them, each
-// a read of the few relationships the viewer holds, rather than send the
+// a read of the viewer's own rows in the database (Lists.LocalLookup),
+// rather than send the
 // checks to SpiceDB, which at a revision it has no cache for dispatches
 // every branch of every check.
 
@@ -188,23 +182,42 @@ func (v Viewer) lookedUp(p *sqlfilter.Plan) (map[string][]string, bool) {
 // allowedIDs returns those of ids, objects of the SpiceDB type typ, whose
 // rows pass f.
 func allowedIDs(ctx context.Context, c *ent.Client, typ string, ids []int, f func(*sql.Selector)) ([]int, error) {
+	return idsWhere(ctx, c, typ, func(s *sql.Selector) {
+		s.Where(sqlfilter.InInts(s.C("id"), ids))
+		f(s)
+	})
+}
+
+// idsWhere returns the ids of the objects of the SpiceDB type typ whose
+// rows pass f.
+func idsWhere(ctx context.Context, c *ent.Client, typ string, f func(*sql.Selector)) ([]int, error) {
 	switch typ {
 	case projection.TypeUser:
-		return c.User.Query().Where(user.IDIn(ids...), f).IDs(ctx)
+		return c.User.Query().Where(f).IDs(ctx)
 	case projection.TypeDomain:
-		return c.Domain.Query().Where(domain.IDIn(ids...), f).IDs(ctx)
+		return c.Domain.Query().Where(f).IDs(ctx)
 	case projection.TypeSite:
-		return c.Site.Query().Where(site.IDIn(ids...), f).IDs(ctx)
+		return c.Site.Query().Where(f).IDs(ctx)
 	case projection.TypeQueue:
-		return c.CallQueue.Query().Where(callqueue.IDIn(ids...), f).IDs(ctx)
+		return c.CallQueue.Query().Where(f).IDs(ctx)
 	case projection.TypeGroup:
-		return c.Group.Query().Where(group.IDIn(ids...), f).IDs(ctx)
+		return c.Group.Query().Where(f).IDs(ctx)
 	case projection.TypeRecording:
-		return c.Recording.Query().Where(recording.IDIn(ids...), f).IDs(ctx)
+		return c.Recording.Query().Where(f).IDs(ctx)
 	case projection.TypeContact:
-		return c.Contact.Query().Where(contact.IDIn(ids...), f).IDs(ctx)
+		return c.Contact.Query().Where(f).IDs(ctx)
 	}
 	return nil, fmt.Errorf("access: no table of %s", typ)
+}
+
+// hasTable reports whether idsWhere reads objects of typ.
+func hasTable(typ string) bool {
+	switch typ {
+	case projection.TypeUser, projection.TypeDomain, projection.TypeSite, projection.TypeQueue,
+		projection.TypeGroup, projection.TypeRecording, projection.TypeContact:
+		return true
+	}
+	return false
 }
 
 // Listed settles, of a root connection's page checks, those its own query

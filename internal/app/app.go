@@ -235,6 +235,10 @@ func Open(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The viewer's own relations are read from the database, which the
+	// projection writes them from: one indexed query, where SpiceDB, at a
+	// revision it has not answered at, evaluates the lookup afresh.
+	a.Spice.AnswerLocally(resolver.LocalLookup())
 	gi, err := a.graphiQL(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,7 +163,7 @@ type coverage struct {
 // ownSwitch adds to cov what u's recordings list (want) exercised of the
 // owner's own switch, by SpiceDB's answer for it.
 func ownSwitch(ctx context.Context, a *app.App, u *ent.User, want []int, cov *coverage) error {
-	own, err := a.Spice.LookupResources(ctx, projection.TypeUser, "replays_own", projection.Obj(projection.TypeUser, u.ID))
+	own, err := a.Spice.LookupResources(authz.AskSpiceDB(ctx), projection.TypeUser, "replays_own", projection.Obj(projection.TypeUser, u.ID))
 	if err != nil {
 		return err
 	}
@@ -224,8 +225,13 @@ func checkWorld(t *testing.T, cfg app.Config, seed uint64, cov *coverage) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lists, err := access.NewLists()
+	if err != nil {
+		t.Fatal(err)
+	}
 	pairs := 0
 	for _, u := range users {
+		checkLocalLookups(t, ctx, a, lists, u, seed)
 		if !access.MayUsePortal(u) {
 			continue
 		}
@@ -263,6 +269,33 @@ func checkWorld(t *testing.T, cfg app.Config, seed uint64, cov *coverage) int {
 	return pairs
 }
 
+// checkLocalLookups compares, for every relation that the database answers
+// instead of SpiceDB (access.Lists.LocalRelations), u's lookup with
+// SpiceDB's own.
+func checkLocalLookups(t *testing.T, ctx context.Context, a *app.App, lists *access.Lists, u *ent.User, seed uint64) {
+	t.Helper()
+	relations := lists.LocalRelations()
+	if len(relations) == 0 {
+		t.Fatal("the database answers no relation's lookups: the test tells nothing")
+	}
+	subject := projection.Obj(projection.TypeUser, u.ID)
+	for _, k := range relations {
+		typ, rel, _ := strings.Cut(k, "#")
+		local, err := a.Spice.LookupResources(ctx, typ, rel, subject)
+		if err != nil {
+			t.Fatalf("seed %d: %s for user %d, from the database: %v", seed, k, u.ID, err)
+		}
+		spice, err := a.Spice.LookupResources(authz.AskSpiceDB(ctx), typ, rel, subject)
+		if err != nil {
+			t.Fatalf("seed %d: %s for user %d, from SpiceDB: %v", seed, k, u.ID, err)
+		}
+		local, spice = slices.Sorted(slices.Values(local)), slices.Sorted(slices.Values(spice))
+		if !slices.Equal(local, spice) {
+			t.Errorf("seed %d: %s for user %d (%s): the database %v, SpiceDB %v", seed, k, u.ID, u.Scope, local, spice)
+		}
+	}
+}
+
 // list is one root connection: what the test selects on it, and which ids
 // SpiceDB says the viewer should see.
 type list struct {
@@ -281,7 +314,7 @@ func lookupWant(typ, permission string) func(context.Context, *app.App, *ent.Use
 }
 
 func lookupInts(ctx context.Context, a *app.App, typ, permission string, u *ent.User) ([]int, error) {
-	raw, err := a.Spice.LookupResources(ctx, typ, permission, projection.Obj(projection.TypeUser, u.ID))
+	raw, err := a.Spice.LookupResources(authz.AskSpiceDB(ctx), typ, permission, projection.Obj(projection.TypeUser, u.ID))
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,8 @@ type Client struct {
 	// deps, when set, says which remembered answers a write leaves as they
 	// are (carry.go).
 	deps Dependencies
+	// local, when set, answers some lookups from the database (local.go).
+	local LocalLookup
 
 	// answers remembers lookups and checks by request revision
 	// (answercache.go).
@@ -224,6 +226,13 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 		return ids, nil
 	}
 	epoch := c.answers.now()
+	if ids, ok, err := c.localLookup(ctx, key); ok || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("authz: lookup %s#%s in the database: %w", resourceType, permission, err)
+		}
+		c.answers.putLookup(epoch, token, key, ids)
+		return ids, nil
+	}
 	stream, err := c.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
 		Consistency:        consistency,
 		ResourceObjectType: resourceType,
