@@ -34,9 +34,8 @@ import (
 // only lookups of the viewer's own relations (domain#member,
 // queue#supervisor: sqlfilter.Schema.ViewerRelation), it makes them, each
 // a read of the viewer's own rows in the database (Lists.LocalLookup),
-// rather than send the
-// checks to SpiceDB, which at a revision it has no cache for dispatches
-// every branch of every check.
+// rather than send the checks to SpiceDB, which at a revision it has no
+// cache for dispatches every branch of every check.
 
 // Decider answers, from the request's container lookups, the checks whose
 // permission compiles and whose lookups the request has made already, and

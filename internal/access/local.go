@@ -9,22 +9,36 @@ import (
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/authz"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
+	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
 )
+
+// localRelations are the relations whose lookups LocalLookup answers: the
+// viewer relations whose column tests the rows of a table
+// (sqlfilter.Schema.ViewerRelationFilter).
+func localRelations(s *sqlfilter.Schema) map[list]bool {
+	local := map[list]bool{}
+	for _, k := range s.ViewerRelations() {
+		typ, rel, _ := strings.Cut(k, "#")
+		if hasTable(typ) {
+			local[list{typ, rel}] = true
+		}
+	}
+	return local
+}
 
 // AnswersLocally reports whether LocalLookup answers the lookups of
 // typ#perm.
-func (l *Lists) AnswersLocally(typ, perm string) bool {
-	_, ok := l.schema.ViewerRelationFilter(typ, perm, 0)
-	return ok && hasTable(typ)
-}
+func (l *Lists) AnswersLocally(typ, perm string) bool { return l.local[list{typ, perm}] }
 
-// LocalRelations lists, as "type#relation", every relation whose lookups
-// LocalLookup answers.
+// LocalRelations lists, as "type#relation", sorted, every relation whose
+// lookups LocalLookup answers.
 func (l *Lists) LocalRelations() []string {
-	return slices.DeleteFunc(l.schema.ViewerRelations(), func(k string) bool {
-		typ, _, _ := strings.Cut(k, "#")
-		return !hasTable(typ)
-	})
+	out := make([]string, 0, len(l.local))
+	for k := range l.local {
+		out = append(out, k.typ+"#"+k.permission)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // LocalLookup answers from the database the lookups of the viewer's own
@@ -41,13 +55,10 @@ func (l *Lists) LocalLookup(client *ent.Client) authz.LocalLookup {
 			return nil, false, nil
 		}
 		viewer, err := strconv.Atoi(subject.ID)
-		if err != nil {
+		if err != nil || !l.AnswersLocally(typ, perm) {
 			return nil, false, nil
 		}
-		f, ok := l.schema.ViewerRelationFilter(typ, perm, viewer)
-		if !ok || !hasTable(typ) {
-			return nil, false, nil
-		}
+		f, _ := l.schema.ViewerRelationFilter(typ, perm, viewer)
 		ids, err := idsWhere(ctx, client, typ, f)
 		if err != nil {
 			return nil, true, err

@@ -32,7 +32,7 @@ func msgpackWithin(b []byte) bool {
 			size = 1 + 1<<(code-0xd4) // type, then 1 to 16 bytes
 		default:
 			n, width, ok := msgpackLength(code, b)
-			if !ok || width > len(b) {
+			if !ok {
 				return false
 			}
 			b = b[width:]
@@ -47,11 +47,11 @@ func msgpackWithin(b []byte) bool {
 				size = n
 			}
 		}
-		if size > len(b) || items > len(b) {
+		if size > len(b) {
 			return false
 		}
 		b = b[size:]
-		pending += items
+		pending += items // each takes a byte at least
 		if pending > len(b) {
 			return false
 		}
@@ -61,7 +61,7 @@ func msgpackWithin(b []byte) bool {
 
 // msgpackLength reads the length that follows a str, bin, ext, array or map
 // header code: its value and how many bytes it takes; ok is false for a
-// code that has none (0xc1, never used).
+// code that has none (0xc1, never used) and for a length cut short.
 func msgpackLength(code byte, b []byte) (n, width int, ok bool) {
 	switch code {
 	case 0xc4, 0xc7, 0xd9:
@@ -74,7 +74,7 @@ func msgpackLength(code byte, b []byte) (n, width int, ok bool) {
 		return 0, 0, false
 	}
 	if width > len(b) {
-		return 0, width, true
+		return 0, 0, false
 	}
 	for _, x := range b[:width] {
 		n = n<<8 | int(x)
