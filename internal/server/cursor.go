@@ -73,11 +73,11 @@ func cursorsFitOrder(def *ast.FieldDefinition, args map[string]any) error {
 		if err != nil {
 			continue // validCursor refuses it
 		}
-		want := kindNil
+		want, nullable := kindNil, true
 		if order := def.Arguments.ForName("orderBy"); order != nil && args["orderBy"] != nil {
-			want = orderKind(order.Type, args["orderBy"])
+			want, nullable = orderKind(order.Type, args["orderBy"])
 		}
-		if !fits(valueKind(c.Value), want) {
+		if !fits(valueKind(c.Value), want, nullable) {
 			return apperr.BadInput(name, "not a cursor of this connection in this order: pass a cursor from its pageInfo or edges, with the same orderBy")
 		}
 	}
@@ -85,11 +85,12 @@ func cursorsFitOrder(def *ast.FieldDefinition, args map[string]any) error {
 }
 
 // fits reports whether a cursor value of kind got can have been issued
-// by an order whose values are of kind want (kindNil: the default order).
-func fits(got, want kind) bool {
+// by an order whose values are of kind want (kindNil: the default order),
+// and may be missing if nullable.
+func fits(got, want kind, nullable bool) bool {
 	switch {
 	case got == kindNil:
-		return true // a row without a value, or the default order
+		return nullable // the default order, or a row without a value
 	case want == kindUnknown:
 		return got != kindOther
 	case want == kindFloat:
@@ -156,42 +157,40 @@ func orders() map[string]reflect.Type {
 // orderKind returns the kind of the values that an orderBy argument of
 // type t, given as raw ({field: ..., direction: ...}), puts in its
 // cursors: ent's order field, unmarshalled from the enum value, gives the
-// value of an empty node, whose type says it. An order this cannot read
-// is kindUnknown.
-func orderKind(t *ast.Type, raw any) kind {
+// value of an empty node, whose type says it, and whether it may be
+// missing (a pointer: a column that may be NULL). An order this cannot
+// read is kindUnknown, and nullable.
+func orderKind(t *ast.Type, raw any) (k kind, nullable bool) {
 	obj, ok := raw.(map[string]any)
 	typ, known := orders()[t.Name()]
 	if !ok || !known || t.Elem != nil {
-		return kindUnknown
+		return kindUnknown, true
 	}
 	field, ok := typ.FieldByName("Field")
 	if !ok || field.Type.Kind() != reflect.Pointer {
-		return kindUnknown
+		return kindUnknown, true
 	}
 	f := reflect.New(field.Type.Elem())
 	unmarshal, ok := f.Interface().(interface{ UnmarshalGQL(any) error })
 	if !ok || unmarshal.UnmarshalGQL(obj["field"]) != nil {
-		return kindUnknown
+		return kindUnknown, true
 	}
 	value := f.Elem().FieldByName("Value")
 	if !value.IsValid() || value.Kind() != reflect.Func || value.IsNil() || value.Type().NumIn() != 1 ||
 		value.Type().In(0).Kind() != reflect.Pointer || value.Type().NumOut() != 2 {
-		return kindUnknown
+		return kindUnknown, true
 	}
 	out := value.Call([]reflect.Value{reflect.New(value.Type().In(0).Elem())})
-	if !out[1].IsNil() {
-		return kindUnknown
+	if !out[1].IsNil() || !out[0].Elem().IsValid() {
+		return kindUnknown, true
 	}
-	return typeKind(out[0].Elem())
+	t0 := out[0].Elem().Type()
+	return typeKind(t0), t0.Kind() == reflect.Pointer
 }
 
-// typeKind is the kind of an order field's value, read from its type (the
-// value of an empty node may be a nil pointer to one).
-func typeKind(v reflect.Value) kind {
-	if !v.IsValid() {
-		return kindUnknown
-	}
-	t := v.Type()
+// typeKind is the kind of an order field's values, read from their type
+// (or the type it points to).
+func typeKind(t reflect.Type) kind {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
