@@ -55,6 +55,8 @@ type Client struct {
 	perms    v1.PermissionsServiceClient
 	schema   v1.SchemaServiceClient
 	requests *prometheus.CounterVec
+	// localLookups counts the lookups the LocalLookup answered (local.go).
+	localLookups prometheus.Counter
 	// importStreamSize is how many relationships one import stream carries;
 	// importStreams is how many streams an import runs at a time.
 	importStreamSize, importStreams int
@@ -85,7 +87,7 @@ func (c *Client) SetImportStreams(size, streams int) {
 	}
 }
 
-// NewClient returns a client over conn, registering its metric on reg
+// NewClient returns a client over conn, registering its metrics on reg
 // (nil: not registered).
 func NewClient(conn grpc.ClientConnInterface, reg prometheus.Registerer) (*Client, error) {
 	c := &Client{
@@ -97,10 +99,16 @@ func NewClient(conn grpc.ClientConnInterface, reg prometheus.Registerer) (*Clien
 			Name: "pbxportal_spicedb_requests_total",
 			Help: "SpiceDB API calls, by method.",
 		}, []string{"method"}),
+		localLookups: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pbxportal_authz_local_lookups_total",
+			Help: "Lookups answered from the database, by the model compiled to SQL, instead of SpiceDB.",
+		}),
 	}
 	if reg != nil {
-		if err := reg.Register(c.requests); err != nil {
-			return nil, fmt.Errorf("authz: register metric: %w", err)
+		for _, m := range []prometheus.Collector{c.requests, c.localLookups} {
+			if err := reg.Register(m); err != nil {
+				return nil, fmt.Errorf("authz: register metric: %w", err)
+			}
 		}
 	}
 	return c, nil
@@ -230,6 +238,7 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 		if err != nil {
 			return nil, fmt.Errorf("authz: lookup %s#%s in the database: %w", resourceType, permission, err)
 		}
+		c.localLookups.Inc()
 		c.answers.putLookup(epoch, token, key, ids)
 		return ids, nil
 	}

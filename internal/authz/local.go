@@ -2,17 +2,18 @@ package authz
 
 import "context"
 
-// LocalLookup answers, from the database, a LookupResources of a relation
-// that only the subject's own relationships hold (a domain's members, a
-// queue's supervisors: the few the viewer has). ok is false for a lookup it
-// does not answer, which then goes to SpiceDB.
+// LocalLookup answers, from the database, a LookupResources that the model
+// compiles to SQL over the columns the projection writes its relations
+// from: a relation of the subject's own (a domain's members, a queue's
+// supervisors) or a container permission built from such relations (a
+// site's reach). ok is false for a lookup it does not answer, which then
+// goes to SpiceDB.
 //
-// Such a relation is written by the projection from columns it names, so
-// the rows holding the subject are exactly the relationships SpiceDB holds
-// for it, at least as fresh as any request's revision (a request first
-// settles the outbox). Read from the database it costs one indexed query,
+// The rows read are exactly the relationships SpiceDB holds, at least as
+// fresh as any request's revision (a request first settles the outbox).
+// Read from the database a lookup costs a query or two of indexed rows,
 // where SpiceDB, at a revision it has not answered at yet (after a write,
-// at start-up), costs a call and a fresh evaluation.
+// at start-up), costs a call and a fresh evaluation of every branch.
 type LocalLookup func(ctx context.Context, resourceType, permission string, subject Object) (ids []string, ok bool, err error)
 
 // AnswerLocally makes the client answer with local, before asking SpiceDB,
