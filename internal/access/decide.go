@@ -31,17 +31,16 @@ import (
 // domain->manage grants every one of them. Decider therefore also allows,
 // from the lookups made, what the permission's other lookups could only
 // add to; it denies only with every lookup made. When what is left needs
-// only lookups of the viewer's own relations (domain#member,
-// queue#supervisor: sqlfilter.Schema.ViewerRelation), it makes them, each
-// a read of the viewer's own rows in the database (Lists.LocalLookup),
-// rather than send the checks to SpiceDB, which at a revision it has no
-// cache for dispatches every branch of every check.
+// only lookups that the database answers (domain#member, queue#supervisor,
+// site#reach: Lists.LocalLookup), it makes them rather than send the
+// checks to SpiceDB, which at a revision it has no cache for dispatches
+// every branch of every check.
 
 // Decider answers, from the request's container lookups, the checks whose
 // permission compiles and whose lookups the request has made already, and
 // allows those that the lookups made grant when the others are not made;
-// for the rest, it looks up the viewer's own relations the permission
-// names, if those are all it lacks, and decides them too. Whatever it
+// for the rest, it makes the lookups the permission lacks, if the database
+// answers them all, and decides them too. Whatever it
 // cannot decide goes to SpiceDB. Whether a check is decided here therefore
 // depends only on what the request asked before (its list) and on the
 // checks, never on timing. Inside a transaction (a mutation) it decides
@@ -69,9 +68,9 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 				continue
 			}
 			made, whole := v.lookedUp(p)
-			own := !whole && v.ownMissing(p, made)
-			if !whole && len(made) == 0 && !own {
-				continue // nothing made to decide from but the viewer's own relations
+			local := !whole && v.localMissing(p, made)
+			if !whole && len(made) == 0 && !local {
+				continue // nothing made to decide from, and SpiceDB answers what is missing
 			}
 			ids := make([]int, 0, len(at))
 			for _, i := range at {
@@ -109,7 +108,7 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 					return nil, nil, err
 				}
 			}
-			if own && len(set) < len(ids) { // Decide asks each check once
+			if local && len(set) < len(ids) { // Decide asks each check once
 				if err := v.lookUpMissing(ctx, p, made); err != nil {
 					return nil, nil, err
 				}
@@ -128,15 +127,15 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 	}
 }
 
-// ownMissing reports whether every lookup of p that made lacks is of one of
-// the viewer's own relations (sqlfilter.Schema.ViewerRelation).
-func (v Viewer) ownMissing(p *sqlfilter.Plan, made map[string][]string) bool {
+// localMissing reports whether the database answers every lookup of p that
+// made lacks (Lists.LocalLookup).
+func (v Viewer) localMissing(p *sqlfilter.Plan, made map[string][]string) bool {
 	for _, k := range p.Lookups() {
 		if _, ok := made[k]; ok {
 			continue
 		}
 		typ, perm, _ := strings.Cut(k, "#")
-		if !v.Lists.schema.ViewerRelation(typ, perm) {
+		if !v.Lists.AnswersLocally(typ, perm) {
 			return false
 		}
 	}

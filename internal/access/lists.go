@@ -116,7 +116,7 @@ func rootLists() map[string]list {
 type Lists struct {
 	schema *sqlfilter.Schema
 	plans  map[list]*sqlfilter.Plan
-	local  map[list]bool // the relations LocalLookup answers
+	local  map[list]bool // the lookups LocalLookup answers
 
 	mu     sync.Mutex
 	checks map[list]*sqlfilter.Plan // compiled on first use; nil: does not compile
@@ -136,7 +136,7 @@ func NewLists() (*Lists, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
-	l := &Lists{schema: s, plans: map[list]*sqlfilter.Plan{}, checks: map[list]*sqlfilter.Plan{}, local: localRelations(s)}
+	l := &Lists{schema: s, plans: map[list]*sqlfilter.Plan{}, checks: map[list]*sqlfilter.Plan{}, local: localAnswers(s)}
 	for _, rl := range rootLists() {
 		p, err := s.Compile(rl.typ, rl.permission)
 		if err != nil {

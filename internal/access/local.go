@@ -2,6 +2,8 @@ package access
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,17 +14,50 @@ import (
 	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
 )
 
-// localRelations are the relations whose lookups LocalLookup answers: the
-// viewer relations whose column tests the rows of a table
-// (sqlfilter.Schema.ViewerRelationFilter).
-func localRelations(s *sqlfilter.Schema) map[list]bool {
-	local := map[list]bool{}
-	for _, k := range s.ViewerRelations() {
+// localAnswers are the relations and permissions whose lookups LocalLookup
+// answers:
+//   - those of a type with a table that compile (sqlfilter.Schema.Compile)
+//     and whose plan's lookups are all answered here too: site#reach is
+//     site_manager (a column of the users table) + domain->manage, and
+//     domain#manage is office_manager + platform->support;
+//   - the relations of types without a table that the subject's own row
+//     writes (projection.RowRelations: platform#support, number#replayer),
+//     whose subjects are all users.
+func localAnswers(s *sqlfilter.Schema) map[list]bool {
+	row := map[list]bool{}
+	for _, k := range projection.RowRelations() {
 		typ, rel, _ := strings.Cut(k, "#")
-		if hasTable(typ) {
-			local[list{typ, rel}] = true
-		}
+		row[list{typ, rel}] = s.ViewerRelation(typ, rel)
 	}
+	local := map[list]bool{}
+	const visiting = 1
+	state := map[list]int{}
+	var answers func(k list) bool
+	answers = func(k list) bool {
+		if done, ok := local[k]; ok {
+			return done
+		}
+		if state[k] == visiting { // a cycle: SpiceDB answers it
+			return false
+		}
+		state[k] = visiting
+		ok := row[k]
+		if !ok && hasTable(k.typ) {
+			if p, err := s.Compile(k.typ, k.permission); err == nil && p.Fallback == "" {
+				ok = !slices.ContainsFunc(p.Lookups(), func(l string) bool {
+					typ, perm, _ := strings.Cut(l, "#")
+					return !answers(list{typ, perm})
+				})
+			}
+		}
+		local[k] = ok
+		return ok
+	}
+	for _, name := range s.Names() {
+		typ, perm, _ := strings.Cut(name, "#")
+		answers(list{typ, perm})
+	}
+	maps.DeleteFunc(local, func(_ list, ok bool) bool { return !ok })
 	return local
 }
 
@@ -30,9 +65,9 @@ func localRelations(s *sqlfilter.Schema) map[list]bool {
 // typ#perm.
 func (l *Lists) AnswersLocally(typ, perm string) bool { return l.local[list{typ, perm}] }
 
-// LocalRelations lists, as "type#relation", sorted, every relation whose
-// lookups LocalLookup answers.
-func (l *Lists) LocalRelations() []string {
+// LocalAnswers lists, as "type#name", sorted, every relation and permission
+// whose lookups LocalLookup answers.
+func (l *Lists) LocalAnswers() []string {
 	out := make([]string, 0, len(l.local))
 	for k := range l.local {
 		out = append(out, k.typ+"#"+k.permission)
@@ -41,32 +76,53 @@ func (l *Lists) LocalRelations() []string {
 	return out
 }
 
-// LocalLookup answers from the database the lookups of the viewer's own
-// relations (sqlfilter.Schema.ViewerRelation: domain#member,
-// queue#supervisor, site#site_manager, …) whose column tests the rows of a
-// table, for the client to make instead of a SpiceDB call
-// (authz.Client.AnswerLocally). A page's list filter and its Decider make
-// these lookups on every request that nothing remembered answers; each is
-// then one indexed query of the viewer's own rows. Inside a transaction (a
-// mutation) it answers nothing: SpiceDB does, as before.
+// LocalLookup answers from the database the lookups that the model compiles
+// to SQL over the projection's columns (localAnswers), for the client to
+// make instead of a SpiceDB call (authz.Client.AnswerLocally): the
+// viewer's own relations (domain#member, queue#supervisor), and the
+// container permissions built from them (domain#manage, site#reach,
+// queue#manage). A page's list filter and its Decider make these lookups on
+// every request that nothing remembered answers; each is then a query or
+// two of indexed rows, where SpiceDB, at a revision it has no cache for,
+// evaluates every branch afresh. A permission's own lookups are answered
+// the same way, concurrently, before its query. Inside a transaction (a
+// mutation) it answers nothing: SpiceDB does.
 func (l *Lists) LocalLookup(client *ent.Client) authz.LocalLookup {
 	return func(ctx context.Context, typ, perm string, subject authz.Object) ([]string, bool, error) {
-		if subject.Type != projection.TypeUser || ent.TxFromContext(ctx) != nil {
+		if subject.Type != projection.TypeUser || ent.TxFromContext(ctx) != nil || !l.AnswersLocally(typ, perm) {
 			return nil, false, nil
 		}
 		viewer, err := strconv.Atoi(subject.ID)
-		if err != nil || !l.AnswersLocally(typ, perm) {
+		if err != nil {
 			return nil, false, nil
 		}
-		f, _ := l.schema.ViewerRelationFilter(typ, perm, viewer)
-		ids, err := idsWhere(ctx, client, typ, f)
-		if err != nil {
-			return nil, true, err
-		}
-		out := make([]string, len(ids))
-		for i, id := range ids {
-			out[i] = strconv.Itoa(id)
-		}
-		return out, true, nil
+		ids, err := l.answer(ctx, client, typ, perm, viewer)
+		return ids, true, err
 	}
+}
+
+// answer is the lookup of typ#perm, one of localAnswers, for viewer.
+func (l *Lists) answer(ctx context.Context, client *ent.Client, typ, perm string, viewer int) ([]string, error) {
+	if !hasTable(typ) {
+		return projection.RowResources(ctx, client, viewer, typ, perm)
+	}
+	p := l.plan(list{typ, perm})
+	if p == nil {
+		return nil, fmt.Errorf("access: %s#%s does not compile", typ, perm)
+	}
+	f, err := p.Filter(ctx, l.schema, viewer, func(ctx context.Context, typ, perm string) ([]string, error) {
+		return l.answer(ctx, client, typ, perm, viewer)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("access: %w", err)
+	}
+	ids, err := idsWhere(ctx, client, typ, uncounted(f))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.Itoa(id)
+	}
+	return out, nil
 }

@@ -25,14 +25,35 @@ import (
 // spiceCalls is the total of pbxportal_spicedb_requests_total, all methods.
 func (p *portal) spiceCalls() float64 {
 	p.t.Helper()
+	return p.counter("pbxportal_spicedb_requests_total", "", "")
+}
+
+// localLookups is pbxportal_authz_local_lookups_total: the lookups the
+// database answered instead of SpiceDB.
+func (p *portal) localLookups() float64 {
+	p.t.Helper()
+	return p.counter("pbxportal_authz_local_lookups_total", "", "")
+}
+
+// counter sums the counter name over its series whose label has value
+// (every series for label "").
+func (p *portal) counter(name, label, value string) float64 {
+	p.t.Helper()
 	families, err := p.app.Registry.Gather()
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	total := 0.0
 	for _, f := range families {
-		if f.GetName() == "pbxportal_spicedb_requests_total" {
-			for _, m := range f.GetMetric() {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			matches := label == ""
+			for _, l := range m.GetLabel() {
+				matches = matches || l.GetName() == label && l.GetValue() == value
+			}
+			if matches {
 				total += m.GetCounter().GetValue()
 			}
 		}
@@ -106,31 +127,73 @@ func TestSpiceDBCallsAreFlatInPageSize(t *testing.T) {
 	}
 }
 
-// TestFailsClosed: with SpiceDB stopped, protected fields and lists deny
-// with AUTHZ_UNAVAILABLE; nothing is allowed.
+// TestFailsClosed: with SpiceDB stopped, nothing is allowed that needs it.
+// What the model compiles to SQL is answered from the database, exactly as
+// SpiceDB would (a second office manager, whose answers nothing remembers,
+// sees what olivia saw with SpiceDB up: lists and their totals); what
+// SpiceDB decides (a recording's download, an intersection; a single
+// object's fields, such as the viewer's email; a mutation's policy) is
+// AUTHZ_UNAVAILABLE; and once a change is committed
+// that SpiceDB has not received, every protected read is AUTHZ_UNAVAILABLE,
+// since no request may read before the changes committed before it.
 func TestFailsClosed(t *testing.T) {
 	p := startPortal(t)
-	token := p.tokenFor("olivia@acme.example")
+	var acme int
+	p.inTx(func(c *ent.Client) error {
+		acme = c.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(context.Background())
+		return c.User.Create().SetDomainID(acme).SetUsername("olga@acme.example").SetEmail("olga@acme.example").
+			SetDisplayName("Olga").SetExtension("190").SetVoicePortalAccess(true).SetPasswordHash("x").
+			SetScope(user.ScopeOFFICE_MANAGER).Exec(context.Background())
+	})
+	olivia, token := p.tokenFor("olivia@acme.example"), p.tokenFor("olga@acme.example")
+	roots := []string{"users", "recordings", "callQueues", "contacts", "callRecords", "auditEvents"}
+	up := map[string]string{}
+	for _, root := range roots {
+		q := `{ ` + root + ` { totalCount edges { node { id } } } }`
+		r := p.do(olivia, q, nil)
+		if len(r.Errors) > 0 {
+			t.Fatalf("%s with SpiceDB up: %v", q, r.Errors)
+		}
+		up[q] = string(r.Data)
+	}
 	if err := p.app.StopSpiceDB(); err != nil {
 		t.Fatal(err)
 	}
-	r := p.do(token, `{ viewer { displayName email viewerCan { edit } } }`, nil)
-	if !slices.Equal(codes(r.Errors), []string{"AUTHZ_UNAVAILABLE", "AUTHZ_UNAVAILABLE"}) {
-		t.Errorf("viewer: codes = %v, want AUTHZ_UNAVAILABLE for email and viewerCan", codes(r.Errors))
-	}
-	if string(r.Data) != `{"viewer":{"displayName":"Olivia Owens","email":null,"viewerCan":null}}` {
-		t.Errorf("viewer data = %s", r.Data)
-	}
-	for _, root := range []string{"users", "recordings", "callQueues", "contacts", "callRecords", "auditEvents"} {
-		r := p.do(token, `{ `+root+` { totalCount } }`, nil)
-		if !slices.Equal(codes(r.Errors), []string{"AUTHZ_UNAVAILABLE"}) || !strings.Contains(string(r.Data), "null") {
-			t.Errorf("%s: data %s, codes %v; want null with AUTHZ_UNAVAILABLE", root, r.Data, codes(r.Errors))
+	unavailable := func(what string, r response) {
+		t.Helper()
+		if len(r.Errors) == 0 || slices.ContainsFunc(r.Errors, func(e gqlError) bool { return e.code() != "AUTHZ_UNAVAILABLE" }) {
+			t.Errorf("%s: data %s, codes %v; want AUTHZ_UNAVAILABLE", what, r.Data, codes(r.Errors))
 		}
 		for _, e := range r.Errors {
-			if strings.Contains(e.Message, "rpc") || strings.Contains(e.Message, "spicedb") {
-				t.Errorf("the error leaks SpiceDB details: %q", e.Message)
+			if strings.Contains(e.Message, "rpc") || strings.Contains(strings.ToLower(e.Message), "spicedb") {
+				t.Errorf("%s: the error leaks SpiceDB details: %q", what, e.Message)
 			}
 		}
+	}
+	for q, want := range up {
+		if r := p.do(token, q, nil); len(r.Errors) > 0 || string(r.Data) != want {
+			t.Errorf("%s with SpiceDB down: data %s, codes %v; want %s, as with SpiceDB up", q, r.Data, codes(r.Errors), want)
+		}
+	}
+	r := p.do(token, `{ recordings(first: 1) { edges { node { viewerCan { download } } } } }`, nil)
+	unavailable("a recording's download", r)
+	if strings.Contains(string(r.Data), "true") {
+		t.Errorf("a download was allowed with SpiceDB down: %s", r.Data)
+	}
+	r = p.do(token, `{ viewer { displayName email viewerCan { edit } } }`, nil)
+	unavailable("the viewer's own checks", r)
+	if string(r.Data) != `{"viewer":{"displayName":"Olga","email":null,"viewerCan":null}}` {
+		t.Errorf("viewer data = %s", r.Data)
+	}
+	unavailable("a mutation", p.do(token, `mutation($d: ID!) { createContact(input: {name: "Outage", phone: "555", domainID: $d}) { id } }`,
+		map[string]any{"d": fmt.Sprint(acme)}))
+
+	// A change committed while SpiceDB is down waits in the outbox.
+	p.inTx(func(c *ent.Client) error {
+		return c.Contact.Create().SetDomainID(acme).SetName("Pending").SetPhone("555").Exec(context.Background())
+	})
+	for q := range up {
+		unavailable(q+" with a change pending", p.do(token, q, nil))
 	}
 	if status, _ := p.get("/readyz"); status != 503 {
 		t.Errorf("/readyz = %d with SpiceDB down, want 503", status)
@@ -276,36 +339,19 @@ func TestSpiceDBCallsAreFlatThroughListEdges(t *testing.T) {
 	}
 }
 
-// spiceLookups are the lookups of pl that SpiceDB answers: all but the
-// viewer's own relations, which the database does (access.Lists.LocalLookup).
-func spiceLookups(lists *access.Lists, pl *sqlfilter.Plan) []string {
+// lookupsBy are the lookups of pl that the database answers
+// (access.Lists.LocalLookup), local, or else those SpiceDB answers.
+func lookupsBy(lists *access.Lists, pl *sqlfilter.Plan, local bool) []string {
 	return slices.DeleteFunc(pl.Lookups(), func(k string) bool {
 		typ, perm, _ := strings.Cut(k, "#")
-		return lists.AnswersLocally(typ, perm)
+		return lists.AnswersLocally(typ, perm) != local
 	})
 }
 
 // spiceCallsOf is pbxportal_spicedb_requests_total for one method.
 func (p *portal) spiceCallsOf(method string) float64 {
 	p.t.Helper()
-	families, err := p.app.Registry.Gather()
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	total := 0.0
-	for _, f := range families {
-		if f.GetName() != "pbxportal_spicedb_requests_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "method" && l.GetValue() == method {
-					total += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return total
+	return p.counter("pbxportal_spicedb_requests_total", "method", method)
 }
 
 // forgetAnswers writes to SpiceDB through the portal's client, touching a
@@ -325,9 +371,9 @@ func (p *portal) forgetAnswers() {
 	}
 }
 
-// TestRequestsShareContainerLookups: a request asks SpiceDB each container
-// lookup once, however many lists and counts use it (and none of the
-// viewer's own relations, which the database answers), and the private fields
+// TestRequestsShareContainerLookups: a request makes each container lookup
+// once, however many lists and counts use it, in the database when the model
+// compiles it (access.Lists.LocalLookup) and else in SpiceDB, and the private fields
 // of a users page are answered from the lookups its list made (their
 // permission compiles to the same containers), without a
 // CheckBulkPermissions call. The same request again, at the same revision,
@@ -338,11 +384,13 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	distinct := func(types ...string) float64 {
+	// distinct counts the distinct lookups of the lists of types that the
+	// database answers (local) or SpiceDB does.
+	distinct := func(local bool, types ...string) float64 {
 		seen := map[string]bool{}
 		for _, pl := range lists.Plans() {
 			if slices.Contains(types, pl.Type) {
-				for _, k := range spiceLookups(lists, pl) {
+				for _, k := range lookupsBy(lists, pl, local) {
 					seen[k] = true
 				}
 			}
@@ -350,22 +398,22 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 		return float64(len(seen))
 	}
 	cases := []struct {
-		name, query     string
-		lookups, checks float64
+		name, query            string
+		lookups, local, checks float64
 	}{
 		{"users page with private fields", `{ users(first: 50) { edges { node { displayName email scope username } } } }`,
-			distinct(projection.TypeUser), 0},
+			distinct(false, projection.TypeUser), distinct(true, projection.TypeUser), 0},
 		{"two counts", `{ users { totalCount } recordings { totalCount } }`,
-			distinct(projection.TypeUser, projection.TypeRecording), 0},
+			distinct(false, projection.TypeUser, projection.TypeRecording), distinct(true, projection.TypeUser, projection.TypeRecording), 0},
 		{"a list and its count", `{ recordings(first: 5) { totalCount edges { node { id replayUrl } } } }`,
-			distinct(projection.TypeRecording), 0},
+			distinct(false, projection.TypeRecording), distinct(true, projection.TypeRecording), 0},
 	}
 	for _, persona := range []string{"olivia@acme.example", "sam@acme.example", "bob@acme.example", "cora@acme.example", "support@provider.example"} {
 		token := p.tokenFor(persona)
 		for _, c := range cases {
 			t.Run(persona+"/"+c.name, func(t *testing.T) {
 				p.forgetAnswers()
-				l0, c0 := p.spiceCallsOf("LookupResources"), p.spiceCallsOf("CheckBulkPermissions")
+				l0, c0, d0 := p.spiceCallsOf("LookupResources"), p.spiceCallsOf("CheckBulkPermissions"), p.localLookups()
 				r := p.do(token, c.query, nil)
 				for _, e := range r.Errors {
 					if e.code() != "FORBIDDEN" { // a denied private field is one
@@ -373,7 +421,10 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 					}
 				}
 				if l := p.spiceCallsOf("LookupResources") - l0; l != c.lookups {
-					t.Errorf("LookupResources: %v calls, want %v (one per distinct container lookup that is not the viewer's own relation)", l, c.lookups)
+					t.Errorf("LookupResources: %v calls, want %v (one per distinct container lookup that the database does not answer)", l, c.lookups)
+				}
+				if l := p.localLookups() - d0; l != c.local {
+					t.Errorf("lookups answered by the database: %v, want %v (one per distinct container lookup it answers)", l, c.local)
 				}
 				if ch := p.spiceCallsOf("CheckBulkPermissions") - c0; ch != c.checks {
 					t.Errorf("CheckBulkPermissions: %v calls, want %v", ch, c.checks)
@@ -400,7 +451,8 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 // granted them by the lookups the list made (domain#manage, site#reach); a
 // supervisor and an agent, whom those grant only themselves, have the two
 // missing lookups, of their own relations, made for the rest, by the
-// database, so that SpiceDB is asked only the list's. Whatever is
+// database, so that SpiceDB is asked only the list's lookups that the
+// database does not answer (none, for this model). Whatever is
 // decided where, each field shows what SpiceDB answers on its own. It runs
 // on SQLite and, when PBXPORTAL_TEST_DATABASE_URL is set, on PostgreSQL.
 func TestNestedUsersDecidedFromTheListsLookups(t *testing.T) {
@@ -427,7 +479,7 @@ func nestedUsersDecided(t *testing.T, p *portal) {
 	var queueLookups float64
 	for _, pl := range lists.Plans() {
 		if pl.Type == projection.TypeQueue {
-			queueLookups = float64(len(spiceLookups(lists, pl)))
+			queueLookups = float64(len(lookupsBy(lists, pl, false)))
 		}
 	}
 	const q = `{ callQueues(first: 10) { edges { node { id supervisors { id displayName email }
@@ -537,10 +589,15 @@ func TestAnswersOutliveWritesThatCannotChangeThem(t *testing.T) {
 			}
 		}
 	}
-	// ask answers query as token, and how many SpiceDB reads it made.
+	// reads are the answers computed afresh: SpiceDB's lookups and checks,
+	// and the lookups the database answered instead.
+	reads := func() float64 {
+		return p.spiceCallsOf("LookupResources") + p.spiceCallsOf("CheckBulkPermissions") + p.localLookups()
+	}
+	// ask answers query as token, and how many reads it made.
 	ask := func(token, query string) (page, float64) {
 		t.Helper()
-		before := p.spiceCallsOf("LookupResources") + p.spiceCallsOf("CheckBulkPermissions")
+		before := reads()
 		r := p.do(token, query, nil)
 		for _, e := range r.Errors {
 			if e.code() != "FORBIDDEN" { // a denied private field is one
@@ -551,7 +608,7 @@ func TestAnswersOutliveWritesThatCannotChangeThem(t *testing.T) {
 		if err := json.Unmarshal(r.Data, &out); err != nil {
 			t.Fatal(err)
 		}
-		return out, p.spiceCallsOf("LookupResources") + p.spiceCallsOf("CheckBulkPermissions") - before
+		return out, reads() - before
 	}
 	emails := func(pg page) int {
 		n := 0
@@ -565,7 +622,7 @@ func TestAnswersOutliveWritesThatCannotChangeThem(t *testing.T) {
 	for _, token := range []string{olivia, bob} {
 		for _, q := range []string{usersPage, recordingsPage} {
 			if _, n := ask(token, q); n == 0 {
-				t.Fatalf("the first request made no SpiceDB read: nothing to carry")
+				t.Fatalf("the first request made no read: nothing to carry")
 			}
 		}
 	}
@@ -579,7 +636,7 @@ func TestAnswersOutliveWritesThatCannotChangeThem(t *testing.T) {
 	})
 	for _, q := range []string{usersPage, recordingsPage} {
 		if _, n := ask(olivia, q); n != 0 {
-			t.Errorf("after a new recording, olivia's %s made %v SpiceDB reads, want 0", q, n)
+			t.Errorf("after a new recording, olivia's %s made %v reads, want 0", q, n)
 		}
 	}
 	pg, _ := ask(olivia, recordingsPage)
@@ -597,11 +654,11 @@ func TestAnswersOutliveWritesThatCannotChangeThem(t *testing.T) {
 	})
 	oliviaSees, n := ask(olivia, usersPage)
 	if n != 0 {
-		t.Errorf("after bob's promotion, olivia's users page made %v SpiceDB reads, want 0", n)
+		t.Errorf("after bob's promotion, olivia's users page made %v reads, want 0", n)
 	}
 	after, n := ask(bob, usersPage)
 	if n == 0 {
-		t.Errorf("after bob's promotion, his users page made no SpiceDB read")
+		t.Errorf("after bob's promotion, his users page made no read")
 	}
 	if emails(after) != emails(oliviaSees) || emails(after) <= emails(before) {
 		t.Errorf("bob as office manager sees %d emails (%d before), olivia %d: want as many as olivia, more than before", emails(after), emails(before), emails(oliviaSees))

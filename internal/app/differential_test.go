@@ -270,11 +270,11 @@ func checkWorld(t *testing.T, cfg app.Config, seed uint64, cov *coverage) int {
 }
 
 // checkLocalLookups compares, for every relation that the database answers
-// instead of SpiceDB (access.Lists.LocalRelations), u's lookup with
+// instead of SpiceDB (access.Lists.LocalAnswers), u's lookup with
 // SpiceDB's own.
 func checkLocalLookups(t *testing.T, ctx context.Context, a *app.App, lists *access.Lists, u *ent.User, seed uint64) {
 	t.Helper()
-	relations := lists.LocalRelations()
+	relations := lists.LocalAnswers()
 	if len(relations) == 0 {
 		t.Fatal("the database answers no relation's lookups: the test tells nothing")
 	}

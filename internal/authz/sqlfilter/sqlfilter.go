@@ -394,28 +394,13 @@ func (s *Schema) ViewerRelation(typ, name string) bool {
 	return len(allowed) > 0
 }
 
-// ViewerRelationFilter returns the filter, over the rows of typ's table,
-// of those whose relation name holds the viewer viewerID, when typ#name is
-// a ViewerRelation whose column tests rows (Match): the rows that a
-// LookupResources of it answers, read from the columns the projection
-// writes it from. ok is false for any other relation or permission.
-func (s *Schema) ViewerRelationFilter(typ, name string, viewerID int) (f func(*sql.Selector), ok bool) {
-	col, found := s.columns[[2]string{typ, name}]
-	if !found || col.Match == nil || !s.ViewerRelation(typ, name) {
-		return nil, false
-	}
-	return func(sel *sql.Selector) {
-		sel.Where(col.Match(sel, func(c string) *sql.Predicate { return sql.EQ(c, viewerID) }))
-	}, true
-}
-
-// ViewerRelations lists, as "type#relation", sorted, every relation that
-// ViewerRelationFilter reads from the database.
-func (s *Schema) ViewerRelations() []string {
+// Names lists, as "type#name", sorted, every relation and permission of
+// the schema.
+func (s *Schema) Names() []string {
 	var out []string
-	for k := range s.columns {
-		if _, ok := s.ViewerRelationFilter(k[0], k[1], 0); ok {
-			out = append(out, k[0]+"#"+k[1])
+	for typ, d := range s.defs {
+		for _, r := range d.GetRelation() {
+			out = append(out, typ+"#"+r.GetName())
 		}
 	}
 	slices.Sort(out)
