@@ -46,9 +46,9 @@ func NewResolver(client *ent.Client, spice *authz.Client, signer *auth.Signer, m
 		logins: ratelimit.NewLogins(nil), log: slog.New(slog.DiscardHandler)}, nil
 }
 
-// LocalLookup answers from the database the lookups of a viewer's own
-// relations, with the compiled list filters (access.Lists.LocalLookup).
-func (r *Resolver) LocalLookup() authz.LocalLookup { return r.lists.LocalLookup(r.client) }
+// LocalLookup answers from the database the lookups that the model
+// compiles to SQL, with the compiled list filters (access.Lists.LocalLookup).
+func (r *Resolver) LocalLookup() authz.LocalLookup { return r.lists.LocalLookup(r.client, r.spice) }
 
 // LimitLogins makes login count its failures in l and log failed and
 // refused logins (never the password) to log.

@@ -76,6 +76,16 @@ func (l *Lists) LocalAnswers() []string {
 	return out
 }
 
+// LocalLookupsOf lists, as "type#name", the lookups that LocalLookup makes
+// to answer a lookup of typ#perm: none for one it does not answer, or one
+// read from the subject's row.
+func (l *Lists) LocalLookupsOf(typ, perm string) []string {
+	if !l.AnswersLocally(typ, perm) || !hasTable(typ) {
+		return nil
+	}
+	return l.plan(list{typ, perm}).Lookups()
+}
+
 // LocalLookup answers from the database the lookups that the model compiles
 // to SQL over the projection's columns (localAnswers), for the client to
 // make instead of a SpiceDB call (authz.Client.AnswerLocally): the
@@ -85,9 +95,12 @@ func (l *Lists) LocalAnswers() []string {
 // every request that nothing remembered answers; each is then a query or
 // two of indexed rows, where SpiceDB, at a revision it has no cache for,
 // evaluates every branch afresh. A permission's own lookups are answered
-// the same way, concurrently, before its query. Inside a transaction (a
-// mutation) it answers nothing: SpiceDB does.
-func (l *Lists) LocalLookup(client *ent.Client) authz.LocalLookup {
+// the same way, concurrently, before its query, and through spice, so that
+// they are remembered and shared with the request's own lookups of them
+// (an office manager's site#reach and domain#manage read domain#manage
+// once). Inside a transaction (a mutation) it answers nothing: SpiceDB
+// does.
+func (l *Lists) LocalLookup(client *ent.Client, spice *authz.Client) authz.LocalLookup {
 	return func(ctx context.Context, typ, perm string, subject authz.Object) ([]string, bool, error) {
 		if subject.Type != projection.TypeUser || ent.TxFromContext(ctx) != nil || !l.AnswersLocally(typ, perm) {
 			return nil, false, nil
@@ -96,23 +109,25 @@ func (l *Lists) LocalLookup(client *ent.Client) authz.LocalLookup {
 		if err != nil {
 			return nil, false, nil
 		}
-		ids, err := l.answer(ctx, client, typ, perm, viewer)
+		if !hasTable(typ) {
+			ids, err := projection.RowResources(ctx, client, viewer, typ, perm)
+			return ids, true, err
+		}
+		ids, err := l.answer(ctx, client, typ, perm, viewer, func(ctx context.Context, typ, perm string) ([]string, error) {
+			return spice.LookupResources(ctx, typ, perm, subject)
+		})
 		return ids, true, err
 	}
 }
 
-// answer is the lookup of typ#perm, one of localAnswers, for viewer.
-func (l *Lists) answer(ctx context.Context, client *ent.Client, typ, perm string, viewer int) ([]string, error) {
-	if !hasTable(typ) {
-		return projection.RowResources(ctx, client, viewer, typ, perm)
-	}
+// answer is the lookup of typ#perm, one of localAnswers of a type with a
+// table, for viewer, after the lookups of its plan.
+func (l *Lists) answer(ctx context.Context, client *ent.Client, typ, perm string, viewer int, lookup sqlfilter.Lookup) ([]string, error) {
 	p := l.plan(list{typ, perm})
 	if p == nil {
 		return nil, fmt.Errorf("access: %s#%s does not compile", typ, perm)
 	}
-	f, err := p.Filter(ctx, l.schema, viewer, func(ctx context.Context, typ, perm string) ([]string, error) {
-		return l.answer(ctx, client, typ, perm, viewer)
-	})
+	f, err := p.Filter(ctx, l.schema, viewer, lookup)
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}

@@ -385,13 +385,25 @@ func TestRequestsShareContainerLookups(t *testing.T) {
 		t.Fatal(err)
 	}
 	// distinct counts the distinct lookups of the lists of types that the
-	// database answers (local) or SpiceDB does.
+	// database answers (local), with those it makes to answer them, or
+	// SpiceDB does.
 	distinct := func(local bool, types ...string) float64 {
 		seen := map[string]bool{}
+		var add func(k string)
+		add = func(k string) {
+			if seen[k] {
+				return
+			}
+			seen[k] = true
+			typ, perm, _ := strings.Cut(k, "#")
+			for _, sub := range lists.LocalLookupsOf(typ, perm) {
+				add(sub)
+			}
+		}
 		for _, pl := range lists.Plans() {
 			if slices.Contains(types, pl.Type) {
 				for _, k := range lookupsBy(lists, pl, local) {
-					seen[k] = true
+					add(k)
 				}
 			}
 		}

@@ -72,6 +72,9 @@ type Client struct {
 	// answers remembers lookups and checks by request revision
 	// (answercache.go).
 	answers answerCache
+	// flights are the lookups being answered, shared by the callers that
+	// ask the same one meanwhile (flights.go).
+	flights flights
 }
 
 // SetImportStreams sets how many relationships one bulk import stream (one
@@ -233,6 +236,18 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 	if ids, ok := c.answers.lookup(token, key); ok {
 		return ids, nil
 	}
+	if token == "" {
+		return c.lookUp(ctx, consistency, token, key)
+	}
+	return c.flights.share(ctx, flightKey{token: token, lookup: key, spiceDB: AsksSpiceDB(ctx)}, func() ([]string, error) {
+		return c.lookUp(ctx, consistency, token, key)
+	})
+}
+
+// lookUp answers the lookup key afresh, from the LocalLookup or SpiceDB, and
+// remembers the answer under token.
+func (c *Client) lookUp(ctx context.Context, consistency *v1.Consistency, token string, key lookupKey) ([]string, error) {
+	resourceType, permission, subject := key.resourceType, key.perm, key.subject
 	epoch := c.answers.now()
 	if ids, ok, err := c.localLookup(ctx, key); ok || err != nil {
 		if err != nil {
