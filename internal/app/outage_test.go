@@ -5,12 +5,17 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/domain"
 )
 
 // TestSpiceDBOutageMidStorm stops the SpiceDB server for 10 s in the middle
-// of a mutation storm. Meanwhile protected reads answer AUTHZ_UNAVAILABLE
-// and never a value; afterwards the outbox drains by itself and SpiceDB
-// holds exactly the database's projection.
+// of a mutation storm, and commits a change that SpiceDB cannot receive
+// (the storm's own mutations ask SpiceDB first, and fail). Meanwhile
+// protected reads answer AUTHZ_UNAVAILABLE and never a value: no request
+// may read before a change committed before it. Afterwards the outbox
+// drains by itself and SpiceDB holds exactly the database's projection.
 func TestSpiceDBOutageMidStorm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the outage takes a while; skipped in -short")
@@ -28,6 +33,10 @@ func TestSpiceDBOutageMidStorm(t *testing.T) {
 
 	time.Sleep(3 * time.Second)
 	spice.stop()
+	p.inTx(func(c *ent.Client) error {
+		acme := c.Domain.Query().Where(domain.Name("acme.example")).OnlyIDX(context.Background())
+		return c.Contact.Create().SetDomainID(acme).SetName("During the outage").SetPhone("555").Exec(context.Background())
+	})
 	down := time.Now()
 	unavailable := 0
 	for time.Since(down) < 10*time.Second {
