@@ -240,6 +240,11 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 		return c.lookUp(ctx, consistency, token, key)
 	}
 	return c.flights.share(ctx, flightKey{token: token, lookup: key, spiceDB: AsksSpiceDB(ctx)}, func() ([]string, error) {
+		// A caller that answered it between the check above and this
+		// flight remembered the answer before its flight ended.
+		if ids, ok := c.answers.lookup(token, key); ok {
+			return ids, nil
+		}
 		return c.lookUp(ctx, consistency, token, key)
 	})
 }
