@@ -5,25 +5,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
-	"github.com/authzed/spicedb/pkg/schemadsl/input"
-
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/user"
-	"github.com/pbxportal/pbxportal/internal/authz/model"
 )
 
 // TestRowRelationsCoverTheTablelessTypes: every relation of a type without a
 // table is a RowRelation, so that a relation added to platform or number is
 // caught here rather than answered from a row that does not write it.
 func TestRowRelationsCoverTheTablelessTypes(t *testing.T) {
-	cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema.zed"), SchemaString: model.Schema},
-		compiler.AllowUnprefixedObjectType())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var want []string
-	for _, d := range cs.ObjectDefinitions {
+	for _, d := range compiledModel(t).ObjectDefinitions {
 		if EntType(d.GetName()) != "" {
 			continue
 		}
