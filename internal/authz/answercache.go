@@ -31,10 +31,12 @@ import (
 // write cannot change (carry.go).
 //
 // Writes to SpiceDB that bypass the database (an operator's zed against a
-// shared SpiceDB, say) change no token; answers are therefore also
-// forgotten answerCacheMaxAge after they were first remembered at their
-// revision, SpiceDB's own quantization interval, so such a write holds
-// within the time it would without this cache. A SpiceDB that only this
+// shared SpiceDB, say) change no token; SpiceDB's answers are therefore
+// also forgotten answerCacheMaxAge after they were first remembered at
+// their revision, SpiceDB's own quantization interval, so such a write
+// holds within the time it would without this cache. The lookups the
+// database answered (local.go) cannot be changed by such a write: they are
+// remembered in a cache of their own that keeps them however old. A SpiceDB that only this
 // process can reach (in-process, on the memory datastore) has no such
 // writes: its answers are kept until a write changes them or the bounds
 // evict them (Client.KeepAnswersUntilChanged).

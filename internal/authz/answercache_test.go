@@ -308,3 +308,74 @@ func recount(r *revisionAnswers) int {
 	}
 	return n
 }
+
+// TestDatabaseAnswersDoNotAge: past answerCacheMaxAge, a lookup the
+// LocalLookup answered is still remembered at its revision, where SpiceDB's
+// answer to another is asked again; a write through the client forgets
+// both.
+func TestDatabaseAnswersDoNotAge(t *testing.T) {
+	ctx := context.Background()
+	c, reg := newEmbeddedClient(t)
+	if err := c.WriteRelationships(ctx, portalAccess(1, 3), nil); err != nil {
+		t.Fatal(err)
+	}
+	var local int
+	c.AnswerLocally(func(_ context.Context, typ, perm string, subject Object) ([]string, bool, error) {
+		if typ != "domain" || perm != "member" {
+			return nil, false, nil
+		}
+		local++
+		return []string{"9"}, true, nil
+	})
+	at := WithRevision(ctx, c.Newest())
+	member := func() []string {
+		t.Helper()
+		ids, err := c.LookupResources(at, "domain", "member", Object{Type: "user", ID: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	age := func(a *answerCache) {
+		a.mu.Lock()
+		for _, r := range a.revisions {
+			r.since = time.Now().Add(-answerCacheMaxAge - time.Second)
+		}
+		a.mu.Unlock()
+	}
+	tests := []struct {
+		name            string
+		before          func()
+		wantLocal       int     // LocalLookup calls for two lookups of domain#member
+		wantSpiceDBCall float64 // SpiceDB calls for two lookups of user#log_in
+	}{
+		{"fresh", func() {}, 0, 0},
+		{"older than answerCacheMaxAge", func() { age(&c.answers); age(&c.localAnswers) }, 0, 1},
+		{"after a write through the client", func() {
+			if err := c.WriteRelationships(ctx, portalAccess(5, 6), nil); err != nil {
+				t.Fatal(err)
+			}
+			at = WithRevision(ctx, c.Newest())
+		}, 1, 1},
+	}
+	member()
+	lookup(t, c, at, 1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.before()
+			localBefore, spiceBefore := local, calls(t, reg, "LookupResources")
+			if got := member(); !slices.Equal(got, []string{"9"}) || !slices.Equal(member(), got) {
+				t.Fatalf("domain#member answered %v, want [9]", got)
+			}
+			if got := lookup(t, c, at, 1); !slices.Equal(got, []string{"1"}) || !slices.Equal(lookup(t, c, at, 1), got) {
+				t.Fatalf("user#log_in answered %v, want [1]", got)
+			}
+			if got := local - localBefore; got != tt.wantLocal {
+				t.Errorf("the database answered %d lookups, want %d", got, tt.wantLocal)
+			}
+			if got := calls(t, reg, "LookupResources") - spiceBefore; got != tt.wantSpiceDBCall {
+				t.Errorf("SpiceDB answered %v lookups, want %v", got, tt.wantSpiceDBCall)
+			}
+		})
+	}
+}

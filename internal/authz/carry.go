@@ -48,7 +48,7 @@ type Dependencies interface {
 // HeldAnswers are the answers remembered at one revision, held across a
 // write to be carried to the revision it makes.
 type HeldAnswers struct {
-	answers *revisionAnswers
+	answers, local *revisionAnswers // nil: none held
 }
 
 // CarryAcrossWrites makes the client keep, across the writes the relay
@@ -82,12 +82,18 @@ func (c *Client) HoldAnswers(token string) *HeldAnswers {
 	if deps == nil || token == "" {
 		return nil
 	}
-	c.answers.mu.Lock()
-	defer c.answers.mu.Unlock()
-	if r := c.answers.at(token); r != nil {
-		return &HeldAnswers{answers: r}
+	h := &HeldAnswers{answers: c.answers.hold(token), local: c.localAnswers.hold(token)}
+	if h.answers == nil && h.local == nil {
+		return nil
 	}
-	return nil
+	return h
+}
+
+// hold returns the answers held at token, nil if none.
+func (c *answerCache) hold(token string) *revisionAnswers {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.at(token)
 }
 
 // CarryAnswers remembers at revision to the held answers that no
@@ -103,7 +109,13 @@ func (c *Client) CarryAnswers(h *HeldAnswers, to string, written []Relationship)
 	if h == nil || deps == nil || to == "" {
 		return
 	}
-	c.answers.carry(h.answers, to, newWrite(deps, written).changes)
+	changes := newWrite(deps, written).changes
+	if h.answers != nil {
+		c.answers.carry(h.answers, to, changes)
+	}
+	if h.local != nil {
+		c.localAnswers.carry(h.local, to, changes)
+	}
 }
 
 // merge adds the answers of o that r lacks, as far as one revision's

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +26,9 @@ import (
 // a few users; after it, the answers carried across the write (and those
 // asked again) must be what a fully consistent SpiceDB read answers. The
 // run fails if no answer was ever carried, or none ever dropped, so that
-// it cannot pass by carrying nothing or asking nothing again.
+// it cannot pass by carrying nothing or asking nothing again. With lookups
+// answered by a LocalLookup (standing in for the database: it asks a fully
+// consistent SpiceDB), the carried answers include its answers too.
 func TestCarriedAnswersAreSpiceDBs(t *testing.T) {
 	seeds := []uint64{1, rand.Uint64()}
 	writes := 20
@@ -37,9 +40,12 @@ func TestCarriedAnswersAreSpiceDBs(t *testing.T) {
 		// acyclic relates objects of one type only from a higher id to a
 		// lower one, for a model whose permissions recurse.
 		acyclic bool
+		// local answers the lookups of every type but user locally.
+		local bool
 	}{
-		{"the model", model.Schema, false},
-		{"shapes the model does not use", shapes, true},
+		{"the model", model.Schema, false, false},
+		{"the model, lookups answered locally", model.Schema, false, true},
+		{"shapes the model does not use", shapes, true, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cs, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema"), SchemaString: tt.schema},
@@ -53,7 +59,7 @@ func TestCarriedAnswersAreSpiceDBs(t *testing.T) {
 			}
 			var saved, made float64
 			for _, seed := range seeds {
-				s, m := carryWorld(t, tt.schema, tt.acyclic, cs.ObjectDefinitions, deps, seed, writes)
+				s, m := carryWorld(t, tt.schema, tt.acyclic, tt.local, cs.ObjectDefinitions, deps, seed, writes)
 				saved += s
 				made += m
 			}
@@ -104,9 +110,9 @@ definition doc {
 type askable struct{ typ, name string }
 
 // carryWorld runs one random world of schema and seed through writes writes and
-// returns how many SpiceDB calls the answers carried across them saved, and
-// how many were made.
-func carryWorld(t *testing.T, schema string, acyclic bool, defs []*core.NamespaceDefinition, deps authz.Dependencies, seed uint64, writes int) (saved, made float64) {
+// returns how many SpiceDB calls (and LocalLookup answers, with local) the
+// answers carried across them saved, and how many were made.
+func carryWorld(t *testing.T, schema string, acyclic, local bool, defs []*core.NamespaceDefinition, deps authz.Dependencies, seed uint64, writes int) (saved, made float64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0))
 	srv, err := embedded.Start(ctx, embedded.Options{})
@@ -130,6 +136,17 @@ func carryWorld(t *testing.T, schema string, acyclic bool, defs []*core.Namespac
 	// Under load, answering a whole world can take longer than answers
 	// are otherwise kept: what is tested is the carry, not their age.
 	c.KeepAnswersUntilChanged()
+	var localAnswers atomic.Int64
+	if local {
+		c.AnswerLocally(func(ctx context.Context, typ, perm string, subject authz.Object) ([]string, bool, error) {
+			if typ == "user" {
+				return nil, false, nil
+			}
+			localAnswers.Add(1)
+			ids, err := truth.LookupResources(ctx, typ, perm, subject)
+			return ids, true, err
+		})
+	}
 
 	objects := func(typ string) []string {
 		switch typ {
@@ -189,7 +206,7 @@ func carryWorld(t *testing.T, schema string, acyclic bool, defs []*core.Namespac
 	}
 
 	lookups := func() float64 {
-		return authz.Calls(t, reg, "LookupResources") + authz.Calls(t, reg, "CheckBulkPermissions")
+		return authz.Calls(t, reg, "LookupResources") + authz.Calls(t, reg, "CheckBulkPermissions") + float64(localAnswers.Load())
 	}
 	// answerAll asks every lookup and check at the client's newest revision
 	// and compares each with the fully consistent answer; it returns how

@@ -72,6 +72,12 @@ type Client struct {
 	// answers remembers lookups and checks by request revision
 	// (answercache.go).
 	answers answerCache
+	// localAnswers remembers, the same way, the lookups the LocalLookup
+	// answered. They come from the database, which every change to the
+	// relationships goes through (with a new revision), so that nothing
+	// ages them: they are kept until a write changes them or the bounds
+	// evict them, whatever answerCacheMaxAge does to SpiceDB's.
+	localAnswers answerCache
 	// flights are the lookups being answered, shared by the callers that
 	// ask the same one meanwhile (flights.go).
 	flights flights
@@ -98,6 +104,7 @@ func NewClient(conn grpc.ClientConnInterface, reg prometheus.Registerer) (*Clien
 		schema:           v1.NewSchemaServiceClient(conn),
 		importStreamSize: importStreamSize,
 		importStreams:    1,
+		localAnswers:     answerCache{ageless: true},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pbxportal_spicedb_requests_total",
 			Help: "SpiceDB API calls, by method.",
@@ -134,6 +141,7 @@ func (c *Client) wrote(t *v1.ZedToken) {
 	c.newest = t
 	c.mu.Unlock()
 	c.answers.clear()
+	c.localAnswers.clear()
 }
 
 // WriteSchema writes the authorization model.
@@ -233,7 +241,7 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 	}
 	token := requestToken(ctx)
 	key := lookupKey{subject: subject, resourceType: resourceType, perm: permission}
-	if ids, ok := c.answers.lookup(token, key); ok {
+	if ids, ok := c.remembered(token, key); ok {
 		return ids, nil
 	}
 	if token == "" {
@@ -242,24 +250,33 @@ func (c *Client) LookupResources(ctx context.Context, resourceType, permission s
 	return c.flights.share(ctx, flightKey{token: token, lookup: key, spiceDB: AsksSpiceDB(ctx)}, func() ([]string, error) {
 		// A caller that answered it between the check above and this
 		// flight remembered the answer before its flight ended.
-		if ids, ok := c.answers.lookup(token, key); ok {
+		if ids, ok := c.remembered(token, key); ok {
 			return ids, nil
 		}
 		return c.lookUp(ctx, consistency, token, key)
 	})
 }
 
+// remembered returns the answer to the lookup key remembered at token, the
+// database's or SpiceDB's.
+func (c *Client) remembered(token string, key lookupKey) ([]string, bool) {
+	if ids, ok := c.localAnswers.lookup(token, key); ok {
+		return ids, true
+	}
+	return c.answers.lookup(token, key)
+}
+
 // lookUp answers the lookup key afresh, from the LocalLookup or SpiceDB, and
 // remembers the answer under token.
 func (c *Client) lookUp(ctx context.Context, consistency *v1.Consistency, token string, key lookupKey) ([]string, error) {
 	resourceType, permission, subject := key.resourceType, key.perm, key.subject
-	epoch := c.answers.now()
+	epoch, localEpoch := c.answers.now(), c.localAnswers.now()
 	if ids, ok, err := c.localLookup(ctx, key); ok || err != nil {
 		if err != nil {
 			return nil, fmt.Errorf("authz: lookup %s#%s in the database: %w", resourceType, permission, err)
 		}
 		c.localLookups.Inc()
-		c.answers.putLookup(epoch, token, key, ids)
+		c.localAnswers.putLookup(localEpoch, token, key, ids)
 		return ids, nil
 	}
 	stream, err := c.perms.LookupResources(ctx, &v1.LookupResourcesRequest{

@@ -18,7 +18,9 @@ type LocalLookup func(ctx context.Context, resourceType, permission string, subj
 
 // AnswerLocally makes the client answer with local, before asking SpiceDB,
 // the lookups it answers that no remembered answer does. Its answers are
-// remembered like SpiceDB's.
+// remembered like SpiceDB's, but apart, and not forgotten for their age
+// (Client.localAnswers): a write that bypasses the database, the one
+// reason SpiceDB's answers age, cannot change them.
 func (c *Client) AnswerLocally(local LocalLookup) {
 	c.mu.Lock()
 	c.local = local
