@@ -2,7 +2,10 @@
 
 package authz
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Bypass answers a request's permission checks without SpiceDB, to measure
 // what authorization costs against a server that does none. It exists only
@@ -51,4 +54,18 @@ func bypassedLookup(ctx context.Context, resourceType string) ([]string, bool) {
 		return b.Domains, true
 	}
 	return nil, true
+}
+
+// Pause ages every answer remembered so far past answerCacheMaxAge, as if
+// the client had been idle that long: the benchmark's next request finds
+// what the first request after a pause finds (SpiceDB's answers forgotten
+// unless they are kept until changed, the database's lookups kept).
+func (c *Client) Pause() {
+	for _, a := range []*answerCache{&c.answers, &c.localAnswers} {
+		a.mu.Lock()
+		for _, r := range a.revisions {
+			r.since = time.Now().Add(-answerCacheMaxAge - time.Second)
+		}
+		a.mu.Unlock()
+	}
 }
