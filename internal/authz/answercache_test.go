@@ -379,3 +379,68 @@ func TestDatabaseAnswersDoNotAge(t *testing.T) {
 		})
 	}
 }
+
+// TestDecidedChecksAgeWithTheirLookups: checks a request decided from its
+// lookups (Batcher.Decide) are the database's answers when every lookup the
+// request made was, and then outlive answerCacheMaxAge with them; decided
+// after a lookup SpiceDB answered, they age like SpiceDB's.
+func TestDecidedChecksAgeWithTheirLookups(t *testing.T) {
+	tests := []struct {
+		name          string
+		lookups       [][2]string // the request's lookups before deciding
+		wantDecisions int         // by the second request, after the pause
+	}{
+		{"every lookup the database's", [][2]string{{"domain", "member"}}, 0},
+		{"one lookup SpiceDB's", [][2]string{{"domain", "member"}, {"user", "log_in"}}, 1},
+		{"no lookup", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			c, _ := newEmbeddedClient(t)
+			if err := c.WriteRelationships(ctx, portalAccess(1, 3), nil); err != nil {
+				t.Fatal(err)
+			}
+			c.AnswerLocally(func(_ context.Context, typ, perm string, _ Object) ([]string, bool, error) {
+				return []string{"9"}, typ == "domain" && perm == "member", nil
+			})
+			at := WithRevision(ctx, c.Newest())
+			viewer := Object{Type: "user", ID: "1"}
+			decided := Check{Resource: Object{Type: "user", ID: "7"}, Permission: "view"}
+			decisions := 0
+			decider := func(_ context.Context, checks []Check) ([]bool, []bool, error) {
+				decisions += len(checks)
+				out := make([]bool, len(checks))
+				for i := range out {
+					out[i] = true
+				}
+				return out, out, nil
+			}
+			request := func() {
+				t.Helper()
+				b := NewBatcher(at, c, viewer, time.Millisecond)
+				for _, l := range tt.lookups {
+					if _, err := b.LookupResources(at, l[0], l[1]); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if rest := b.Decide(ctx, []Check{decided}, decider); len(rest) != 0 {
+					t.Fatalf("the decider left %v", rest)
+				}
+			}
+			request()
+			for _, a := range []*answerCache{&c.answers, &c.localAnswers} {
+				a.mu.Lock()
+				for _, r := range a.revisions {
+					r.since = time.Now().Add(-answerCacheMaxAge - time.Second)
+				}
+				a.mu.Unlock()
+			}
+			decisions = 0
+			request()
+			if decisions != tt.wantDecisions {
+				t.Fatalf("after a pause, the request decided %d checks again, want %d", decisions, tt.wantDecisions)
+			}
+		})
+	}
+}

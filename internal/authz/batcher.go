@@ -37,9 +37,10 @@ type answer struct {
 
 // found is one lookup's result, ready when done is closed.
 type found struct {
-	done chan struct{}
-	ids  []string
-	err  error
+	done  chan struct{}
+	ids   []string
+	local bool // the database's answer (Client.lookupResources)
+	err   error
 }
 
 // NewBatcher returns a batcher of subject's checks, waiting wait for more
@@ -118,7 +119,7 @@ func (b *Batcher) LookupResources(ctx context.Context, resourceType, permission 
 	if !ok {
 		// The first asker's ctx (the request's: it carries the revision)
 		// bounds the call; if it ends, the failure is not remembered.
-		f.ids, f.err = b.client.LookupResources(ctx, resourceType, permission, b.subject)
+		f.ids, f.local, f.err = b.client.lookupResources(ctx, resourceType, permission, b.subject)
 		if f.err != nil {
 			b.mu.Lock()
 			delete(b.lookups, k)
@@ -178,7 +179,7 @@ func (b *Batcher) Decide(ctx context.Context, checks []Check, d Decider) []Check
 	if len(ask) == 0 {
 		return nil
 	}
-	epoch := b.client.answers.now()
+	epoch, localEpoch := b.client.answers.now(), b.client.localAnswers.now()
 	decided, allowed, err := d(ctx, ask)
 	if err != nil {
 		return checks
@@ -196,11 +197,34 @@ func (b *Batcher) Decide(ctx context.Context, checks []Check, d Decider) []Check
 			b.memo[ch] = settled(allowed[i])
 		}
 	}
+	fromDatabase := b.lookupsLocal()
 	b.mu.Unlock()
 	if len(done) > 0 {
-		b.client.answers.putChecks(epoch, b.token, b.subject, done, doneAllowed)
+		// Decided from the request's lookups and rows: the database's
+		// answers when every lookup was, remembered with them.
+		if fromDatabase {
+			b.client.localAnswers.putChecks(localEpoch, b.token, b.subject, done, doneAllowed)
+		} else {
+			b.client.answers.putChecks(epoch, b.token, b.subject, done, doneAllowed)
+		}
 	}
 	return rest
+}
+
+// lookupsLocal reports whether the database answered every lookup the
+// request has made, none of them still being made (mu held).
+func (b *Batcher) lookupsLocal() bool {
+	for _, f := range b.lookups {
+		select {
+		case <-f.done:
+			if !f.local {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Settle memoises checks as allowed for the request, without asking
@@ -229,7 +253,7 @@ func (b *Batcher) recalled(checks []Check) []Check {
 	if b.token == "" || len(checks) == 0 {
 		return checks
 	}
-	known, allowed := b.client.answers.checks(b.token, b.subject, checks)
+	known, allowed := b.client.rememberedChecks(b.token, b.subject, checks)
 	rest := checks[:0:0]
 	for i, ch := range checks {
 		if known[i] {

@@ -232,38 +232,69 @@ func (c *Client) CheckBulk(ctx context.Context, subject Object, checks []Check) 
 // (answercache.go); the ids returned are then shared and must not be
 // changed.
 func (c *Client) LookupResources(ctx context.Context, resourceType, permission string, subject Object) ([]string, error) {
+	ids, _, err := c.lookupResources(ctx, resourceType, permission, subject)
+	return ids, err
+}
+
+// lookupResources is LookupResources, also saying whether the answer is
+// the database's (the LocalLookup's, given now or remembered).
+func (c *Client) lookupResources(ctx context.Context, resourceType, permission string, subject Object) ([]string, bool, error) {
 	if ids, ok := bypassedLookup(ctx, resourceType); ok {
-		return ids, nil
+		return ids, false, nil
 	}
 	consistency, err := c.consistency(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	token := requestToken(ctx)
 	key := lookupKey{subject: subject, resourceType: resourceType, perm: permission}
-	if ids, ok := c.remembered(token, key); ok {
-		return ids, nil
+	if ids, local, ok := c.remembered(token, key); ok {
+		return ids, local, nil
 	}
 	if token == "" {
-		return c.lookUp(ctx, consistency, token, key)
+		ids, err := c.lookUp(ctx, consistency, token, key)
+		return ids, false, err
 	}
-	return c.flights.share(ctx, flightKey{token: token, lookup: key, spiceDB: AsksSpiceDB(ctx)}, func() ([]string, error) {
+	ids, err := c.flights.share(ctx, flightKey{token: token, lookup: key, spiceDB: AsksSpiceDB(ctx)}, func() ([]string, error) {
 		// A caller that answered it between the check above and this
 		// flight remembered the answer before its flight ended.
-		if ids, ok := c.remembered(token, key); ok {
+		if ids, _, ok := c.remembered(token, key); ok {
 			return ids, nil
 		}
 		return c.lookUp(ctx, consistency, token, key)
 	})
+	if err != nil {
+		return nil, false, err
+	}
+	// The flight's answer, the database's or SpiceDB's, was remembered
+	// where it belongs (unless a write has cleared it since: then it
+	// counts as SpiceDB's).
+	_, local := c.localAnswers.lookup(token, key)
+	return ids, local, nil
 }
 
 // remembered returns the answer to the lookup key remembered at token, the
-// database's or SpiceDB's.
-func (c *Client) remembered(token string, key lookupKey) ([]string, bool) {
+// database's (local) or SpiceDB's.
+func (c *Client) remembered(token string, key lookupKey) (ids []string, local, ok bool) {
 	if ids, ok := c.localAnswers.lookup(token, key); ok {
-		return ids, true
+		return ids, true, true
 	}
-	return c.answers.lookup(token, key)
+	ids, ok = c.answers.lookup(token, key)
+	return ids, false, ok
+}
+
+// rememberedChecks returns the answers remembered at token to subject's
+// checks, the database's or SpiceDB's: known[i] says whether checks[i]
+// was, allowed[i] its answer.
+func (c *Client) rememberedChecks(token string, subject Object, checks []Check) (known, allowed []bool) {
+	known, allowed = c.answers.checks(token, subject, checks)
+	localKnown, localAllowed := c.localAnswers.checks(token, subject, checks)
+	for i := range checks {
+		if localKnown[i] {
+			known[i], allowed[i] = true, localAllowed[i]
+		}
+	}
+	return known, allowed
 }
 
 // lookUp answers the lookup key afresh, from the LocalLookup or SpiceDB, and
