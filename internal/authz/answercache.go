@@ -34,12 +34,13 @@ import (
 // shared SpiceDB, say) change no token; SpiceDB's answers are therefore
 // also forgotten answerCacheMaxAge after they were first remembered at
 // their revision, SpiceDB's own quantization interval, so such a write
-// holds within the time it would without this cache. The lookups the
-// database answered (local.go) cannot be changed by such a write: they are
-// remembered in a cache of their own that keeps them however old. A SpiceDB that only this
-// process can reach (in-process, on the memory datastore) has no such
-// writes: its answers are kept until a write changes them or the bounds
-// evict them (Client.KeepAnswersUntilChanged).
+// holds within the time it would without this cache. The database's
+// answers (the lookups local.go answered, and the checks decided from
+// them alone) cannot be changed by such a write: they are remembered in a
+// cache of their own that keeps them however old. A SpiceDB that only
+// this process can reach (in-process, on the memory datastore) has no
+// such writes: its answers are kept until a write changes them or the
+// bounds evict them (Client.KeepAnswersUntilChanged).
 
 // Cache bounds. A check costs one unit, a lookup one plus one per id found;
 // at most answerCacheCost units are held (about 20 MiB at most: a check

@@ -72,11 +72,12 @@ type Client struct {
 	// answers remembers lookups and checks by request revision
 	// (answercache.go).
 	answers answerCache
-	// localAnswers remembers, the same way, the lookups the LocalLookup
-	// answered. They come from the database, which every change to the
-	// relationships goes through (with a new revision), so that nothing
-	// ages them: they are kept until a write changes them or the bounds
-	// evict them, whatever answerCacheMaxAge does to SpiceDB's.
+	// localAnswers remembers, the same way, the database's answers: the
+	// lookups the LocalLookup answered, and the checks a Batcher decided
+	// from such lookups alone. Every change to the relationships goes
+	// through the database (with a new revision), so that nothing ages
+	// them: they are kept until a write changes them or the bounds evict
+	// them, whatever answerCacheMaxAge does to SpiceDB's.
 	localAnswers answerCache
 	// flights are the lookups being answered, shared by the callers that
 	// ask the same one meanwhile (flights.go).
