@@ -336,13 +336,6 @@ func TestDatabaseAnswersDoNotAge(t *testing.T) {
 		}
 		return ids
 	}
-	age := func(a *answerCache) {
-		a.mu.Lock()
-		for _, r := range a.revisions {
-			r.since = time.Now().Add(-answerCacheMaxAge - time.Second)
-		}
-		a.mu.Unlock()
-	}
 	tests := []struct {
 		name            string
 		before          func()
@@ -350,7 +343,7 @@ func TestDatabaseAnswersDoNotAge(t *testing.T) {
 		wantSpiceDBCall float64 // SpiceDB calls for two lookups of user#log_in
 	}{
 		{"fresh", func() {}, 0, 0},
-		{"older than answerCacheMaxAge", func() { age(&c.answers); age(&c.localAnswers) }, 0, 1},
+		{"older than answerCacheMaxAge", func() { ageAnswers(c) }, 0, 1},
 		{"after a write through the client", func() {
 			if err := c.WriteRelationships(ctx, portalAccess(5, 6), nil); err != nil {
 				t.Fatal(err)
@@ -408,14 +401,7 @@ func TestDecidedChecksAgeWithTheirLookups(t *testing.T) {
 			viewer := Object{Type: "user", ID: "1"}
 			decided := Check{Resource: Object{Type: "user", ID: "7"}, Permission: "view"}
 			decisions := 0
-			decider := func(_ context.Context, checks []Check) ([]bool, []bool, error) {
-				decisions += len(checks)
-				out := make([]bool, len(checks))
-				for i := range out {
-					out[i] = true
-				}
-				return out, out, nil
-			}
+			decider := allowingDecider(&decisions)
 			request := func() {
 				t.Helper()
 				b := NewBatcher(at, c, viewer, time.Millisecond)
@@ -429,18 +415,23 @@ func TestDecidedChecksAgeWithTheirLookups(t *testing.T) {
 				}
 			}
 			request()
-			for _, a := range []*answerCache{&c.answers, &c.localAnswers} {
-				a.mu.Lock()
-				for _, r := range a.revisions {
-					r.since = time.Now().Add(-answerCacheMaxAge - time.Second)
-				}
-				a.mu.Unlock()
-			}
+			ageAnswers(c)
 			decisions = 0
 			request()
 			if decisions != tt.wantDecisions {
 				t.Fatalf("after a pause, the request decided %d checks again, want %d", decisions, tt.wantDecisions)
 			}
 		})
+	}
+}
+
+// ageAnswers ages every answer c remembers past answerCacheMaxAge.
+func ageAnswers(c *Client) {
+	for _, a := range []*answerCache{&c.answers, &c.localAnswers} {
+		a.mu.Lock()
+		for _, r := range a.revisions {
+			r.since = time.Now().Add(-answerCacheMaxAge - time.Second)
+		}
+		a.mu.Unlock()
 	}
 }

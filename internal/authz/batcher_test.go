@@ -104,14 +104,7 @@ func TestBatchersShareChecksAtOneRevision(t *testing.T) {
 	decided := Check{Resource: Object{Type: "user", ID: "7"}, Permission: "view"}
 	asked := func() float64 { return calls(t, reg, "CheckBulkPermissions") }
 	decisions := 0
-	decider := func(_ context.Context, checks []Check) ([]bool, []bool, error) {
-		decisions += len(checks)
-		out := make([]bool, len(checks))
-		for i := range out {
-			out[i] = true
-		}
-		return out, out, nil
-	}
+	decider := allowingDecider(&decisions)
 	check := func(b *Batcher, want []bool) {
 		t.Helper()
 		got, err := b.CheckMany(ctx, []Check{own, other})
@@ -160,5 +153,17 @@ func TestBatchersShareChecksAtOneRevision(t *testing.T) {
 	check(NewBatcher(ctx, c, viewer, time.Millisecond), []bool{false, false})
 	if got := asked() - n; got != 5 {
 		t.Fatalf("two requests without a revision: %v calls in all, want 5", got)
+	}
+}
+
+// allowingDecider decides every check, allowed, counting them in decisions.
+func allowingDecider(decisions *int) Decider {
+	return func(_ context.Context, checks []Check) ([]bool, []bool, error) {
+		*decisions += len(checks)
+		out := make([]bool, len(checks))
+		for i := range out {
+			out[i] = true
+		}
+		return out, out, nil
 	}
 }
