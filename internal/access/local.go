@@ -30,17 +30,16 @@ func localAnswers(s *sqlfilter.Schema) map[list]bool {
 		row[list{typ, rel}] = s.ViewerRelation(typ, rel)
 	}
 	local := map[list]bool{}
-	const visiting = 1
-	state := map[list]int{}
+	visiting := map[list]bool{}
 	var answers func(k list) bool
 	answers = func(k list) bool {
 		if done, ok := local[k]; ok {
 			return done
 		}
-		if state[k] == visiting { // a cycle: SpiceDB answers it
+		if visiting[k] { // a cycle: SpiceDB answers it
 			return false
 		}
-		state[k] = visiting
+		visiting[k] = true
 		ok := row[k]
 		if !ok && hasTable(k.typ) {
 			if p, err := s.Compile(k.typ, k.permission); err == nil && p.Fallback == "" {
