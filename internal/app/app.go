@@ -26,6 +26,7 @@ import (
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/migrate"
 	"github.com/pbxportal/pbxportal/ent/migrate/migrations"
 	"github.com/pbxportal/pbxportal/graph"
 	"github.com/pbxportal/pbxportal/internal/access"
@@ -354,7 +355,7 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 // that is behind the versioned migrations.
 func prepareSchema(ctx context.Context, client *ent.Client, drv *entsql.Driver, postgres bool) error {
 	if !postgres {
-		if err := client.Schema.Create(ctx); err != nil {
+		if err := migrate.Create(ctx, client.Schema, migration.Tables()); err != nil {
 			return fmt.Errorf("migrate database: %w", err)
 		}
 		if err := rewriteTimes(ctx, drv.DB()); err != nil {

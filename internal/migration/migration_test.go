@@ -17,7 +17,6 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/domain"
-	"github.com/pbxportal/pbxportal/ent/migrate"
 	"github.com/pbxportal/pbxportal/ent/migrate/migrations"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/migration"
@@ -78,10 +77,14 @@ func TestApplyOnEmptySchemaMatchesEnt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = migrate.NewSchema(entsql.OpenDB(dialect.Postgres, db)).NamedDiff(ctx, "drift",
+	m, err := schema.NewMigrate(entsql.OpenDB(dialect.Postgres, db),
 		schema.WithDir(local), schema.WithMigrationMode(schema.ModeInspect),
 		schema.WithDialect(dialect.Postgres), schema.WithFormatter(atlas.DefaultFormatter),
 		schema.WithDropColumn(true), schema.WithDropIndex(true), schema.WithErrNoPlan(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = m.NamedDiff(ctx, "drift", migration.Tables()...)
 	if !errors.Is(err, atlas.ErrNoPlan) {
 		files, _ := os.ReadDir(out)
 		for _, f := range files {

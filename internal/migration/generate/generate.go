@@ -23,7 +23,7 @@ import (
 	"entgo.io/ent/dialect/sql/schema"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 
-	"github.com/pbxportal/pbxportal/ent/migrate"
+	"github.com/pbxportal/pbxportal/internal/migration"
 )
 
 // Run writes a migration file named name (its version is the current UTC
@@ -53,7 +53,7 @@ func Run(ctx context.Context, devURL, dir, name string) ([]string, error) {
 		return nil, fmt.Errorf("open dev database: %w", err)
 	}
 	defer db.Close()
-	err = migrate.NewSchema(entsql.OpenDB(dialect.Postgres, db)).NamedDiff(ctx, name,
+	m, err := schema.NewMigrate(entsql.OpenDB(dialect.Postgres, db),
 		schema.WithDir(local),
 		schema.WithMigrationMode(schema.ModeReplay),
 		schema.WithDialect(dialect.Postgres),
@@ -64,6 +64,9 @@ func Run(ctx context.Context, devURL, dir, name string) ([]string, error) {
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
 	)
+	if err == nil {
+		err = m.NamedDiff(ctx, name, migration.Tables()...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("diff ent/schema against %s: %w", dir, err)
 	}
