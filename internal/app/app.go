@@ -50,6 +50,7 @@ import (
 	"github.com/pbxportal/pbxportal/internal/rules"
 	"github.com/pbxportal/pbxportal/internal/server"
 	"github.com/pbxportal/pbxportal/internal/session"
+	"github.com/pbxportal/pbxportal/internal/stmtcache"
 )
 
 // Config is how pbxportal runs. The zero values (but DataDir) are the
@@ -310,8 +311,9 @@ func OpenStore(ctx context.Context, cfg Config) (*Store, error) {
 		client = ent.NewClient(ent.Driver(dbwrite.Defer(drv)))
 	} else {
 		// The same, and one writer at a time: SQLite never answers
-		// "database is locked".
-		client = ent.NewClient(ent.Driver(dbwrite.Serialize(drv, sqliteWriteWait)))
+		// "database is locked". Its queries keep their statements, which
+		// its driver does not (pgx does).
+		client = ent.NewClient(ent.Driver(stmtcache.Wrap(dbwrite.Serialize(drv, sqliteWriteWait), drv.DB(), sqliteStatements)))
 	}
 	// SQLite has created its files (the database, its WAL) by now.
 	if err := secureDataDir(cfg.DataDir); err != nil {
@@ -395,6 +397,11 @@ func Migrate(ctx context.Context, cfg Config, opts migration.Options) ([]string,
 	}
 	return migration.Apply(ctx, drv.DB(), dir, opts)
 }
+
+// sqliteStatements is how many prepared statements SQLite's queries keep
+// (stmtcache): a request's shapes of query, those of every list and
+// lookup, with room for the lengths of IN lists.
+const sqliteStatements = 512
 
 // sqliteWriteWait is how long a writer waits for its turn on SQLite before
 // giving up.
