@@ -42,8 +42,9 @@ import (
 // for the rest, it makes the lookups the permission lacks, if the database
 // answers them all, and decides them too. Whatever it cannot decide goes to
 // SpiceDB. Whether a check is decided here therefore depends only on what
-// the request asked before (its list) and on the checks, never on timing. Inside a transaction (a mutation) it decides
-// nothing: its rows may not be committed yet.
+// the request asked before (its list) and on the checks, never on timing.
+// Inside a transaction (a mutation) it decides nothing: its rows may not be
+// committed yet.
 func (v Viewer) Decider(client *ent.Client) authz.Decider {
 	return func(ctx context.Context, checks []authz.Check) ([]bool, []bool, error) {
 		decided := make([]bool, len(checks))

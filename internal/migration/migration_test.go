@@ -77,14 +77,10 @@ func TestApplyOnEmptySchemaMatchesEnt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := schema.NewMigrate(entsql.OpenDB(dialect.Postgres, db),
+	err = migration.Diff(ctx, entsql.OpenDB(dialect.Postgres, db), "drift",
 		schema.WithDir(local), schema.WithMigrationMode(schema.ModeInspect),
 		schema.WithDialect(dialect.Postgres), schema.WithFormatter(atlas.DefaultFormatter),
 		schema.WithDropColumn(true), schema.WithDropIndex(true), schema.WithErrNoPlan(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = m.NamedDiff(ctx, "drift", migration.Tables()...)
 	if !errors.Is(err, atlas.ErrNoPlan) {
 		files, _ := os.ReadDir(out)
 		for _, f := range files {

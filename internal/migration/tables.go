@@ -1,6 +1,9 @@
 package migration
 
 import (
+	"context"
+
+	"entgo.io/ent/dialect"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/pbxportal/pbxportal/ent/migrate"
@@ -54,4 +57,14 @@ func leadsIndex(t *entschema.Table, c *entschema.Column) bool {
 		}
 	}
 	return false
+}
+
+// Diff writes, as one named migration of the directory that opts give
+// (schema.WithDir), what brings the database of drv to Tables.
+func Diff(ctx context.Context, drv dialect.Driver, name string, opts ...entschema.MigrateOption) error {
+	m, err := entschema.NewMigrate(drv, opts...)
+	if err != nil {
+		return err
+	}
+	return m.NamedDiff(ctx, name, Tables()...)
 }

@@ -53,7 +53,7 @@ func Run(ctx context.Context, devURL, dir, name string) ([]string, error) {
 		return nil, fmt.Errorf("open dev database: %w", err)
 	}
 	defer db.Close()
-	m, err := schema.NewMigrate(entsql.OpenDB(dialect.Postgres, db),
+	err = migration.Diff(ctx, entsql.OpenDB(dialect.Postgres, db), name,
 		schema.WithDir(local),
 		schema.WithMigrationMode(schema.ModeReplay),
 		schema.WithDialect(dialect.Postgres),
@@ -64,9 +64,6 @@ func Run(ctx context.Context, devURL, dir, name string) ([]string, error) {
 		schema.WithDropColumn(true),
 		schema.WithDropIndex(true),
 	)
-	if err == nil {
-		err = m.NamedDiff(ctx, name, migration.Tables()...)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("diff ent/schema against %s: %w", dir, err)
 	}
