@@ -20,13 +20,16 @@ type revisionKey struct{}
 type readRevision struct {
 	token string
 	err   error
+	// once holds the answers of RequestOnce, read after the revision.
+	once *onceAnswers
 }
 
 // WithRevision returns ctx whose SpiceDB reads are at least as fresh as the
 // ZedToken token, the newest revision that any replica has written. An empty
-// token asks for full consistency.
+// token asks for full consistency. It begins a request: RequestOnce's
+// answers are shared under it.
 func WithRevision(ctx context.Context, token string) context.Context {
-	return context.WithValue(ctx, revisionKey{}, readRevision{token: token})
+	return context.WithValue(ctx, revisionKey{}, readRevision{token: token, once: &onceAnswers{}})
 }
 
 // WithUnsettled returns ctx whose SpiceDB reads all fail with cause, wrapped
