@@ -117,6 +117,7 @@ type Lists struct {
 	schema *sqlfilter.Schema
 	plans  map[list]*sqlfilter.Plan
 	local  map[list]bool // the lookups LocalLookup answers
+	row    map[list]bool // those it answers from the viewer's row
 
 	mu     sync.Mutex
 	checks map[list]*sqlfilter.Plan // compiled on first use; nil: does not compile
@@ -136,7 +137,8 @@ func NewLists() (*Lists, error) {
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
-	l := &Lists{schema: s, plans: map[list]*sqlfilter.Plan{}, checks: map[list]*sqlfilter.Plan{}, local: localAnswers(s)}
+	row := rowRelations(s)
+	l := &Lists{schema: s, plans: map[list]*sqlfilter.Plan{}, checks: map[list]*sqlfilter.Plan{}, local: localAnswers(s, row), row: row}
 	for _, rl := range rootLists() {
 		p, err := s.Compile(rl.typ, rl.permission)
 		if err != nil {
@@ -216,7 +218,7 @@ func (v Viewer) listFilter(ctx context.Context, typ, permission string) (func(*s
 		if err != nil {
 			return nil, fmt.Errorf("access: %w", err)
 		}
-		return f, nil
+		return f.Apply, nil
 	}
 	ids, err := v.lookup(ctx, typ, permission)
 	if err != nil {

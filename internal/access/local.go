@@ -20,15 +20,10 @@ import (
 //     and whose plan's lookups are all answered here too: site#reach is
 //     site_manager (a column of the users table) + domain->manage, and
 //     domain#manage is office_manager + platform->support;
-//   - the relations of types without a table that the subject's own row
-//     writes (projection.RowRelations: platform#support, number#replayer),
-//     whose subjects are all users.
-func localAnswers(s *sqlfilter.Schema) map[list]bool {
-	row := map[list]bool{}
-	for _, k := range projection.RowRelations() {
-		typ, rel, _ := strings.Cut(k, "#")
-		row[list{typ, rel}] = s.ViewerRelation(typ, rel)
-	}
+//   - the relations that the subject's own row writes from its fields
+//     (projection.RowRelations: platform#support, domain#member,
+//     site#site_manager, …), whose subjects are all users.
+func localAnswers(s *sqlfilter.Schema, row map[list]bool) map[list]bool {
 	local := map[list]bool{}
 	visiting := map[list]bool{}
 	var answers func(k list) bool
@@ -60,6 +55,19 @@ func localAnswers(s *sqlfilter.Schema) map[list]bool {
 	return local
 }
 
+// rowRelations are projection.RowRelations that the schema says only
+// users hold (sqlfilter.Schema.ViewerRelation).
+func rowRelations(s *sqlfilter.Schema) map[list]bool {
+	row := map[list]bool{}
+	for _, k := range projection.RowRelations() {
+		typ, rel, _ := strings.Cut(k, "#")
+		if s.ViewerRelation(typ, rel) {
+			row[list{typ, rel}] = true
+		}
+	}
+	return row
+}
+
 // AnswersLocally reports whether LocalLookup answers the lookups of
 // typ#perm.
 func (l *Lists) AnswersLocally(typ, perm string) bool { return l.local[list{typ, perm}] }
@@ -79,7 +87,7 @@ func (l *Lists) LocalAnswers() []string {
 // to answer a lookup of typ#perm: none for one it does not answer, or one
 // read from the subject's row.
 func (l *Lists) LocalLookupsOf(typ, perm string) []string {
-	if !l.AnswersLocally(typ, perm) || !hasTable(typ) {
+	if !l.AnswersLocally(typ, perm) || l.row[list{typ, perm}] {
 		return nil
 	}
 	return l.plan(list{typ, perm}).Lookups()
@@ -108,9 +116,9 @@ func (l *Lists) LocalLookup(client *ent.Client, spice *authz.Client) authz.Local
 		if err != nil {
 			return nil, false, nil
 		}
-		if !hasTable(typ) {
-			ids, err := projection.RowResources(ctx, client, viewer, typ, perm)
-			return ids, true, err
+		if l.row[list{typ, perm}] {
+			ids, err := rowResources(ctx, client, viewer)
+			return ids[typ+"#"+perm], true, err
 		}
 		ids, err := l.answer(ctx, client, typ, perm, viewer, func(ctx context.Context, typ, perm string) ([]string, error) {
 			return spice.LookupResources(ctx, typ, perm, subject)
@@ -130,13 +138,29 @@ func (l *Lists) answer(ctx context.Context, client *ent.Client, typ, perm string
 	if err != nil {
 		return nil, fmt.Errorf("access: %w", err)
 	}
-	ids, err := idsWhere(ctx, client, typ, uncounted(f))
-	if err != nil {
-		return nil, err
+	ids, known := f.IDs()
+	if !known {
+		if ids, err = idsWhere(ctx, client, typ, uncounted(f.Apply)); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = strconv.Itoa(id)
 	}
 	return out, nil
+}
+
+// rowKey is the key of a user's row relations in a request
+// (authz.RequestOnce).
+type rowKey struct{ user int }
+
+// rowResources are the row relations of user (projection.RowResources), read
+// once per request however many of its lookups ask, and at once: a page's
+// filter looks several of them up concurrently (domain#member,
+// domain#office_manager, site#site_manager), each from the same row.
+func rowResources(ctx context.Context, client *ent.Client, user int) (map[string][]string, error) {
+	return authz.RequestOnce(ctx, rowKey{user}, func() (map[string][]string, error) {
+		return projection.RowResources(ctx, client, user)
+	})
 }

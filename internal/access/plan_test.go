@@ -68,13 +68,13 @@ func TestRecordingsPagePlan(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := entsql.Dialect(dialect.SQLite).Select(recording.FieldID).From(entsql.Table(recording.Table))
-			f(s)
+			f.Apply(s)
 			q, args := s.OrderBy(s.C(recording.FieldID)).Limit(21).Query()
 			got := sqlitetest.Plan(t, db, q, args...)
 			collects := strings.Contains(got, "MULTI-INDEX OR") || strings.Contains(got, "TEMP B-TREE")
 			scans := strings.Contains(got, "SCAN "+recording.Table)
 			pg := entsql.Dialect(dialect.Postgres).Select(recording.FieldID).From(entsql.Table(recording.Table))
-			f(pg)
+			f.Apply(pg)
 			if pq, _ := pg.Query(); strings.Contains(pq, "+(") {
 				t.Errorf("PostgreSQL gets SQLite's plan hint: %s", pq)
 			}
@@ -164,7 +164,7 @@ func TestCountPlan(t *testing.T) {
 			ctx, part := sqlfilter.CountPart(context.Background())
 			for n := 1; ; n++ {
 				s := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table(table)).WithContext(ctx)
-				f(s)
+				f.Apply(s)
 				q, args := s.Query()
 				got := sqlitetest.Plan(t, db, q, args...)
 				if strings.Contains(got, "SCAN "+table) {
@@ -175,7 +175,7 @@ func TestCountPlan(t *testing.T) {
 					t.Errorf("part %d of a domain-wide count reads an index per term and merges the row ids:\n%s\n%s", n, q, got)
 				}
 				pg := entsql.Dialect(dialect.Postgres).Select("COUNT(*)").From(entsql.Table(table)).WithContext(ctx)
-				f(pg)
+				f.Apply(pg)
 				if pq, _ := pg.Query(); strings.Contains(pq, "+(") || strings.Contains(pq, "EXISTS") {
 					t.Errorf("PostgreSQL gets a part of SQLite's count: %s", pq)
 				}

@@ -3,6 +3,7 @@ package projection_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pbxportal/pbxportal/ent"
@@ -39,12 +40,13 @@ func entities(t *testing.T, c *ent.Client) []authz.Object {
 	return objs
 }
 
-// TestAllIsTheUnionOfEmit: the paged, eager-loading All emits exactly what
-// Emit, the mutation hook's per-entity path, emits for each entity, and no
-// relationship has two owners (the hook's diffs rely on it), whatever the
-// page size.
-func TestAllIsTheUnionOfEmit(t *testing.T) {
-	tests := []struct {
+// worlds are the databases the projection's tests run on: the demo
+// company, and a generated one that takes every branch of the emitters.
+func worlds() []struct {
+	name string
+	fill func(t *testing.T, c *ent.Client)
+} {
+	return []struct {
 		name string
 		fill func(t *testing.T, c *ent.Client)
 	}{
@@ -57,7 +59,66 @@ func TestAllIsTheUnionOfEmit(t *testing.T) {
 			generate(t, c, dataset{domains: 3, sites: 3, users: 120, groups: 4, queues: 3, recordings: 300, contacts: 5, seed: 7})
 		}},
 	}
-	for _, tt := range tests {
+}
+
+// TestRowRelationsAreTheirSubjectsRows: the relationships of the
+// RowRelations in the whole projection are exactly those that RowResources
+// reads from each user's row, so that no other row (a domain's, a join
+// table's) writes one, and a lookup of them may read the subject's row
+// alone.
+func TestRowRelationsAreTheirSubjectsRows(t *testing.T) {
+	for _, tt := range worlds() {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := openSQLite(t, t.TempDir())
+			tt.fill(t, c)
+			row := projection.RowRelations()
+			all, err := projection.All(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			for _, r := range all {
+				if slices.Contains(row, r.Resource.Type+"#"+r.Relation) {
+					want = append(want, r.String())
+				}
+			}
+			users, err := c.User.Query().IDs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, id := range users {
+				held, err := projection.RowResources(ctx, c, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for k, ids := range held {
+					typ, rel, _ := strings.Cut(k, "#")
+					for _, res := range ids {
+						got = append(got, authz.Relationship{Resource: authz.Object{Type: typ, ID: res}, Relation: rel,
+							Subject: projection.Obj(projection.TypeUser, id)}.String())
+					}
+				}
+			}
+			slices.Sort(want)
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("the users' rows hold %d relationships of %v, the projection %d; they differ", len(got), row, len(want))
+			}
+			if len(want) < len(users) {
+				t.Errorf("only %d relationships of %v for %d users: is every branch taken?", len(want), row, len(users))
+			}
+		})
+	}
+}
+
+// TestAllIsTheUnionOfEmit: the paged, eager-loading All emits exactly what
+// Emit, the mutation hook's per-entity path, emits for each entity, and no
+// relationship has two owners (the hook's diffs rely on it), whatever the
+// page size.
+func TestAllIsTheUnionOfEmit(t *testing.T) {
+	for _, tt := range worlds() {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
 			c := openSQLite(t, t.TempDir())

@@ -83,6 +83,15 @@ func self(resource, relation string, conds ...cond) sqlfilter.Column {
 	return c
 }
 
+// ownRow: a relation of resource whose subjects' own rows write it from
+// their fields alone (RowRelations), looked up from the viewer's row: the
+// resources found are tested by their id (see sqlfilter.Column.LookedUp).
+func ownRow(resource, relation string) sqlfilter.Column {
+	c := fk(resource, relation, "id")
+	c.LookedUp = true
+	return c
+}
+
 // via: the relation's subjects are in another table: rows of table whose
 // subjectCol is the subject and resourceCol the resource, and that pass
 // conds.
@@ -126,13 +135,15 @@ func Columns() []sqlfilter.Column {
 		self(TypeUser, "portal_access", portal, eq(user.FieldVoicePortalAccess, true)),
 		fk(TypeUser, "credentials_domain", user.FieldDomainID, neq(user.FieldScope, string(user.ScopeOFFICE_MANAGER))),
 		self(TypeUser, "replays_own", mm, eq(user.FieldReplayOwn, true)),
-		// emitUser: relations of other objects that a user row writes
-		via(TypeSite, "site_manager", user.Table, user.FieldSiteID, user.FieldID, eq(user.FieldScope, string(user.ScopeSITE_MANAGER))),
-		via(TypeDomain, "member", user.Table, user.FieldDomainID, user.FieldID, portal),
-		via(TypeDomain, "office_manager", user.Table, user.FieldDomainID, user.FieldID, eq(user.FieldScope, string(user.ScopeOFFICE_MANAGER))),
-		via(TypeDomain, "historical_reporter", user.Table, user.FieldDomainID, user.FieldID, eq(user.FieldHistoricalCallReporting, true)),
-		via(TypeDomain, "replays_all", user.Table, user.FieldDomainID, user.FieldID, mm, eq(user.FieldReplayAll, true)),
-		via(TypeDomain, "downloader", user.Table, user.FieldDomainID, user.FieldID, mm, eq(user.FieldDownloadRecordings, true)),
+		// emitUser: relations of other objects that the subject's row alone
+		// writes
+		ownRow(TypeSite, "site_manager"),
+		ownRow(TypeDomain, "member"),
+		ownRow(TypeDomain, "office_manager"),
+		ownRow(TypeDomain, "historical_reporter"),
+		ownRow(TypeDomain, "replays_all"),
+		ownRow(TypeDomain, "downloader"),
+		// emitUser: relations of other objects that a user's edges write
 		via(TypeGroup, "member", user.GroupsTable, user.GroupsPrimaryKey[0], user.GroupsPrimaryKey[1]),
 		via(TypeQueue, "supervisor", user.SupervisedQueuesTable, user.SupervisedQueuesPrimaryKey[0], user.SupervisedQueuesPrimaryKey[1]),
 		via(TypeQueue, "agent", user.AgentMembershipsTable, "queue_id", user.AgentMembershipsColumn),
@@ -197,5 +208,5 @@ func platformResolve(_ context.Context, ids []string) (func(*sql.Selector) *sql.
 	if slices.Contains(ids, Platform().ID) {
 		return func(*sql.Selector) *sql.Predicate { return sql.P(func(b *sql.Builder) { b.WriteString("1 = 1") }) }, nil
 	}
-	return func(*sql.Selector) *sql.Predicate { return nil }, nil
+	return nil, nil
 }

@@ -103,14 +103,14 @@ definition item {
 				t.Fatal(err)
 			}
 			whole := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table(table))
-			f(whole)
+			f.Apply(whole)
 			want := countOf(t, db, whole)
 			ctx, part := CountPart(context.Background())
 			total := 0
 			var counts []int
 			for {
 				sel := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table(table)).WithContext(ctx)
-				f(sel)
+				f.Apply(sel)
 				n := countOf(t, db, sel)
 				total += n
 				counts = append(counts, n)

@@ -70,7 +70,7 @@ func domainWideFilter(t *testing.T, s *Schema, domains []string) func(*entsql.Se
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return f.Apply
 }
 
 // TestDomainWideFilterByDialect: for a viewer with a domain-wide grant, the
@@ -197,7 +197,7 @@ func ownSwitchFilter(t *testing.T, s *Schema, perm string, found map[string][]st
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f
+	return f.Apply
 }
 
 // TestViewerRowFilter: a term that only the viewer's own row can pass (the

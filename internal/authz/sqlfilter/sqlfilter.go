@@ -55,7 +55,7 @@ type Column struct {
 	Match func(s *sql.Selector, in func(col string) *sql.Predicate) *sql.Predicate
 	// Resolve is set instead of Match for subjects whose ids are not row ids
 	// (a platform, a number): it turns the subject ids into the predicate,
-	// nil for one that matches nothing.
+	// or returns nil when they match no row.
 	Resolve func(ctx context.Context, ids []string) (func(*sql.Selector) *sql.Predicate, error)
 	// Self says that the relation's subject is the row itself: Match
 	// tests the row's own id, so that the only row holding a subject is
@@ -71,6 +71,17 @@ type Column struct {
 	// through type's table. The column must hold exactly what the through
 	// row's Via holds, at every moment a list reads it.
 	Via string
+	// LookedUp says that the relation, one whose subjects are viewers, is
+	// looked up (LookupResources of Resource#Relation for the viewer) rather
+	// than matched against the viewer: Match then tests the resource's own
+	// id against the resources found. It suits a relation that the
+	// subject's own row writes from its fields alone (a user's domain#member):
+	// the lookup reads that one row, where matching the viewer would read
+	// the subjects' table in a subquery of every filter that names it.
+	LookedUp bool
+
+	// testsID: Match tests the resource's id and nothing else (see New).
+	testsID bool
 }
 
 // Lookup answers LookupResources for the viewer.
@@ -144,9 +155,20 @@ func New(cfg Config) (*Schema, error) {
 		if (c.Match == nil) == (c.Resolve == nil) {
 			return nil, fmt.Errorf("sqlfilter: column %s#%s needs exactly one of Match and Resolve", c.Resource, c.Relation)
 		}
+		c.testsID = testsID(c)
+		if c.LookedUp && (!c.testsID || c.Self) {
+			return nil, fmt.Errorf("sqlfilter: looked-up column %s#%s must test the resource's id alone", c.Resource, c.Relation)
+		}
 		s.columns[k] = c
 	}
 	return s, nil
+}
+
+// testsID reports whether c's Match tests the resource's own id and
+// nothing else. A filter made of such tests is a set of ids (Filter.IDs).
+func testsID(c Column) bool {
+	_, bare, ok := plainColumn(sql.Select().From(sql.Table("t")), c)
+	return ok && bare == "id"
 }
 
 // Plan is a compiled permission of one type.
@@ -240,6 +262,10 @@ func (s *Schema) compile(typ, name string, depth int) (*node, error) {
 			col, ok := s.columns[[2]string{typ, name}]
 			if !ok || col.Match == nil {
 				return nil, unsupported(fmt.Sprintf("no column holds %s#%s", typ, name))
+			}
+			if col.LookedUp {
+				kids = append(kids, &node{op: opLookup, col: col, typ: typ, perm: name})
+				continue
 			}
 			kids = append(kids, &node{op: opViewer, col: col})
 		}
@@ -431,9 +457,9 @@ func (p *Plan) Lookups() []string {
 }
 
 // Filter makes the plan's SQL filter for the viewer: it looks up every
-// container the plan needs, concurrently, and returns the predicate over the
+// container the plan needs, concurrently, and returns the filter of the
 // plan's table. A fallback plan has no filter; Filter then fails.
-func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Lookup) (func(*sql.Selector), error) {
+func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Lookup) (*Filter, error) {
 	if p.Fallback != "" {
 		return nil, fmt.Errorf("sqlfilter: %s#%s does not compile: %s", p.Type, p.Permission, p.Fallback)
 	}
@@ -448,16 +474,14 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 			return nil
 		}
 		if n.op == opLookup && n.col.Resolve != nil {
-			ids := found[n.typ+"#"+n.perm]
-			if len(ids) == 0 {
-				resolved[n] = func(*sql.Selector) *sql.Predicate { return nil }
-				return nil
+			resolved[n] = nil // matches nothing
+			if ids := found[n.typ+"#"+n.perm]; len(ids) > 0 {
+				f, err := n.col.Resolve(ctx, ids)
+				if err != nil {
+					return fmt.Errorf("sqlfilter: resolve %s#%s: %w", n.col.Resource, n.col.Relation, err)
+				}
+				resolved[n] = f
 			}
-			f, err := n.col.Resolve(ctx, ids)
-			if err != nil {
-				return fmt.Errorf("sqlfilter: resolve %s#%s: %w", n.col.Resource, n.col.Relation, err)
-			}
-			resolved[n] = f
 		}
 		for _, k := range n.kids {
 			if err := prepare(k); err != nil {
@@ -477,34 +501,83 @@ func (p *Plan) Filter(ctx context.Context, s *Schema, viewerID int, lookup Looku
 			}
 		}
 	}
-	r := &renderer{schema: s, viewerID: viewerID, found: ints, resolved: resolved}
-	root := p.root
-	return func(sel *sql.Selector) {
-		rr := *r // a query may be built more than once, and concurrently
-		c := countFrom(sel.Context())
-		rr.counting = c != nil
-		if c != nil {
-			// r, the same for every build of this filter, claims the count.
-			parts := rr.countParts(sel, root)
-			if i, mine := c.claim(r, max(len(parts), 1)); mine && len(parts) > 0 {
-				sel.Where(parts[i])
-				return
+	return &Filter{r: &renderer{schema: s, viewerID: viewerID, found: ints, resolved: resolved}, root: p.root}, nil
+}
+
+// Filter is a plan's filter for one viewer, with its lookups made.
+type Filter struct {
+	r    *renderer
+	root *node
+}
+
+// Apply restricts sel, a query of the plan's table, to the rows that pass.
+func (f *Filter) Apply(sel *sql.Selector) {
+	rr := *f.r // a query may be built more than once, and concurrently
+	c := countFrom(sel.Context())
+	rr.counting = c != nil
+	if c != nil {
+		// f.r, the same for every build of this filter, claims the count.
+		parts := rr.countParts(sel, f.root)
+		if i, mine := c.claim(f.r, max(len(parts), 1)); mine && len(parts) > 0 {
+			sel.Where(parts[i])
+			return
+		}
+		rr.aliases = 0
+	}
+	var pred *sql.Predicate
+	if c != nil && sel.Dialect() != dialect.SQLite {
+		// A count on PostgreSQL reads every row of the filter: a
+		// subquery hashed once serves it better than one per row.
+		pred = rr.render(sel, f.root)
+	} else {
+		pred = rr.renderTop(sel, f.root)
+	}
+	if pred == nil {
+		pred = sql.False()
+	}
+	sel.Where(pred)
+}
+
+// IDs returns, when the filter tests nothing but the row's id against ids
+// known without reading the table (the viewer's own id, ids looked up),
+// those ids, sorted and distinct: the rows that pass are those of them that
+// exist. It is how a site manager's site#reach is the site her row names,
+// with no query of the sites. ok is false when the filter tests anything
+// else.
+func (f *Filter) IDs() (ids []int, ok bool) {
+	var walk func(*node) bool
+	walk = func(n *node) bool {
+		switch n.op {
+		case opNever:
+			return true
+		case opOr:
+			for _, k := range n.kids {
+				if !walk(k) {
+					return false
+				}
 			}
-			rr.aliases = 0
+			return true
+		case opViewer:
+			ids = append(ids, f.r.viewerID)
+			return n.col.testsID
+		case opLookup:
+			if r, ok := f.r.resolved[n]; ok {
+				return r == nil
+			}
+			found := f.r.found[n.typ+"#"+n.perm]
+			ids = append(ids, found...)
+			return len(found) == 0 || n.col.testsID
+		case opThrough:
+			sub, ok := (&Filter{r: f.r, root: n.sub}).IDs()
+			return ok && len(sub) == 0
 		}
-		var pred *sql.Predicate
-		if c != nil && sel.Dialect() != dialect.SQLite {
-			// A count on PostgreSQL reads every row of the filter: a
-			// subquery hashed once serves it better than one per row.
-			pred = rr.render(sel, root)
-		} else {
-			pred = rr.renderTop(sel, root)
-		}
-		if pred == nil {
-			pred = sql.False()
-		}
-		sel.Where(pred)
-	}, nil
+		return false
+	}
+	if !walk(f.root) {
+		return nil, false
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), true
 }
 
 // lookupAll runs the lookups concurrently.
@@ -705,6 +778,9 @@ func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 		return n.col.Match(s, func(col string) *sql.Predicate { return sql.EQ(col, r.viewerID) })
 	case opLookup:
 		if f, ok := r.resolved[n]; ok {
+			if f == nil {
+				return nil
+			}
 			return f(s)
 		}
 		ids := r.found[n.typ+"#"+n.perm]

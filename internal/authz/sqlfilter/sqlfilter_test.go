@@ -160,7 +160,7 @@ definition item {
 			t.Fatal(err)
 		}
 		sel := entsql.Dialect(dialect.SQLite).Select("*").From(entsql.Table("item"))
-		f(sel)
+		f.Apply(sel)
 		if q, _ := sel.Query(); q != tt.want {
 			t.Errorf("item#%s with no containers: %s, want %s", tt.permission, q, tt.want)
 		}
@@ -199,5 +199,96 @@ definition team {
 		if got := s.ViewerRelation("team", tt.name); got != tt.want {
 			t.Errorf("ViewerRelation(team, %s) = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestFilterIDs: a filter that tests nothing but the row's own id, against
+// the viewer's id or the ids of looked-up relations (LookedUp columns), is
+// a set of ids known without a query; a term that tests another column, a
+// condition, or a subject resolved to rows is not, unless it matches
+// nothing.
+func TestFilterIDs(t *testing.T) {
+	const schema = `
+definition user {
+    relation self: user
+    relation enabled: user
+    relation site: site
+    relation team: team
+    permission reach = self + site->manage
+    permission open = enabled + site->manage
+    permission by_team = team->lead
+}
+definition site {
+    relation manager: user
+    relation platform: platform
+    permission manage = manager + platform->staff
+}
+definition platform {
+    relation staff: user
+}
+definition team {
+    relation lead: user
+}
+`
+	col := func(res, rel, column string, looked bool) Column {
+		return Column{Resource: res, Relation: rel, LookedUp: looked, Match: func(s *entsql.Selector, in func(string) *entsql.Predicate) *entsql.Predicate {
+			return in(s.C(column))
+		}}
+	}
+	everyRow := func(_ context.Context, ids []string) (func(*entsql.Selector) *entsql.Predicate, error) {
+		if slices.Contains(ids, "main") {
+			return func(*entsql.Selector) *entsql.Predicate { return entsql.ExprP("1 = 1") }, nil
+		}
+		return nil, nil
+	}
+	s, err := New(Config{Schema: schema, Viewer: "user", Columns: []Column{
+		col("user", "self", "id", false),
+		{Resource: "user", Relation: "enabled", Match: func(s *entsql.Selector, in func(string) *entsql.Predicate) *entsql.Predicate {
+			return entsql.And(entsql.EQ(s.C("enabled"), true), in(s.C("id")))
+		}},
+		col("user", "site", "site_id", false),
+		col("user", "team", "team_id", false),
+		col("site", "manager", "id", true),
+		{Resource: "site", Relation: "platform", Resolve: everyRow},
+		col("team", "lead", "id", true),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, typ, permission string
+		found                 map[string][]string
+		want                  []int
+		known                 bool
+	}{
+		{"the viewer's own id", "user", "reach", nil, []int{7}, true},
+		{"a looked-up relation of the listed type", "site", "manage", map[string][]string{"site#manager": {"4", "2", "4"}}, []int{2, 4}, true},
+		{"a resolved subject that matches nothing", "site", "manage", map[string][]string{"platform#staff": {"other"}}, nil, true},
+		{"a resolved subject that matches rows", "site", "manage", map[string][]string{"platform#staff": {"main"}}, nil, false},
+		{"a lookup tested on another column", "user", "reach", map[string][]string{"site#manage": {"3"}}, nil, false},
+		{"a lookup that found nothing", "user", "by_team", nil, nil, true},
+		{"a lookup tested on another column, found", "user", "by_team", map[string][]string{"team#lead": {"5"}}, nil, false},
+		{"a condition on the viewer's row", "user", "open", nil, nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := s.Compile(tt.typ, tt.permission)
+			if err != nil || p.Fallback != "" {
+				t.Fatalf("%s#%s: %v %q", tt.typ, tt.permission, err, p.Fallback)
+			}
+			f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
+				return tt.found[typ+"#"+perm], nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, known := f.IDs()
+			if known != tt.known || (known && !slices.Equal(got, tt.want)) {
+				t.Errorf("IDs() = %v, %v; want %v, %v", got, known, tt.want, tt.known)
+			}
+		})
+	}
+	if _, err := New(Config{Schema: schema, Viewer: "user", Columns: []Column{col("user", "site", "site_id", true)}}); err == nil {
+		t.Error("a looked-up column that tests another column than the id was accepted")
 	}
 }
