@@ -580,24 +580,30 @@ func (f *Filter) IDs() (ids []int, ok bool) {
 	return slices.Compact(ids), true
 }
 
-// lookupAll runs the lookups concurrently.
+// lookupAll runs the lookups concurrently, the first in the caller's own
+// goroutine: a lookup answered from the database runs deep, and each new
+// goroutine grows its stack there, copying it each time it doubles.
 func lookupAll(ctx context.Context, keys []string, lookup Lookup) (map[string][]string, error) {
 	found := make(map[string][]string, len(keys))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make([]error, len(keys))
-	for i, k := range keys {
-		wg.Go(func() {
-			typ, perm, _ := cut(k)
-			ids, err := lookup(ctx, typ, perm)
-			if err != nil {
-				errs[i] = fmt.Errorf("sqlfilter: lookup %s: %w", k, err)
-				return
-			}
-			mu.Lock()
-			found[k] = ids
-			mu.Unlock()
-		})
+	run := func(i int, k string) {
+		typ, perm, _ := cut(k)
+		ids, err := lookup(ctx, typ, perm)
+		if err != nil {
+			errs[i] = fmt.Errorf("sqlfilter: lookup %s: %w", k, err)
+			return
+		}
+		mu.Lock()
+		found[k] = ids
+		mu.Unlock()
+	}
+	for i, k := range keys[min(1, len(keys)):] {
+		wg.Go(func() { run(i+1, k) })
+	}
+	if len(keys) > 0 {
+		run(0, keys[0])
 	}
 	wg.Wait()
 	for _, err := range errs {
