@@ -83,9 +83,10 @@ func self(resource, relation string, conds ...cond) sqlfilter.Column {
 	return c
 }
 
-// ownRow: a relation of resource whose subjects' own rows write it from
-// their fields alone (RowRelations), looked up from the viewer's row: the
-// resources found are tested by their id (see sqlfilter.Column.LookedUp).
+// ownRow: a relation of resource that only its subjects themselves write,
+// from their rows and memberships (RowRelations), looked up from the
+// viewer's: the resources found are tested by their id (see
+// sqlfilter.Column.LookedUp).
 func ownRow(resource, relation string) sqlfilter.Column {
 	c := fk(resource, relation, "id")
 	c.LookedUp = true
@@ -102,12 +103,6 @@ func via(resource, relation, table, resourceCol, subjectCol string, conds ...con
 			sub := sql.Dialect(s.Dialect()).Select(t.C(resourceCol)).From(t).Where(all(t.C, conds, in(t.C(subjectCol))))
 			return sql.In(s.C("id"), sub)
 		}}
-}
-
-// replaying is the condition of a user whose group and others rights count:
-// the master switch and replayOwn (mediaRights).
-func replaying(c func(string) string) *sql.Predicate {
-	return sql.And(sql.EQ(c(user.FieldMediaManagerReplay), true), sql.EQ(c(user.FieldReplayOwn), true))
 }
 
 // Columns returns, for every relation the emitters write, the rows that hold
@@ -143,23 +138,17 @@ func Columns() []sqlfilter.Column {
 		ownRow(TypeDomain, "historical_reporter"),
 		ownRow(TypeDomain, "replays_all"),
 		ownRow(TypeDomain, "downloader"),
-		// emitUser: relations of other objects that a user's edges write
-		via(TypeGroup, "member", user.GroupsTable, user.GroupsPrimaryKey[0], user.GroupsPrimaryKey[1]),
-		via(TypeQueue, "supervisor", user.SupervisedQueuesTable, user.SupervisedQueuesPrimaryKey[0], user.SupervisedQueuesPrimaryKey[1]),
-		via(TypeQueue, "agent", user.AgentMembershipsTable, "queue_id", user.AgentMembershipsColumn),
+		// emitUser: relations of other objects that a user's memberships
+		// write
+		ownRow(TypeGroup, "member"),
+		ownRow(TypeQueue, "supervisor"),
+		ownRow(TypeQueue, "agent"),
+		ownRow(TypeGroup, "replayer"),
+		// emitUser: the user's own queues, while it is an agent
 		{Resource: TypeUser, Relation: "agent_in", // only while the user is an agent
 			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
 				queues := via(TypeUser, "agent_in", user.AgentMembershipsTable, user.AgentMembershipsColumn, "queue_id").Match(s, in)
 				return sql.And(sql.EQ(s.C(user.FieldScope), string(user.ScopeCALL_CENTER_AGENT)), queues)
-			}},
-		{Resource: TypeGroup, Relation: "replayer",
-			Match: func(s *sql.Selector, in func(string) *sql.Predicate) *sql.Predicate {
-				d := sql.Dialect(s.Dialect())
-				u := d.Table(user.Table).As("replayer_users")
-				rg := d.Table(user.ReplayGroupsTable).As("replayer_groups")
-				users := d.Select(u.C(user.FieldID)).From(u).Where(sql.And(replaying(u.C), in(u.C(user.FieldID))))
-				groups := d.Select(rg.C(user.ReplayGroupsPrimaryKey[1])).From(rg).Where(sql.In(rg.C(user.ReplayGroupsPrimaryKey[0]), users))
-				return sql.In(s.C("id"), groups)
 			}},
 		// emitSite, emitQueue, emitGroup, emitContact
 		fk(TypeSite, "domain", "domain_id"),

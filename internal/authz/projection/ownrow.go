@@ -4,22 +4,29 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
+
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/user"
 )
 
-// Some relations of schema.zed have users as subjects and are written by
-// the subject's own user row alone, from its fields (emitUser): the
-// support scope (platform#support), the numbers of replayOthers
-// (number#replayer), a user's domain and site memberships and rights
-// (domain#member, site#site_manager, …). Which objects hold a user in them
-// is therefore read from that one row, with the same emitter: one read
-// answers them all.
+// Many relations of schema.zed have users as subjects and are written by the
+// subject's own user (emitUser) alone: from its row's fields (the support
+// scope, platform#support; the numbers of replayOthers, number#replayer; a
+// user's domain#member, site#site_manager, …) and from its memberships, the
+// rows of join tables keyed by the user (group#member, queue#supervisor,
+// queue#agent, group#replayer). Which objects hold a user in them is
+// therefore read from that user alone, row and memberships in one
+// statement, with the same emitter: one read answers them all.
 
 // RowRelations lists, as "type#relation", the relations that only the
-// subject's own user row writes, from its fields alone: every relation of
-// the types without a table, and those that Columns looks up (ownRow).
+// subject's own user writes, from its row and its memberships: every
+// relation of the types without a table, and those that Columns looks up
+// (ownRow).
 func RowRelations() []string {
 	out := []string{TypePlatform + "#support", TypeNumber + "#replayer"}
 	for _, c := range Columns() {
@@ -30,19 +37,114 @@ func RowRelations() []string {
 	return out
 }
 
+// membership is a join table keyed by a user, whose rows emitUser reads as
+// one of the user's edges.
+type membership struct {
+	table, userCol, idCol string
+	set                   func(u *ent.User, ids []int)
+}
+
+// memberships are the user's edges that emitUser reads.
+func memberships() []membership {
+	return []membership{
+		{user.GroupsTable, user.GroupsPrimaryKey[1], user.GroupsPrimaryKey[0], func(u *ent.User, ids []int) {
+			for _, id := range ids {
+				u.Edges.Groups = append(u.Edges.Groups, &ent.Group{ID: id})
+			}
+		}},
+		{user.SupervisedQueuesTable, user.SupervisedQueuesPrimaryKey[1], user.SupervisedQueuesPrimaryKey[0], func(u *ent.User, ids []int) {
+			for _, id := range ids {
+				u.Edges.SupervisedQueues = append(u.Edges.SupervisedQueues, &ent.CallQueue{ID: id})
+			}
+		}},
+		{user.AgentMembershipsTable, user.AgentMembershipsColumn, "queue_id", func(u *ent.User, ids []int) {
+			for _, id := range ids {
+				u.Edges.AgentMemberships = append(u.Edges.AgentMemberships, &ent.QueueAgent{UserID: u.ID, QueueID: id})
+			}
+		}},
+		{user.ReplayGroupsTable, user.ReplayGroupsPrimaryKey[0], user.ReplayGroupsPrimaryKey[1], func(u *ent.User, ids []int) {
+			for _, id := range ids {
+				u.Edges.ReplayGroups = append(u.Edges.ReplayGroups, &ent.Group{ID: id})
+			}
+		}},
+	}
+}
+
 // RowResources returns, for each of RowRelations that holds the user
-// userID, the ids of the objects whose relation holds it, as the user's
-// row, read through c, writes them: nothing for a user that does not
-// exist.
+// userID, the ids of the objects whose relation holds it, as the user's row
+// and memberships, read through c in one statement, write them: nothing for
+// a user that does not exist.
 func RowResources(ctx context.Context, c *ent.Client, userID int) (map[string][]string, error) {
-	u, err := c.User.Query().Where(user.ID(userID)).Only(ctx)
+	ms := memberships()
+	// Each membership's ids come as one list beside the row's columns.
+	withMemberships := func(s *sql.Selector) {
+		for i, m := range ms {
+			s.AppendSelectExprAs(idList(s, m), membershipColumn(i))
+		}
+	}
+	u, err := c.User.Query().Where(user.ID(userID), withMemberships).Only(ctx)
 	switch {
 	case ent.IsNotFound(err):
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("projection: read user %d: %w", userID, err)
 	}
+	for i, m := range ms {
+		v, err := u.Value(membershipColumn(i))
+		if err != nil {
+			return nil, fmt.Errorf("projection: read user %d: %w", userID, err)
+		}
+		ids, err := parseIDList(v)
+		if err != nil {
+			return nil, fmt.Errorf("projection: read user %d's %s: %w", userID, m.table, err)
+		}
+		m.set(u, ids)
+	}
 	return rowResources(u, RowRelations()), nil
+}
+
+func membershipColumn(i int) string { return "pbx_membership_" + strconv.Itoa(i) }
+
+// idList is the subquery of m's ids for the user row of s, as one text of
+// ids separated by commas, empty for none: never NULL, whose type SQLite's
+// driver leaves unknown, which ent cannot scan.
+func idList(s *sql.Selector, m membership) sql.Querier {
+	return sql.ExprFunc(func(b *sql.Builder) {
+		agg := "coalesce(group_concat(%s), '')"
+		if b.Dialect() == dialect.Postgres {
+			agg = "coalesce(string_agg(%s::text, ','), '')"
+		}
+		b.WriteString("(SELECT ").WriteString(fmt.Sprintf(agg, b.Quote(m.idCol))).
+			WriteString(" FROM ").Ident(m.table).
+			WriteString(" WHERE ").Ident(m.userCol).WriteString(" = ").WriteString(s.C(user.FieldID)).WriteString(")")
+	})
+}
+
+// parseIDList reads idList's value.
+func parseIDList(v any) ([]int, error) {
+	var text string
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	default:
+		return nil, fmt.Errorf("a list of ids of type %T", v)
+	}
+	if text == "" {
+		return nil, nil
+	}
+	var ids []int
+	for _, s := range strings.Split(text, ",") {
+		id, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("id %q: %w", s, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // rowResources are, by "type#relation" of relations, the ids of the

@@ -26,10 +26,21 @@ func TestRowRelationsCoverTheTablelessTypes(t *testing.T) {
 	}
 }
 
-// TestRowResourcesNeedNoEdge: what a user's row writes of the RowRelations is
-// the same whether its edges are loaded or not, since RowResources reads the
-// row alone.
-func TestRowResourcesNeedNoEdge(t *testing.T) {
+// TestRowResources: what a user's row and memberships write of the
+// RowRelations, by branch of emitUser.
+func TestRowResources(t *testing.T) {
+	edges := ent.UserEdges{
+		Groups:           []*ent.Group{{ID: 3}},
+		ReplayGroups:     []*ent.Group{{ID: 4}},
+		SupervisedQueues: []*ent.CallQueue{{ID: 5}},
+		AgentMemberships: []*ent.QueueAgent{{QueueID: 6}},
+	}
+	memberships := map[string][]string{"group#member": {"3"}, "queue#supervisor": {"5"}, "queue#agent": {"6"}}
+	with := func(m map[string][]string, more map[string][]string) map[string][]string {
+		out := maps.Clone(m)
+		maps.Copy(out, more)
+		return out
+	}
 	tests := []struct {
 		name string
 		u    ent.User
@@ -50,24 +61,42 @@ func TestRowResourcesNeedNoEdge(t *testing.T) {
 			map[string][]string{"domain#member": {"2"}}},
 		{"others with the switch off", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, ReplayOwn: true, ReplayOthers: "141"},
 			map[string][]string{"domain#member": {"2"}}},
+		{"memberships", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeCALL_CENTER_AGENT, Edges: edges},
+			with(memberships, map[string][]string{"domain#member": {"2"}})},
+		{"memberships, replaying groups", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, MediaManagerReplay: true, ReplayOwn: true, Edges: edges},
+			with(memberships, map[string][]string{"domain#member": {"2"}, "group#replayer": {"4"}})},
+		{"memberships, groups not replayed without replayOwn", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, MediaManagerReplay: true, Edges: edges},
+			with(memberships, map[string][]string{"domain#member": {"2"}})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bare := tt.u
-			full := tt.u
-			full.Edges = ent.UserEdges{
-				Groups:           []*ent.Group{{ID: 3}},
-				ReplayGroups:     []*ent.Group{{ID: 4}},
-				SupervisedQueues: []*ent.CallQueue{{ID: 5}},
-				AgentMemberships: []*ent.QueueAgent{{QueueID: 6}},
-			}
-			got, withEdges := rowResources(&bare, RowRelations()), rowResources(&full, RowRelations())
-			if !maps.EqualFunc(got, withEdges, slices.Equal) {
-				t.Errorf("%v from the row, %v with its edges", got, withEdges)
-			}
-			if !maps.EqualFunc(got, tt.want, slices.Equal) {
+			if got := rowResources(&tt.u, RowRelations()); !maps.EqualFunc(got, tt.want, slices.Equal) {
 				t.Errorf("%v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseIDList: the memberships' id lists as each database returns
+// them.
+func TestParseIDList(t *testing.T) {
+	tests := []struct {
+		in      any
+		want    []int
+		wantErr bool
+	}{
+		{nil, nil, false},
+		{"", nil, false},
+		{"7", []int{7}, false},
+		{"7,12,3", []int{7, 12, 3}, false},
+		{[]byte("4,5"), []int{4, 5}, false},
+		{"4,x", nil, true},
+		{int64(4), nil, true},
+	}
+	for _, tt := range tests {
+		got, err := parseIDList(tt.in)
+		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
+			t.Errorf("parseIDList(%#v) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
 	}
 }
