@@ -102,12 +102,21 @@ func (v Viewer) Decider(client *ent.Client) authz.Decider {
 					}
 					return nil
 				}
-				yes, err := allowedIDs(ctx, client, k.typ, rest, uncounted(f.Apply))
-				if err != nil {
-					return fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+				filters := []*sqlfilter.Filter{f}
+				if broad, ok := f.Broad(); ok {
+					filters = []*sqlfilter.Filter{broad, f}
 				}
-				for _, id := range yes {
-					set[id] = true
+				for _, f := range filters {
+					yes, err := allowedIDs(ctx, client, k.typ, rest, uncounted(f.Apply))
+					if err != nil {
+						return fmt.Errorf("access: decide %s#%s: %w", k.typ, k.permission, err)
+					}
+					for _, id := range yes {
+						set[id] = true
+					}
+					if rest = slices.DeleteFunc(rest, func(id int) bool { return set[id] }); len(rest) == 0 {
+						break
+					}
 				}
 				return nil
 			}

@@ -332,3 +332,50 @@ func explain(t *testing.T, db *sql.DB, q string, args ...any) string {
 	}
 	return plan.String()
 }
+
+// TestBroadTermsAlone: the filter of a viewer with a domain-wide grant and
+// other terms has a filter of its broad terms alone, which tests only the
+// domain's column; without the grant it has none.
+func TestBroadTermsAlone(t *testing.T) {
+	s := domainWideSchema(t)
+	p, err := s.Compile("item", "view")
+	if err != nil || p.Fallback != "" {
+		t.Fatalf("item#view: %v %q", err, p.Fallback)
+	}
+	tests := []struct {
+		name  string
+		found map[string][]string
+		broad bool
+	}{
+		{"a domain and boxes", map[string][]string{"domain#manage": {"1"}, "box#see": {"5", "6"}}, true},
+		{"two domains and a box", map[string][]string{"domain#manage": {"1", "2"}, "box#see": {"5"}}, true},
+		{"no domain", map[string][]string{"box#see": {"5"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
+				return tt.found[typ+"#"+perm], nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			broad, ok := f.Broad()
+			if ok != tt.broad {
+				t.Fatalf("Broad() ok = %v, want %v", ok, tt.broad)
+			}
+			if !ok {
+				return
+			}
+			for _, d := range []string{dialect.SQLite, dialect.Postgres} {
+				sel := entsql.Dialect(d).Select("id").From(entsql.Table("item"))
+				broad.Apply(sel)
+				q, args := sel.Query()
+				where := q[strings.Index(q, "WHERE "):]
+				if !strings.Contains(where, "domain_id") || strings.Contains(where, "box_id") || strings.Contains(where, "owner_id") ||
+					len(args) != len(tt.found["domain#manage"]) {
+					t.Errorf("%s: broad terms %s %v, want the domains' column alone", d, where, args)
+				}
+			}
+		})
+	}
+}

@@ -538,6 +538,39 @@ func (f *Filter) Apply(sel *sql.Selector) {
 	sel.Where(pred)
 }
 
+// Broad returns the filter of f's broad terms alone (lookups of a Broad type
+// that found something: a domain-wide grant), when f has other terms too.
+// Rows to be checked that mostly pass a domain-wide grant are tested
+// against it first, and against the whole filter only if some are left:
+// the other terms may carry long lists (an office manager's site#reach is
+// every site of the domain), which PostgreSQL plans afresh, item by item,
+// for every statement.
+func (f *Filter) Broad() (*Filter, bool) {
+	if f.root.op != opOr || !f.r.holdsBroad(f.root) {
+		return nil, false
+	}
+	var broad []*node
+	others := false
+	var add func(*node)
+	add = func(n *node) {
+		switch {
+		case n.op == opOr && f.r.holdsBroad(n):
+			for _, k := range n.kids {
+				add(k)
+			}
+		case f.r.holdsBroad(n):
+			broad = append(broad, n)
+		default:
+			others = true
+		}
+	}
+	add(f.root)
+	if !others {
+		return nil, false
+	}
+	return &Filter{r: f.r, root: or(broad)}, true
+}
+
 // IDs returns, when the filter tests nothing but the row's id against ids
 // known without reading the table (the viewer's own id, ids looked up),
 // those ids, sorted and distinct: the rows that pass are those of them that
