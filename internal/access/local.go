@@ -20,9 +20,9 @@ import (
 //     and whose plan's lookups are all answered here too: site#reach is
 //     site_manager (a column of the users table) + domain->manage, and
 //     domain#manage is office_manager + platform->support;
-//   - the relations that the subject's own row writes from its fields
-//     (projection.RowRelations: platform#support, domain#member,
-//     site#site_manager, …), whose subjects are all users.
+//   - the relations that only their subject writes, from its own user row
+//     and memberships (projection.RowRelations: platform#support,
+//     domain#member, queue#supervisor, …), whose subjects are all users.
 func localAnswers(s *sqlfilter.Schema, row map[list]bool) map[list]bool {
 	local := map[list]bool{}
 	visiting := map[list]bool{}
@@ -158,7 +158,7 @@ type rowKey struct{ user int }
 // rowResources are the row relations of user (projection.RowResources), read
 // once per request however many of its lookups ask, and at once: a page's
 // filter looks several of them up concurrently (domain#member,
-// domain#office_manager, site#site_manager), each from the same row.
+// domain#office_manager, queue#supervisor), each from the same read.
 func rowResources(ctx context.Context, client *ent.Client, user int) (map[string][]string, error) {
 	return authz.RequestOnce(ctx, rowKey{user}, func() (map[string][]string, error) {
 		return projection.RowResources(ctx, client, user)

@@ -74,10 +74,11 @@ type Column struct {
 	// LookedUp says that the relation, one whose subjects are viewers, is
 	// looked up (LookupResources of Resource#Relation for the viewer) rather
 	// than matched against the viewer: Match then tests the resource's own
-	// id against the resources found. It suits a relation that the
-	// subject's own row writes from its fields alone (a user's domain#member):
-	// the lookup reads that one row, where matching the viewer would read
-	// the subjects' table in a subquery of every filter that names it.
+	// id against the resources found. It suits a relation that only its
+	// subject writes (a user's domain#member, from the user's row): the
+	// lookup reads the viewer's own rows once, where matching the viewer
+	// would read the subjects' table in a subquery of every filter that
+	// names it.
 	LookedUp bool
 
 	// testsID: Match tests the resource's id and nothing else (see New).
