@@ -17,7 +17,8 @@ import (
 // Many relations of schema.zed have users as subjects and are written by the
 // subject's own user (emitUser) alone: from its row's fields (the support
 // scope, platform#support; the numbers of replayOthers, number#replayer; a
-// user's domain#member, site#site_manager, …) and from its memberships, the
+// user's domain#member, site#site_manager, …; its switches on itself,
+// user#replays_own) and from its memberships, the
 // rows of join tables keyed by the user (group#member, queue#supervisor,
 // queue#agent, group#replayer). Which objects hold a user in them is
 // therefore read from that user alone, row and memberships in one
@@ -25,12 +26,13 @@ import (
 
 // RowRelations lists, as "type#relation", the relations that only the
 // subject's own user writes, from its row and its memberships: every
-// relation of the types without a table, and those that Columns looks up
-// (ownRow).
+// relation of the types without a table, those that Columns looks up
+// (ownRow), and the user's switches on itself (self: replays_own, the menu
+// levels, …).
 func RowRelations() []string {
 	out := []string{TypePlatform + "#support", TypeNumber + "#replayer"}
 	for _, c := range Columns() {
-		if c.LookedUp {
+		if c.LookedUp || (c.Self && c.Resource == TypeUser) {
 			out = append(out, c.Resource+"#"+c.Relation)
 		}
 	}

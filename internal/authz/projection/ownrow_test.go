@@ -56,7 +56,9 @@ func TestRowResources(t *testing.T) {
 			MediaManagerReplay: true, ReplayAll: true, DownloadRecordings: true},
 			map[string][]string{"domain#historical_reporter": {"3"}, "domain#replays_all": {"3"}, "domain#downloader": {"3"}}},
 		{"replays others", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, MediaManagerReplay: true, ReplayOwn: true, ReplayOthers: "141; +1 555;141"},
-			map[string][]string{"domain#member": {"2"}, "number#replayer": {"2_141", "2_+1555"}}},
+			map[string][]string{"domain#member": {"2"}, "number#replayer": {"2_141", "2_+1555"}, "user#replays_own": {"7"}}},
+		{"switches on itself", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, VoicePortalAccess: true, ProfileAccess: user.ProfileAccessWRITE},
+			map[string][]string{"domain#member": {"2"}, "user#portal_access": {"7"}, "user#profile_read": {"7"}, "user#profile_write": {"7"}}},
 		{"others without replayOwn", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, MediaManagerReplay: true, ReplayOthers: "141"},
 			map[string][]string{"domain#member": {"2"}}},
 		{"others with the switch off", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, ReplayOwn: true, ReplayOthers: "141"},
@@ -64,12 +66,13 @@ func TestRowResources(t *testing.T) {
 		{"memberships", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeCALL_CENTER_AGENT, Edges: edges},
 			with(memberships, map[string][]string{"domain#member": {"2"}})},
 		{"memberships, replaying groups", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, MediaManagerReplay: true, ReplayOwn: true, Edges: edges},
-			with(memberships, map[string][]string{"domain#member": {"2"}, "group#replayer": {"4"}})},
+			with(memberships, map[string][]string{"domain#member": {"2"}, "group#replayer": {"4"}, "user#replays_own": {"7"}})},
 		{"memberships, groups not replayed without replayOwn", ent.User{ID: 7, DomainID: 2, Scope: user.ScopeBASIC_USER, MediaManagerReplay: true, Edges: edges},
 			with(memberships, map[string][]string{"domain#member": {"2"}})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.want = with(tt.want, map[string][]string{"user#self": {"7"}}) // every user is itself
 			if got := rowResources(&tt.u, RowRelations()); !maps.EqualFunc(got, tt.want, slices.Equal) {
 				t.Errorf("%v, want %v", got, tt.want)
 			}
