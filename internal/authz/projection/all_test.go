@@ -61,56 +61,62 @@ func worlds() []struct {
 	}
 }
 
-// TestRowRelationsAreTheirSubjectsRows: the relationships of the
-// RowRelations in the whole projection are exactly those that RowResources
-// reads from each user's row, so that no other row (a domain's, a join
-// table's) writes one, and a lookup of them may read the subject's row
-// alone.
-func TestRowRelationsAreTheirSubjectsRows(t *testing.T) {
-	for _, tt := range worlds() {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
+// inEachWorld runs test on a database filled with each of worlds.
+func inEachWorld(t *testing.T, test func(t *testing.T, ctx context.Context, c *ent.Client)) {
+	for _, w := range worlds() {
+		t.Run(w.name, func(t *testing.T) {
 			c := openSQLite(t, t.TempDir())
-			tt.fill(t, c)
-			row := projection.RowRelations()
-			all, err := projection.All(ctx, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var want []string
-			for _, r := range all {
-				if slices.Contains(row, r.Resource.Type+"#"+r.Relation) {
-					want = append(want, r.String())
-				}
-			}
-			users, err := c.User.Query().IDs(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, id := range users {
-				held, err := projection.RowResources(ctx, c, id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for k, ids := range held {
-					typ, rel, _ := strings.Cut(k, "#")
-					for _, res := range ids {
-						got = append(got, authz.Relationship{Resource: authz.Object{Type: typ, ID: res}, Relation: rel,
-							Subject: projection.Obj(projection.TypeUser, id)}.String())
-					}
-				}
-			}
-			slices.Sort(want)
-			slices.Sort(got)
-			if !slices.Equal(got, want) {
-				t.Errorf("the users' rows hold %d relationships of %v, the projection %d; they differ", len(got), row, len(want))
-			}
-			if len(want) < len(users) {
-				t.Errorf("only %d relationships of %v for %d users: is every branch taken?", len(want), row, len(users))
-			}
+			w.fill(t, c)
+			test(t, context.Background(), c)
 		})
 	}
+}
+
+// TestRowRelationsAreTheirSubjectsRows: the relationships of the
+// RowRelations in the whole projection are exactly those that RowResources
+// reads from each user's row and memberships, so that no other entity (a
+// domain, a group) writes one, and a lookup of them may read the subject's
+// own rows alone.
+func TestRowRelationsAreTheirSubjectsRows(t *testing.T) {
+	inEachWorld(t, func(t *testing.T, ctx context.Context, c *ent.Client) {
+		row := projection.RowRelations()
+		all, err := projection.All(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, r := range all {
+			if slices.Contains(row, r.Resource.Type+"#"+r.Relation) {
+				want = append(want, r.String())
+			}
+		}
+		users, err := c.User.Query().IDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, id := range users {
+			held, err := projection.RowResources(ctx, c, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, ids := range held {
+				typ, rel, _ := strings.Cut(k, "#")
+				for _, res := range ids {
+					got = append(got, authz.Relationship{Resource: authz.Object{Type: typ, ID: res}, Relation: rel,
+						Subject: projection.Obj(projection.TypeUser, id)}.String())
+				}
+			}
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("the users' rows hold %d relationships of %v, the projection %d; they differ", len(got), row, len(want))
+		}
+		if len(want) < len(users) {
+			t.Errorf("only %d relationships of %v for %d users: is every branch taken?", len(want), row, len(users))
+		}
+	})
 }
 
 // TestAllIsTheUnionOfEmit: the paged, eager-loading All emits exactly what
@@ -118,63 +124,58 @@ func TestRowRelationsAreTheirSubjectsRows(t *testing.T) {
 // relationship has two owners (the hook's diffs rely on it), whatever the
 // page size.
 func TestAllIsTheUnionOfEmit(t *testing.T) {
-	for _, tt := range worlds() {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
-			c := openSQLite(t, t.TempDir())
-			tt.fill(t, c)
-			owner := map[authz.Relationship]authz.Object{}
-			var union []authz.Relationship
-			objs := entities(t, c)
-			for _, o := range objs {
-				rels, err := projection.Emit(ctx, c, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(rels) == 0 {
-					t.Errorf("%s emits nothing", o)
-				}
-				for _, r := range rels {
-					if prev, ok := owner[r]; ok {
-						t.Errorf("%s is emitted by %s and by %s", r, prev, o)
-					}
-					owner[r] = o
-				}
-				union = append(union, rels...)
-			}
-			all, err := projection.All(ctx, c)
+	inEachWorld(t, func(t *testing.T, ctx context.Context, c *ent.Client) {
+		owner := map[authz.Relationship]authz.Object{}
+		var union []authz.Relationship
+		objs := entities(t, c)
+		for _, o := range objs {
+			rels, err := projection.Emit(ctx, c, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sort := func(rels []authz.Relationship) []string {
-				out := make([]string, len(rels))
-				for i, r := range rels {
-					out[i] = r.String()
-				}
-				slices.Sort(out)
-				return out
+			if len(rels) == 0 {
+				t.Errorf("%s emits nothing", o)
 			}
-			want := sort(union)
-			if got := sort(all); !slices.Equal(got, want) {
-				t.Errorf("All has %d relationships, the union of Emit over %d entities %d; they differ", len(got), len(objs), len(want))
+			for _, r := range rels {
+				if prev, ok := owner[r]; ok {
+					t.Errorf("%s is emitted by %s and by %s", r, prev, o)
+				}
+				owner[r] = o
 			}
-			for _, size := range []int{1, 7, 100} {
-				var paged []authz.Relationship
-				pages := 0
-				if err := projection.Walk(ctx, c, size, func(rels []authz.Relationship) error {
-					pages++
-					paged = append(paged, rels...)
-					return nil
-				}); err != nil {
-					t.Fatal(err)
-				}
-				if got := sort(paged); !slices.Equal(got, want) {
-					t.Errorf("Walk in pages of %d rows differs from the union of Emit", size)
-				}
-				if size == 1 && pages < len(objs) {
-					t.Errorf("Walk in pages of 1 row made %d pages for %d entities", pages, len(objs))
-				}
+			union = append(union, rels...)
+		}
+		all, err := projection.All(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort := func(rels []authz.Relationship) []string {
+			out := make([]string, len(rels))
+			for i, r := range rels {
+				out[i] = r.String()
 			}
-		})
-	}
+			slices.Sort(out)
+			return out
+		}
+		want := sort(union)
+		if got := sort(all); !slices.Equal(got, want) {
+			t.Errorf("All has %d relationships, the union of Emit over %d entities %d; they differ", len(got), len(objs), len(want))
+		}
+		for _, size := range []int{1, 7, 100} {
+			var paged []authz.Relationship
+			pages := 0
+			if err := projection.Walk(ctx, c, size, func(rels []authz.Relationship) error {
+				pages++
+				paged = append(paged, rels...)
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if got := sort(paged); !slices.Equal(got, want) {
+				t.Errorf("Walk in pages of %d rows differs from the union of Emit", size)
+			}
+			if size == 1 && pages < len(objs) {
+				t.Errorf("Walk in pages of 1 row made %d pages for %d entities", pages, len(objs))
+			}
+		}
+	})
 }

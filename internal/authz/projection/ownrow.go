@@ -78,7 +78,10 @@ func memberships() []membership {
 // a user that does not exist.
 func RowResources(ctx context.Context, c *ent.Client, userID int) (map[string][]string, error) {
 	ms := memberships()
-	// Each membership's ids come as one list beside the row's columns.
+	// Each membership's ids come as one list beside the row's columns. The
+	// generated query has no Modify (ent's sql/modifier feature is off),
+	// but a predicate is handed the selector, and ent keeps the values of
+	// columns it does not know (User.Value).
 	withMemberships := func(s *sql.Selector) {
 		for i, m := range ms {
 			s.AppendSelectExprAs(idList(s, m), membershipColumn(i))
