@@ -58,9 +58,6 @@ func RequestOnce[T any](ctx context.Context, key any, read func() (T, error)) (T
 			a.value, a.err = read()
 		}()
 	}
-	if a.err != nil {
-		var zero T
-		return zero, a.err
-	}
-	return a.value.(T), nil
+	v, _ := a.value.(T) // nil (a T that is an interface) stays the zero T
+	return v, a.err
 }
