@@ -114,26 +114,22 @@ func (c *Cache) Len() int {
 // running.
 func (c *Cache) take(ctx context.Context, query string) (*entry, error) {
 	c.mu.Lock()
-	if e, ok := c.entries[query]; ok {
-		e.running++
-		c.order.MoveToFront(e.at)
-		c.mu.Unlock()
+	e, ok := c.kept(query)
+	c.mu.Unlock()
+	if ok {
 		return e, nil
 	}
-	c.mu.Unlock()
 	stmt, err := c.db.PrepareContext(ctx, query) // outside the lock: others' queries go on
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.entries[query]; ok { // prepared meanwhile by another query
+	if e, ok := c.kept(query); ok { // prepared meanwhile by another query
 		_ = stmt.Close()
-		e.running++
-		c.order.MoveToFront(e.at)
 		return e, nil
 	}
-	e := &entry{query: query, stmt: stmt, running: 1}
+	e = &entry{query: query, stmt: stmt, running: 1}
 	e.at = c.order.PushFront(e)
 	c.entries[query] = e
 	for c.order.Len() > c.size {
@@ -145,6 +141,17 @@ func (c *Cache) take(ctx context.Context, query string) (*entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// kept returns query's entry, if it is kept, marked running and most
+// recently used. c.mu must be held.
+func (c *Cache) kept(query string) (*entry, bool) {
+	e, ok := c.entries[query]
+	if ok {
+		e.running++
+		c.order.MoveToFront(e.at)
+	}
+	return e, ok
 }
 
 // release marks one query of e done, and closes e if it was dropped and

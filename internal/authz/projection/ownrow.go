@@ -3,7 +3,6 @@ package projection
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -72,10 +71,10 @@ func memberships() []membership {
 	}
 }
 
-// RowResources returns, for each of RowRelations that holds the user
-// userID, the ids of the objects whose relation holds it, as the user's row
-// and memberships, read through c in one statement, write them: nothing for
-// a user that does not exist.
+// RowResources returns, by "type#relation", the ids of the objects whose
+// relation holds the user userID as its subject (the RowRelations), as the
+// user's row and memberships, read through c in one statement, write them:
+// nothing for a user that does not exist.
 func RowResources(ctx context.Context, c *ent.Client, userID int) (map[string][]string, error) {
 	ms := memberships()
 	// Each membership's ids come as one list beside the row's columns. The
@@ -105,7 +104,7 @@ func RowResources(ctx context.Context, c *ent.Client, userID int) (map[string][]
 		}
 		m.set(u, ids)
 	}
-	return rowResources(u, RowRelations()), nil
+	return rowResources(u), nil
 }
 
 func membershipColumn(i int) string { return "pbx_membership_" + strconv.Itoa(i) }
@@ -152,17 +151,14 @@ func parseIDList(v any) ([]int, error) {
 	return ids, nil
 }
 
-// rowResources are, by "type#relation" of relations, the ids of the
-// objects that emitUser writes in them for u, with u as the subject.
-func rowResources(u *ent.User, relations []string) map[string][]string {
+// rowResources are, by "type#relation", the ids of the objects that
+// emitUser writes with u as their subject.
+func rowResources(u *ent.User) map[string][]string {
 	me := Obj(TypeUser, u.ID)
 	out := map[string][]string{}
 	for _, r := range emitUser(u) {
-		if r.Subject != me || r.SubjectRelation != "" {
-			continue
-		}
-		k := r.Resource.Type + "#" + r.Relation
-		if slices.Contains(relations, k) {
+		if r.Subject == me && r.SubjectRelation == "" {
+			k := r.Resource.Type + "#" + r.Relation
 			out[k] = append(out[k], r.Resource.ID)
 		}
 	}

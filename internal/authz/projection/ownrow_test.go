@@ -73,7 +73,7 @@ func TestRowResources(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.want = with(tt.want, map[string][]string{"user#self": {"7"}}) // every user is itself
-			if got := rowResources(&tt.u, RowRelations()); !maps.EqualFunc(got, tt.want, slices.Equal) {
+			if got := rowResources(&tt.u); !maps.EqualFunc(got, tt.want, slices.Equal) {
 				t.Errorf("%v, want %v", got, tt.want)
 			}
 		})
