@@ -39,9 +39,9 @@ func TestRootListsCompile(t *testing.T) {
 		typ, permission string
 		want            []string
 	}{
-		{projection.TypeRecording, "replay", []string{"domain#replays_all", "group#replayer", "number#replayer", "domain#manage", "site#reach", "queue#supervisor", "user#replays_own"}},
-		{projection.TypeUser, "view", []string{"domain#member", "domain#manage", "site#reach", "queue#supervisor"}},
-		{typeCallRecord, "view", []string{"domain#manage", "site#reach", "queue#supervisor", "queue#view_reports", "user#self"}},
+		{projection.TypeRecording, "replay", []string{"domain#replays_all", "group#replayer", "number#replayer", "domain#manage", "site#site_manager", "queue#supervisor", "user#replays_own"}},
+		{projection.TypeUser, "view", []string{"domain#member", "domain#manage", "site#site_manager", "queue#supervisor"}},
+		{typeCallRecord, "view", []string{"domain#manage", "site#site_manager", "queue#supervisor", "queue#view_reports", "user#self"}},
 		{typeAuditEvent, "view", []string{"platform#support", "domain#manage", "site#read_audit"}},
 	}
 	for _, tt := range tests {

@@ -44,11 +44,11 @@ func TestRecordingsPagePlan(t *testing.T) {
 		broad bool
 	}{
 		{"office manager", map[string][]string{
-			"domain#manage": {"1"}, "site#reach": {"1", "2"}, "queue#supervisor": {"3"},
+			"domain#manage": {"1"}, "queue#supervisor": {"3"},
 			"group#replayer": {"4"}, "number#replayer": {"1_5551234"},
 		}, true},
 		{"office manager replaying own", map[string][]string{
-			"domain#manage": {"1"}, "site#reach": {"1", "2"}, "user#replays_own": {"7"},
+			"domain#manage": {"1"}, "user#replays_own": {"7"},
 		}, true},
 		{"support", map[string][]string{"domain#manage": {"1", "2", "3"}}, true},
 		{"one domain", map[string][]string{"domain#manage": {"1"}}, true},
@@ -56,8 +56,8 @@ func TestRecordingsPagePlan(t *testing.T) {
 		{"replays all", map[string][]string{"domain#replays_all": {"1"}, "group#replayer": {"4"}}, true},
 		{"number rights", map[string][]string{"number#replayer": {"1_5551234", "1_5559876"}, "group#replayer": {"4"}}, false},
 		{"supervisor", map[string][]string{"queue#supervisor": {"3"}}, false},
-		{"site manager", map[string][]string{"site#reach": {"2"}}, false},
-		{"site manager replaying own", map[string][]string{"site#reach": {"2"}, "user#replays_own": {"7"}}, false},
+		{"site manager", map[string][]string{"site#site_manager": {"2"}}, false},
+		{"site manager replaying own", map[string][]string{"site#site_manager": {"2"}, "user#replays_own": {"7"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,10 +137,10 @@ func TestCountPlan(t *testing.T) {
 		parts int
 	}{
 		{"office manager", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{
-			"domain#manage": {"1"}, "site#reach": {"1", "2"}, "queue#supervisor": {"3"},
+			"domain#manage": {"1"}, "queue#supervisor": {"3"},
 			"group#replayer": {"4"}, "number#replayer": {"1_5551234"},
 		}, 2},
-		{"support", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#manage": {"1", "2", "3"}, "site#reach": {"1", "2"}}, 2},
+		{"support", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#manage": {"1", "2", "3"}}, 1},
 		{"replays all", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#replays_all": {"1"}, "domain#manage": {"2"}, "group#replayer": {"4"}}, 2},
 		{"bypass", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#manage": {"1"}, "domain#replays_all": {"1"}}, 1},
 		{"support replaying all", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#manage": {"1", "2", "3"}, "domain#replays_all": {"1", "2", "3"}}, 1},
@@ -148,7 +148,7 @@ func TestCountPlan(t *testing.T) {
 		{"number rights", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"number#replayer": {"1_5551234", "1_5559876"}, "group#replayer": {"4"}}, 1},
 		{"users of a directory user", list{projection.TypeUser, "view"}, user.Table, map[string][]string{"domain#member": {"1"}}, 2},
 		{"users of an office manager", list{projection.TypeUser, "view"}, user.Table, map[string][]string{
-			"domain#member": {"1"}, "domain#manage": {"1"}, "site#reach": {"1", "2"}, "queue#supervisor": {"3"},
+			"domain#member": {"1"}, "domain#manage": {"1"}, "queue#supervisor": {"3"},
 		}, 2},
 	}
 	for _, tt := range tests {
