@@ -13,6 +13,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/pbxportal/pbxportal/ent"
+	"github.com/pbxportal/pbxportal/ent/auditevent"
+	"github.com/pbxportal/pbxportal/ent/callrecord"
 	"github.com/pbxportal/pbxportal/ent/recording"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz/projection"
@@ -147,6 +149,11 @@ func TestCountPlan(t *testing.T) {
 		{"replays all and own", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"domain#manage": {"1"}, "domain#replays_all": {"1"}, "user#replays_own": {"7"}}, 2}, // the viewer's own recordings remain
 		{"number rights", list{projection.TypeRecording, "replay"}, recording.Table, map[string][]string{"number#replayer": {"1_5551234", "1_5559876"}, "group#replayer": {"4"}}, 1},
 		{"users of a directory user", list{projection.TypeUser, "view"}, user.Table, map[string][]string{"domain#member": {"1"}}, 2},
+		{"call records of an office manager", list{typeCallRecord, "view"}, callrecord.Table, map[string][]string{
+			"domain#manage": {"1"}, "queue#supervisor": {"3"},
+		}, 2},
+		{"call records of a site manager", list{typeCallRecord, "view"}, callrecord.Table, map[string][]string{"site#site_manager": {"2"}}, 1},
+		{"audit events of an office manager", list{typeAuditEvent, "view"}, auditevent.Table, map[string][]string{"domain#manage": {"1"}}, 2},
 		{"users of an office manager", list{projection.TypeUser, "view"}, user.Table, map[string][]string{
 			"domain#member": {"1"}, "domain#manage": {"1"}, "queue#supervisor": {"3"},
 		}, 2},

@@ -6,7 +6,9 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 
+	"github.com/pbxportal/pbxportal/ent/callqueue"
 	"github.com/pbxportal/pbxportal/ent/recording"
+	"github.com/pbxportal/pbxportal/ent/site"
 	"github.com/pbxportal/pbxportal/ent/user"
 	"github.com/pbxportal/pbxportal/internal/authz/sqlfilter"
 	"github.com/pbxportal/pbxportal/internal/scope"
@@ -21,9 +23,15 @@ import (
 
 // Tables names the table of each projected type whose rows a list filter
 // may read directly (a "through" type: its population grows with a domain,
-// so it is compiled to a subquery rather than looked up in SpiceDB).
+// so it is compiled to a subquery rather than looked up first). A
+// permission of such a type built from a domain's grant (site#read_audit
+// is site_manager + domain->manage) would answer an office manager's lookup
+// with every site of her domain, an id list that every page would carry; as
+// a subquery it is tested only on the rows the domain's own term leaves.
+// Where the subquery's filter is ids already known (a site manager's site,
+// from her own row), the list is those ids, as a lookup's would be.
 func Tables() map[string]string {
-	return map[string]string{TypeUser: user.Table}
+	return map[string]string{TypeUser: user.Table, TypeSite: site.Table, TypeQueue: callqueue.Table}
 }
 
 // cond is a condition on a row, given a function that qualifies a column.

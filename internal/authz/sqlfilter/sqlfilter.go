@@ -9,10 +9,11 @@
 //   - arrows (rel->perm) to a container type, which become one
 //     LookupResources(container, perm) and a test of rel's column against
 //     the containers found;
-//   - arrows to a "through" type (one with a table, such as user), which
-//     become a subquery over that type's table, compiled the same way, but
-//     for its relations that only the viewer's own row holds (a Self
-//     column), which are looked up (the viewer or nothing);
+//   - arrows to a "through" type (one with a table, such as user or site),
+//     which become a subquery over that type's table, compiled the same
+//     way (or the ids its filter is, when they are known without a query:
+//     Filter.IDs), but for its relations that only the viewer's own row
+//     holds (a Self column), which are looked up (the viewer or nothing);
 //   - computed usersets (another permission of the same type).
 //
 // Intersections, exclusions, caveats, wildcards, subject relations, nil and
@@ -376,9 +377,9 @@ func (s *Schema) throughNode(col Column, target string, sub *node) *node {
 			out = append(out, &node{op: opLookup, col: col, typ: target, perm: k.col.Relation})
 			continue
 		}
-		if k.op == opLookup && k.col.Resource == target && k.col.Match != nil {
+		if (k.op == opLookup || k.op == opThrough) && k.col.Resource == target && k.col.Match != nil {
 			if c, ok := s.copies[[3]string{col.Resource, col.Relation, k.col.Relation}]; ok {
-				out = append(out, &node{op: opLookup, col: c, typ: k.typ, perm: k.perm})
+				out = append(out, &node{op: k.op, col: c, typ: k.typ, perm: k.perm, sub: k.sub})
 				continue
 			}
 		}
@@ -579,6 +580,13 @@ func (f *Filter) Broad() (*Filter, bool) {
 // with no query of the sites. ok is false when the filter tests anything
 // else.
 func (f *Filter) IDs() (ids []int, ok bool) {
+	return f.r.knownIDs(f.root)
+}
+
+// knownIDs is Filter.IDs of n's filter. A through term whose subquery's
+// filter is a set of known ids (a site manager's site#site_manager: the
+// site her row names) is, like a lookup, its column tested against them.
+func (r *renderer) knownIDs(n *node) (ids []int, ok bool) {
 	var walk func(*node) bool
 	walk = func(n *node) bool {
 		switch n.op {
@@ -592,22 +600,23 @@ func (f *Filter) IDs() (ids []int, ok bool) {
 			}
 			return true
 		case opViewer:
-			ids = append(ids, f.r.viewerID)
+			ids = append(ids, r.viewerID)
 			return n.col.testsID
 		case opLookup:
-			if r, ok := f.r.resolved[n]; ok {
-				return r == nil
+			if f, ok := r.resolved[n]; ok {
+				return f == nil
 			}
-			found := f.r.found[n.typ+"#"+n.perm]
+			found := r.found[n.typ+"#"+n.perm]
 			ids = append(ids, found...)
 			return len(found) == 0 || n.col.testsID
 		case opThrough:
-			sub, ok := (&Filter{r: f.r, root: n.sub}).IDs()
-			return ok && len(sub) == 0
+			sub, ok := r.knownIDs(n.sub)
+			ids = append(ids, sub...)
+			return ok && (len(sub) == 0 || n.col.testsID)
 		}
 		return false
 	}
-	if !walk(f.root) {
+	if !walk(n) {
 		return nil, false
 	}
 	slices.Sort(ids)
@@ -829,6 +838,15 @@ func (r *renderer) render(s *sql.Selector, n *node) *sql.Predicate {
 		}
 		return n.col.Match(s, func(col string) *sql.Predicate { return InInts(col, ids) })
 	case opThrough:
+		if ids, ok := r.knownIDs(n.sub); ok {
+			// The subquery would select these rows of the through table
+			// (those of them that exist, as a foreign key's are): the
+			// column is tested against them, as against a lookup's.
+			if len(ids) == 0 {
+				return nil
+			}
+			return n.col.Match(s, func(col string) *sql.Predicate { return InInts(col, ids) })
+		}
 		r.aliases++
 		t := sql.Dialect(s.Dialect()).Table(r.schema.tables[n.typ]).As(fmt.Sprintf("sqlf%d", r.aliases))
 		sub := sql.Dialect(s.Dialect()).Select(t.C("id")).From(t)
