@@ -20,14 +20,15 @@ import (
 // A page's permission checks (its @authz fields, viewerCan, the visibility
 // of its edges) ask about the same containers its list filter asked about:
 // users(first:50)'s view_private is self + domain->manage +
-// site->site_manager + agent_in->supervisor, every part of which user#view looked up already.
+// site->site_manager + agent_in->supervisor, every part of which user#view
+// looked up already.
 // Decider answers such checks with the compiled permission, run in SQL over
 // the page's ids, instead of a CheckBulkPermissions call.
 //
 // A compiled permission is a union (sqlfilter compiles nothing else), so a
 // part of it grants what it grants: a queues page looked up domain#manage
-// and site#site_manager for queue#view, not the domain#member and queue#supervisor
-// that its supervisors' user#view also names, yet an office manager's
+// and site#site_manager for queue#view, not the domain#member and
+// queue#supervisor that its supervisors' user#view also names, yet an office manager's
 // domain->manage grants every one of them. Decider therefore also allows,
 // from the lookups made, what the permission's other lookups could only
 // add to; it denies only with every lookup made. When what is left needs

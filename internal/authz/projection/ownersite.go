@@ -15,9 +15,9 @@ import (
 
 // A recording stores the site of its owner (owner_site_id, a copy of
 // users.site_id of owner_id), indexed with the recording's id, so that a
-// site manager's right, recording#owner -> user#site -> site#site_manager, selects
-// recordings by index instead of through the owners' rows (the copied
-// column of Columns). The copy is kept equal to the owner's site in the
+// site manager's right, recording#owner -> user#site -> site#site_manager,
+// selects recordings by index instead of through the owners' rows (the
+// copied column of Columns). The copy is kept equal to the owner's site in the
 // transaction of every write that can change either:
 //
 //   - a recording created, or its owner set or cleared: the owner's site is

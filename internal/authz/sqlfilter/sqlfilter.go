@@ -544,9 +544,8 @@ func (f *Filter) Apply(sel *sql.Selector) {
 // that found something: a domain-wide grant), when f has other terms too.
 // Rows to be checked that mostly pass a domain-wide grant are tested
 // against it first, and against the whole filter only if some are left:
-// the other terms may carry long lists (an office manager's site#read_audit
-// is every site of the domain), which PostgreSQL plans afresh, item by item,
-// for every statement.
+// the other terms may be subqueries, or carry lists (a supervisor's queues),
+// which PostgreSQL plans afresh, item by item, for every statement.
 func (f *Filter) Broad() (*Filter, bool) {
 	if f.root.op != opOr || !f.r.holdsBroad(f.root) {
 		return nil, false

@@ -292,3 +292,78 @@ definition team {
 		t.Error("a looked-up column that tests another column than the id was accepted")
 	}
 }
+
+// TestThroughKnownIDs: an arrow to a type read through its table is a
+// subquery over that table, unless the subquery's filter is ids known
+// without a query (a site manager's own sites): then it is the arrow's
+// column tested against those ids, as a lookup's would be, and no term at
+// all when there are none.
+func TestThroughKnownIDs(t *testing.T) {
+	const schema = `
+definition domain {
+    relation manager: user
+    permission manage = manager
+}
+definition site {
+    relation domain: domain
+    relation manager: user
+    permission reach = manager + domain->manage
+}
+definition user {
+    relation site: site
+    permission site_reach = site->reach
+}
+`
+	fk := func(res, rel, column string, looked bool) Column {
+		return Column{Resource: res, Relation: rel, LookedUp: looked, Match: func(s *entsql.Selector, in func(string) *entsql.Predicate) *entsql.Predicate {
+			return in(s.C(column))
+		}}
+	}
+	s, err := New(Config{Schema: schema, Viewer: "user", Tables: map[string]string{"user": "users", "site": "sites"}, Columns: []Column{
+		fk("domain", "manager", "id", true),
+		fk("site", "domain", "domain_id", false),
+		fk("site", "manager", "id", true),
+		fk("user", "site", "site_id", false),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		found map[string][]string
+		want  string // the users' filter
+		args  []any
+		known bool // whether the users' filter is known ids (none)
+	}{
+		{"a site manager", map[string][]string{"site#manager": {"4", "2"}}, "`users`.`site_id` IN (?, ?)", []any{2, 4}, false},
+		{"nothing found", nil, "FALSE", nil, true},
+		{"a domain's manager", map[string][]string{"domain#manage": {"1"}},
+			"`users`.`site_id` IN (SELECT `sqlf1`.`id` FROM `sites` AS `sqlf1` WHERE `sqlf1`.`domain_id` IN (?))", []any{1}, false},
+	}
+	p, err := s.Compile("user", "site_reach")
+	if err != nil || p.Fallback != "" {
+		t.Fatalf("user#site_reach: %v %q", err, p.Fallback)
+	}
+	if got := p.Lookups(); !slices.Equal(got, []string{"site#manager", "domain#manage"}) {
+		t.Errorf("Lookups() = %v, want the sites' own lookups, not site#reach", got)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
+				return tt.found[typ+"#"+perm], nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sel := entsql.Dialect(dialect.SQLite).Select("id").From(entsql.Table("users"))
+			f.Apply(sel)
+			q, args := sel.Query()
+			if want := "SELECT `id` FROM `users` WHERE " + tt.want; q != want || !slices.Equal(args, tt.args) {
+				t.Errorf("got  %s %v\nwant %s %v", q, args, want, tt.args)
+			}
+			if ids, known := f.IDs(); known != tt.known || len(ids) > 0 {
+				t.Errorf("IDs() = %v, %v; want none, %v", ids, known, tt.known)
+			}
+		})
+	}
+}
