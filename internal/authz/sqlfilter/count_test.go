@@ -96,12 +96,7 @@ definition item {
 			if err != nil || p.Fallback != "" {
 				t.Fatalf("item#%s: %v %q", tt.permission, err, p.Fallback)
 			}
-			f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
-				return tt.found[typ+"#"+perm], nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := filterOf(t, s, p, tt.found)
 			whole := entsql.Dialect(dialect.SQLite).Select("COUNT(*)").From(entsql.Table(table))
 			f.Apply(whole)
 			want := countOf(t, db, whole)

@@ -1,7 +1,6 @@
 package sqlfilter
 
 import (
-	"context"
 	"database/sql"
 	"maps"
 	"strings"
@@ -64,12 +63,7 @@ func domainWideFilter(t *testing.T, s *Schema, domains []string) func(*entsql.Se
 		t.Fatalf("item#view: %v %q", err, p.Fallback)
 	}
 	found := map[string][]string{"domain#manage": domains, "box#see": {"5"}}
-	f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
-		return found[typ+"#"+perm], nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := filterOf(t, s, p, found)
 	return f.Apply
 }
 
@@ -191,12 +185,7 @@ func ownSwitchFilter(t *testing.T, s *Schema, perm string, found map[string][]st
 	if err != nil || p.Fallback != "" {
 		t.Fatalf("item#%s: %v %q", perm, err, p.Fallback)
 	}
-	f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
-		return found[typ+"#"+perm], nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := filterOf(t, s, p, found)
 	return f.Apply
 }
 
@@ -353,12 +342,7 @@ func TestBroadTermsAlone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
-				return tt.found[typ+"#"+perm], nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := filterOf(t, s, p, tt.found)
 			broad, ok := f.Broad()
 			if ok != tt.broad {
 				t.Fatalf("Broad() ok = %v, want %v", ok, tt.broad)

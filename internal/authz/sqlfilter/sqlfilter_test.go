@@ -276,12 +276,7 @@ definition team {
 			if err != nil || p.Fallback != "" {
 				t.Fatalf("%s#%s: %v %q", tt.typ, tt.permission, err, p.Fallback)
 			}
-			f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
-				return tt.found[typ+"#"+perm], nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := filterOf(t, s, p, tt.found)
 			got, known := f.IDs()
 			if known != tt.known || (known && !slices.Equal(got, tt.want)) {
 				t.Errorf("IDs() = %v, %v; want %v, %v", got, known, tt.want, tt.known)
@@ -349,12 +344,7 @@ definition user {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
-				return tt.found[typ+"#"+perm], nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := filterOf(t, s, p, tt.found)
 			sel := entsql.Dialect(dialect.SQLite).Select("id").From(entsql.Table("users"))
 			f.Apply(sel)
 			q, args := sel.Query()
@@ -366,4 +356,17 @@ definition user {
 			}
 		})
 	}
+}
+
+// filterOf is p's filter for viewer 7, its lookups answered from found
+// (keyed "type#permission"; a key not there finds nothing).
+func filterOf(t *testing.T, s *Schema, p *Plan, found map[string][]string) *Filter {
+	t.Helper()
+	f, err := p.Filter(context.Background(), s, 7, func(_ context.Context, typ, perm string) ([]string, error) {
+		return found[typ+"#"+perm], nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
