@@ -89,7 +89,7 @@ func authzDirective(ctx context.Context, obj any, next graphql.Resolver, permiss
 		return nil, err
 	}
 	if !allowed[0] {
-		return nil, apperr.New(apperr.Forbidden, "not allowed to see this field")
+		return nil, apperr.Denied()
 	}
 	return next(ctx)
 }

@@ -64,6 +64,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // so that no answer tells them apart (docs/product.md §4).
 func NotVisible() *Error { return New(NotFound, "not found") }
 
+// Denied is the error of a field the viewer may not see, made without
+// formatting: a page can deny a field on every one of its objects.
+func Denied() *Error { return &Error{Code: Forbidden, Message: "not allowed to see this field"} }
+
 // New returns an error with a code and a client-safe message.
 func New(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
@@ -89,11 +93,11 @@ func Wrap(code Code, err error, message string) *Error {
 // Classify maps any error to the coded, client-safe error it is shown as.
 // Errors it does not know are INTERNAL, with a message that reveals nothing.
 func Classify(err error) *Error {
-	var e *Error
 	var ve *ent.ValidationError
-	switch {
-	case errors.As(err, &e):
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e
+	}
+	switch {
 	case errors.Is(err, authz.ErrUnavailable):
 		return Wrap(AuthzUnavailable, err, "authorization is unavailable; try again")
 	case errors.As(err, &ve):

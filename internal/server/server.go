@@ -225,8 +225,7 @@ func logErrorCodes(ctx context.Context, next graphql.ResponseHandler) *graphql.R
 // message. Internal errors are logged and shown as "internal error".
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
-		var gqlErr *gqlerror.Error
-		if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+		if gqlErr, ok := errors.AsType[*gqlerror.Error](err); ok && gqlErr.Err == nil {
 			// Parse and validation errors: client-safe, and the client's
 			// mistake, but for pagination arguments that contradict
 			// each other, which are bad input.
