@@ -128,7 +128,7 @@ func graphQL(d Deps) http.Handler {
 	srv.AddTransport(websocketTransport(d))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postJSON{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(d.Limits.MaxQueryTokens)
 	srv.Use(extension.Introspection{})
