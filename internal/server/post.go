@@ -68,16 +68,18 @@ func decodeParams(body []byte, params *graphql.RawParams) error {
 	return dec.Decode(params)
 }
 
+// The two media types a POST is answered with.
+const (
+	plainJSON           = "application/json"
+	graphQLResponseJSON = "application/graphql-response+json"
+)
+
 // responseContentType is the Content-Type transport.POST answers a request
 // accepting accept with: application/json unless the client asks for
 // application/graphql-response+json, or accepts neither.
 func responseContentType(accept string) string {
-	const (
-		plain    = "application/json"
-		response = "application/graphql-response+json"
-	)
 	if accept == "" {
-		return plain
+		return plainJSON
 	}
 	for part := range strings.SplitSeq(accept, ",") {
 		mediaType, _, err := mime.ParseMediaType(strings.TrimSpace(part))
@@ -85,13 +87,13 @@ func responseContentType(accept string) string {
 			continue
 		}
 		switch mediaType {
-		case "*/*", "application/*", plain:
-			return plain
-		case response:
-			return response
+		case "*/*", "application/*", plainJSON:
+			return plainJSON
+		case graphQLResponseJSON:
+			return graphQLResponseJSON
 		}
 	}
-	return response
+	return graphQLResponseJSON
 }
 
 // statusFor is transport.POST's status for a request that did not become an
@@ -101,7 +103,7 @@ func statusFor(errs gqlerror.List, contentType string) int {
 	if errcode.GetErrorKind(errs) != errcode.KindProtocol {
 		return http.StatusOK
 	}
-	if contentType == "application/graphql-response+json" {
+	if contentType == graphQLResponseJSON {
 		return http.StatusBadRequest
 	}
 	return http.StatusUnprocessableEntity
@@ -236,8 +238,8 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSON appends v as encoding/json encodes it, or null if it cannot:
-// only values of a response's extensions, which pbxportal sets, get here.
+// appendJSON appends v as encoding/json encodes it, or null for a value it
+// refuses (a channel, say), which nothing of pbxportal puts in a response.
 func appendJSON(b []byte, v any) []byte {
 	out, err := json.Marshal(v)
 	if err != nil {
