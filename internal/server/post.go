@@ -109,8 +109,14 @@ func statusFor(errs gqlerror.List, contentType string) int {
 	return http.StatusUnprocessableEntity
 }
 
-// writeResponse writes resp as JSON.
+// writeResponse writes resp as JSON: null for no response, which gqlgen
+// gives when the request's context ended before it ran (the client went
+// away, or the request timed out).
 func writeResponse(w io.Writer, resp *graphql.Response) {
+	if resp == nil {
+		_, _ = w.Write([]byte("null"))
+		return
+	}
 	_, _ = w.Write(appendResponse(make([]byte, 0, len(resp.Data)+160*len(resp.Errors)+16), resp))
 }
 

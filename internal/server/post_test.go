@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -27,22 +28,24 @@ func TestPostJSONAnswersAsGqlgensPOST(t *testing.T) {
 	tests := []struct {
 		name, accept string
 		body         io.Reader
+		gone         bool // the client went away before the response
 	}{
-		{"query", "", strings.NewReader(`{"query":"{ name }"}`)},
-		{"accept json", "application/json", strings.NewReader(`{"query":"{ name }"}`)},
-		{"accept graphql-response+json", "application/graphql-response+json; charset=utf-8", strings.NewReader(`{"query":"{ name }"}`)},
-		{"accept anything", "text/html, */*", strings.NewReader(`{"query":"{ name }"}`)},
-		{"accept nothing it knows", "text/html", strings.NewReader(`{"query":"{ name }"}`)},
-		{"accept unparsable", ";;;", strings.NewReader(`{"query":"{ name }"}`)},
-		{"variables", "", strings.NewReader(`{"query":"query($id: Int!) { find(id: $id) }","variables":{"id":1}}`)},
-		{"missing variable", "", strings.NewReader(`{"query":"query($id: Int!) { find(id: $id) }"}`)},
-		{"parse error", "", strings.NewReader(`{"query":"{ name"}`)},
-		{"parse error, graphql-response+json", "application/graphql-response+json", strings.NewReader(`{"query":"{ name"}`)},
-		{"validation error", "", strings.NewReader(`{"query":"{ nope }"}`)},
-		{"no query", "", strings.NewReader(`{}`)},
-		{"mutation", "", strings.NewReader(`{"query":"mutation { name }"}`)},
-		{"body not JSON", "", strings.NewReader(`not json`)},
-		{"body unreadable", "", failingReader{errors.New("connection reset")}},
+		{"query", "", strings.NewReader(`{"query":"{ name }"}`), false},
+		{"accept json", "application/json", strings.NewReader(`{"query":"{ name }"}`), false},
+		{"accept graphql-response+json", "application/graphql-response+json; charset=utf-8", strings.NewReader(`{"query":"{ name }"}`), false},
+		{"accept anything", "text/html, */*", strings.NewReader(`{"query":"{ name }"}`), false},
+		{"accept nothing it knows", "text/html", strings.NewReader(`{"query":"{ name }"}`), false},
+		{"accept unparsable", ";;;", strings.NewReader(`{"query":"{ name }"}`), false},
+		{"variables", "", strings.NewReader(`{"query":"query($id: Int!) { find(id: $id) }","variables":{"id":1}}`), false},
+		{"missing variable", "", strings.NewReader(`{"query":"query($id: Int!) { find(id: $id) }"}`), false},
+		{"parse error", "", strings.NewReader(`{"query":"{ name"}`), false},
+		{"parse error, graphql-response+json", "application/graphql-response+json", strings.NewReader(`{"query":"{ name"}`), false},
+		{"validation error", "", strings.NewReader(`{"query":"{ nope }"}`), false},
+		{"no query", "", strings.NewReader(`{}`), false},
+		{"mutation", "", strings.NewReader(`{"query":"mutation { name }"}`), false},
+		{"body not JSON", "", strings.NewReader(`not json`), false},
+		{"body unreadable", "", failingReader{errors.New("connection reset")}, false},
+		{name: "client gone", body: strings.NewReader(`{"query":"{ name }"}`), gone: true},
 	}
 	for _, s := range servers {
 		for _, tt := range tests {
@@ -59,6 +62,11 @@ func TestPostJSONAnswersAsGqlgensPOST(t *testing.T) {
 						r = failingReader{err}
 					}
 					req := httptest.NewRequest(http.MethodPost, "/graphql", r)
+					if tt.gone {
+						ctx, cancel := context.WithCancel(req.Context())
+						cancel()
+						req = req.WithContext(ctx)
+					}
 					req.Header.Set("Content-Type", "application/json")
 					if tt.accept != "" {
 						req.Header.Set("Accept", tt.accept)
