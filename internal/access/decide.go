@@ -28,10 +28,10 @@ import (
 // A compiled permission is a union (sqlfilter compiles nothing else), so a
 // part of it grants what it grants: a queues page looked up domain#manage
 // and site#site_manager for queue#view, not the domain#member and
-// queue#supervisor that its supervisors' user#view also names, yet an office
-// manager's domain->manage grants every one of them. Decider therefore also allows,
-// from the lookups made, what the permission's other lookups could only
-// add to; it denies only with every lookup made. When what is left needs
+// queue#supervisor that its supervisors' user#view also names, yet an
+// office manager's domain->manage grants every one of them. Decider
+// therefore also allows, from the lookups made, what the permission's other
+// lookups could only add to; it denies only with every lookup made. When what is left needs
 // only lookups that the database answers (domain#member, queue#supervisor,
 // site#reach: Lists.LocalLookup), it makes them rather than send the
 // checks to SpiceDB, which at a revision it has no cache for dispatches

@@ -40,7 +40,7 @@ func guardRequest(l Limits, next http.Handler) http.Handler {
 				refuse(w, http.StatusBadRequest, apperr.BadRequest, "%s", msg)
 				return
 			}
-		case r.Method == http.MethodPost && mediaType(r) == "application/json":
+		case r.Method == http.MethodPost && mediaType(r) == plainJSON:
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, l.MaxBodyBytes))
 			var tooLarge *http.MaxBytesError
 			switch {
@@ -120,7 +120,7 @@ func oneRequest(body []byte) bool {
 // contract code and an HTTP status.
 func refuse(w http.ResponseWriter, status int, code apperr.Code, format string, args ...any) {
 	e := apperr.New(code, format, args...)
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", plainJSON)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": e.Message, "extensions": map[string]any{"code": string(code)}}},

@@ -68,7 +68,8 @@ func decodeParams(body []byte, params *graphql.RawParams) error {
 	return dec.Decode(params)
 }
 
-// The two media types a POST is answered with.
+// The JSON media types of /graphql: plainJSON is what a POST sends and
+// what every answer is, unless the client asks for graphQLResponseJSON.
 const (
 	plainJSON           = "application/json"
 	graphQLResponseJSON = "application/graphql-response+json"

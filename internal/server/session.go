@@ -35,7 +35,7 @@ func answerSessionUnavailable(log *slog.Logger) auth.Unavailable {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		log.ErrorContext(r.Context(), "the session store cannot be read; the request is refused, not made anonymous", "error", err)
 		e := present(r.Context(), sessionUnavailable(err))
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", plainJSON)
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_ = json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{e}})
