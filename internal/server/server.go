@@ -96,7 +96,7 @@ func Handler(d Deps) http.Handler {
 		mux.HandleFunc("GET /{$}", d.GraphiQL.Page)
 		mux.HandleFunc("GET "+graphiql.Prefix, d.GraphiQL.Assets)
 	}
-	gql := auth.Middleware(d.Signer, session.Loader(d.Client), answerSessionUnavailable(d.Log), withBatcher(d.Spice, d.Settle, d.Log, graphQL(d)))
+	gql := settleFirst(d.Settle, d.Log, auth.Middleware(d.Signer, session.Loader(d.Client), answerSessionUnavailable(d.Log), withBatcher(d.Spice, graphQL(d))))
 	mux.Handle("/graphql", d.CORS.Middleware(checkOrigin(d.OriginAllowed, m.instrument(guardRequest(d.Limits, gql)))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -267,21 +267,32 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
-// withBatcher gives each authenticated request its own batcher of permission
-// checks, so that results are memoised for exactly one request, reading at
-// the revision withReadRevision settled.
-func withBatcher(spice *authz.Client, settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
-	batched := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, _ := auth.ViewerFrom[*ent.User](r.Context())
-		next.ServeHTTP(w, r.WithContext(withNewBatcher(r.Context(), spice, u)))
-	})
-	settled := withReadRevision(settle, log, batched)
+// settleFirst settles the read revision of a request that carries a bearer
+// token (withReadRevision) before auth.Middleware authenticates it. The
+// viewer's row that authentication reads is then at least as fresh as every
+// SpiceDB read of the request, and the request's lookups of the viewer's
+// own relations read it from there (projection.UserRow) rather than again.
+// A WebSocket lives on: each of its operations and events settles its own
+// (Rescope).
+func settleFirst(settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
+	settled := withReadRevision(settle, log, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A WebSocket lives on: each of its operations and events gets a
-		// fresh scope of its own (graph.Resolver.EventScopes).
-		if _, ok := auth.ViewerFrom[*ent.User](r.Context()); ok && !isWebSocket(r.Header) {
+		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && !isWebSocket(r.Header) {
 			settled.ServeHTTP(w, r)
 			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withBatcher gives each authenticated request its own batcher of permission
+// checks, so that results are memoised for exactly one request, reading at
+// the revision settleFirst settled. A WebSocket's operations and events get
+// a fresh scope of their own (graph.Resolver.EventScopes).
+func withBatcher(spice *authz.Client, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, ok := auth.ViewerFrom[*ent.User](r.Context()); ok && !isWebSocket(r.Header) {
+			r = r.WithContext(withNewBatcher(r.Context(), spice, u))
 		}
 		next.ServeHTTP(w, r)
 	})

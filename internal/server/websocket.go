@@ -103,6 +103,8 @@ func Rescope(client *ent.Client, spice *authz.Client, settle func(context.Contex
 		if !time.Now().Before(c.ExpiresAt) {
 			return ctx, apperr.New(apperr.Unauthenticated, "the token has expired; log in again")
 		}
+		// Settled first, as an HTTP request is (settleFirst).
+		ctx = readRevision(ctx, settle, log)
 		u, err := load(ctx, c)
 		switch {
 		case errors.Is(err, session.ErrEnded):
@@ -111,7 +113,7 @@ func Rescope(client *ent.Client, spice *authz.Client, settle func(context.Contex
 			log.ErrorContext(ctx, "the session store cannot be read; the event is not sent", "error", err)
 			return ctx, sessionUnavailable(err)
 		}
-		return withNewBatcher(readRevision(auth.WithViewer(ctx, u), settle, log), spice, u), nil
+		return withNewBatcher(auth.WithViewer(ctx, u), spice, u), nil
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/pbxportal/pbxportal/ent/revokedtoken"
 	"github.com/pbxportal/pbxportal/internal/access"
 	"github.com/pbxportal/pbxportal/internal/auth"
+	"github.com/pbxportal/pbxportal/internal/authz/projection"
 )
 
 // ErrEnded is wrapped by every refusal of a validly signed credential whose
@@ -50,14 +51,16 @@ func Loader(c *ent.Client) auth.ViewerLoader[*ent.User] {
 
 // Holder loads the user a credential was issued to, and checks that the
 // user may still use the portal and still has the stamp the credential was
-// issued under. A user who no longer exists is ErrEnded too.
+// issued under. A user who no longer exists is ErrEnded too. The row is
+// read once per request (projection.UserRow): the request's own lookups
+// of the viewer's relations read it again from there.
 func Holder(ctx context.Context, c *ent.Client, userID int, stamp int64) (*ent.User, error) {
-	u, err := c.User.Get(ctx, userID)
+	u, err := projection.UserRow(ctx, c, userID)
 	switch {
 	case ent.IsNotFound(err):
 		return nil, fmt.Errorf("%w: user %d no longer exists", ErrEnded, userID)
 	case err != nil:
-		return nil, fmt.Errorf("session: load user %d: %w", userID, err)
+		return nil, fmt.Errorf("session: %w", err)
 	}
 	if err := Usable(u, stamp); err != nil {
 		return nil, err

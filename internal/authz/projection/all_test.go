@@ -2,6 +2,7 @@ package projection_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -176,6 +177,49 @@ func TestAllIsTheUnionOfEmit(t *testing.T) {
 			if size == 1 && pages < len(objs) {
 				t.Errorf("Walk in pages of 1 row made %d pages for %d entities", pages, len(objs))
 			}
+		}
+	})
+}
+
+// TestUserRowIsReadOncePerRequest: within a request (authz.WithRevision)
+// every reader of a user's row gets the one read, which authentication
+// makes first, and RowResources answers from it what it answers from a
+// fresh read; outside a request, each reads anew.
+func TestUserRowIsReadOncePerRequest(t *testing.T) {
+	inEachWorld(t, func(t *testing.T, ctx context.Context, c *ent.Client) {
+		ids, err := c.User.Query().IDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			req := authz.WithRevision(ctx, "")
+			first, err := projection.UserRow(req, c, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := projection.UserRow(req, c, id); again != first {
+				t.Errorf("user %d: a request read its row twice", id)
+			}
+			if other, _ := projection.UserRow(ctx, c, id); other == first {
+				t.Errorf("user %d: outside a request, its row was not read anew", id)
+			}
+			shared, err := projection.RowResources(req, c, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := projection.RowResources(ctx, c, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.EqualFunc(shared, fresh, slices.Equal) {
+				t.Errorf("user %d: from the request's row %v, from a fresh read %v", id, shared, fresh)
+			}
+			if len(first.Edges.Groups)+len(first.Edges.SupervisedQueues)+len(first.Edges.AgentMemberships)+len(first.Edges.ReplayGroups) > 0 {
+				t.Errorf("user %d: RowResources set the edges of the request's shared row", id)
+			}
+		}
+		if _, err := projection.UserRow(authz.WithRevision(ctx, ""), c, -1); !ent.IsNotFound(err) {
+			t.Errorf("a user that does not exist: %v, want not found", err)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/ent/user"
+	"github.com/pbxportal/pbxportal/internal/authz"
 )
 
 // Many relations of schema.zed have users as subjects and are written by the
@@ -73,45 +74,80 @@ func memberships() []membership {
 
 // RowResources returns, by "type#relation", the ids of the objects whose
 // relation holds the user userID as its subject (the RowRelations), as the
-// user's row and memberships, read through c in one statement, write them:
-// nothing for a user that does not exist.
+// user's row (UserRow: read once per request, by authentication first) and
+// memberships (one statement) write them: nothing for a user that does not
+// exist.
 func RowResources(ctx context.Context, c *ent.Client, userID int) (map[string][]string, error) {
+	row, err := UserRow(ctx, c, userID)
+	switch {
+	case ent.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
 	ms := memberships()
-	// Each membership's ids come as one list beside the row's columns. The
-	// generated query has no Modify (ent's sql/modifier feature is off),
-	// but a predicate is handed the selector, and ent keeps the values of
-	// columns it does not know (User.Value).
+	// Each membership's ids come as one list, selected beside the row's
+	// id. The generated query has no Modify (ent's sql/modifier feature is
+	// off), but a predicate is handed the selector.
 	withMemberships := func(s *sql.Selector) {
 		for i, m := range ms {
 			s.AppendSelectExprAs(idList(s, m), membershipColumn(i))
 		}
 	}
-	u, err := c.User.Query().Where(user.ID(userID), withMemberships).Only(ctx)
-	switch {
-	case ent.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("projection: read user %d: %w", userID, err)
+	var lists []membershipLists
+	if err := c.User.Query().Where(user.ID(userID), withMemberships).Select(user.FieldID).Scan(ctx, &lists); err != nil {
+		return nil, fmt.Errorf("projection: read user %d's memberships: %w", userID, err)
 	}
+	if len(lists) == 0 { // deleted since its row was read
+		return nil, nil
+	}
+	u := *row // the request's row, shared: its edges are not set
+	u.Edges = ent.UserEdges{}
 	for i, m := range ms {
-		v, err := u.Value(membershipColumn(i))
-		if err != nil {
-			return nil, fmt.Errorf("projection: read user %d: %w", userID, err)
-		}
-		ids, err := parseIDList(v)
+		ids, err := parseIDList(lists[0].ids(i))
 		if err != nil {
 			return nil, fmt.Errorf("projection: read user %d's %s: %w", userID, m.table, err)
 		}
-		m.set(u, ids)
+		m.set(&u, ids)
 	}
-	return rowResources(u), nil
+	return rowResources(&u), nil
+}
+
+// userRowKey is the key of a user's row in a request (authz.RequestOnce).
+type userRowKey struct{ id int }
+
+// UserRow returns the row of the user id, read once per request
+// (authz.RequestOnce) however many ask: authentication reads the viewer's,
+// after the request's revision is settled, and RowResources reads the
+// viewer's row relations from it. Without a request, it reads.
+func UserRow(ctx context.Context, c *ent.Client, id int) (*ent.User, error) {
+	return authz.RequestOnce(ctx, userRowKey{id}, func() (*ent.User, error) {
+		u, err := c.User.Get(ctx, id)
+		if err != nil && !ent.IsNotFound(err) {
+			return nil, fmt.Errorf("projection: read user %d: %w", id, err)
+		}
+		return u, err
+	})
+}
+
+// membershipLists is the row of a user's memberships (idList) as scanned.
+type membershipLists struct {
+	ID int    `sql:"id"`
+	M0 string `sql:"pbx_membership_0"`
+	M1 string `sql:"pbx_membership_1"`
+	M2 string `sql:"pbx_membership_2"`
+	M3 string `sql:"pbx_membership_3"`
+}
+
+// ids is the list of the i-th membership.
+func (l membershipLists) ids(i int) string {
+	return [...]string{l.M0, l.M1, l.M2, l.M3}[i]
 }
 
 func membershipColumn(i int) string { return "pbx_membership_" + strconv.Itoa(i) }
 
 // idList is the subquery of m's ids for the user row of s, as one text of
-// ids separated by commas, empty for none: never NULL, whose type SQLite's
-// driver leaves unknown, which ent cannot scan.
+// ids separated by commas, empty for none: never NULL.
 func idList(s *sql.Selector, m membership) sql.Querier {
 	return sql.ExprFunc(func(b *sql.Builder) {
 		agg := "coalesce(group_concat(%s), '')"
@@ -125,18 +161,7 @@ func idList(s *sql.Selector, m membership) sql.Querier {
 }
 
 // parseIDList reads idList's value.
-func parseIDList(v any) ([]int, error) {
-	var text string
-	switch v := v.(type) {
-	case nil:
-		return nil, nil
-	case string:
-		text = v
-	case []byte:
-		text = string(v)
-	default:
-		return nil, fmt.Errorf("a list of ids of type %T", v)
-	}
+func parseIDList(text string) ([]int, error) {
 	if text == "" {
 		return nil, nil
 	}
