@@ -73,8 +73,7 @@ func ViewerFrom[V any](ctx context.Context) (V, bool) {
 func Middleware[V any](s *Signer, load ViewerLoader[V], unavailable Unavailable, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(WithClientAddr(r.Context(), r.RemoteAddr))
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if ok && token != "" {
+		if token, ok := Bearer(r); ok {
 			ctx, err := Authenticate(r.Context(), s, load, token)
 			switch {
 			case err == nil:
@@ -86,6 +85,13 @@ func Middleware[V any](s *Signer, load ViewerLoader[V], unavailable Unavailable,
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Bearer returns the token of r's "Authorization: Bearer <token>", if it
+// carries one.
+func Bearer(r *http.Request) (string, bool) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return token, ok && token != ""
 }
 
 // Authenticate verifies a bearer token (without its "Bearer " prefix) and

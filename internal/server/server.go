@@ -96,7 +96,7 @@ func Handler(d Deps) http.Handler {
 		mux.HandleFunc("GET /{$}", d.GraphiQL.Page)
 		mux.HandleFunc("GET "+graphiql.Prefix, d.GraphiQL.Assets)
 	}
-	gql := settleFirst(d.Settle, d.Log, auth.Middleware(d.Signer, session.Loader(d.Client), answerSessionUnavailable(d.Log), withBatcher(d.Spice, graphQL(d))))
+	gql := settleFirst(d.Signer, d.Settle, d.Log, auth.Middleware(d.Signer, session.Loader(d.Client), answerSessionUnavailable(d.Log), withBatcher(d.Spice, graphQL(d))))
 	mux.Handle("/graphql", d.CORS.Middleware(checkOrigin(d.OriginAllowed, m.instrument(guardRequest(d.Limits, gql)))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -267,19 +267,22 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
-// settleFirst settles the read revision of a request that carries a bearer
-// token (withReadRevision) before auth.Middleware authenticates it. The
-// viewer's row that authentication reads is then at least as fresh as every
-// SpiceDB read of the request, and the request's lookups of the viewer's
-// own relations read it from there (projection.UserRow) rather than again.
-// A WebSocket lives on: each of its operations and events settles its own
-// (Rescope).
-func settleFirst(settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
+// settleFirst settles the read revision of a request whose bearer token the
+// server signed (withReadRevision) before auth.Middleware checks its
+// session. The viewer's row that the check reads is then at least as fresh
+// as every SpiceDB read of the request, and the request's lookups of the
+// viewer's own relations read it from there (projection.UserRow) rather
+// than again. A token the server did not sign, or that has expired, costs
+// no read. A WebSocket lives on: each of its operations and events settles
+// its own (Rescope).
+func settleFirst(signer *auth.Signer, settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
 	settled := withReadRevision(settle, log, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") && !isWebSocket(r.Header) {
-			settled.ServeHTTP(w, r)
-			return
+		if token, ok := auth.Bearer(r); ok && !isWebSocket(r.Header) {
+			if _, err := signer.Verify(strings.TrimSpace(token), time.Now()); err == nil {
+				settled.ServeHTTP(w, r)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
