@@ -153,14 +153,14 @@ var (
 				Columns: []*schema.Column{CallRecordsColumns[7]},
 			},
 			{
-				Name:    "callrecord_user_id",
+				Name:    "callrecord_user_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{CallRecordsColumns[8]},
+				Columns: []*schema.Column{CallRecordsColumns[8], CallRecordsColumns[0]},
 			},
 			{
-				Name:    "callrecord_queue_id",
+				Name:    "callrecord_queue_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{CallRecordsColumns[9]},
+				Columns: []*schema.Column{CallRecordsColumns[9], CallRecordsColumns[0]},
 			},
 		},
 	}
@@ -361,19 +361,19 @@ var (
 				Columns: []*schema.Column{RecordingsColumns[11]},
 			},
 			{
-				Name:    "recording_owner_id",
+				Name:    "recording_owner_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{RecordingsColumns[12]},
+				Columns: []*schema.Column{RecordingsColumns[12], RecordingsColumns[0]},
 			},
 			{
-				Name:    "recording_group_id",
+				Name:    "recording_group_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{RecordingsColumns[13]},
+				Columns: []*schema.Column{RecordingsColumns[13], RecordingsColumns[0]},
 			},
 			{
-				Name:    "recording_queue_id",
+				Name:    "recording_queue_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{RecordingsColumns[14]},
+				Columns: []*schema.Column{RecordingsColumns[14], RecordingsColumns[0]},
 			},
 			{
 				Name:    "recording_domain_id_caller_number",
@@ -522,9 +522,9 @@ var (
 				Columns: []*schema.Column{UsersColumns[30]},
 			},
 			{
-				Name:    "user_site_id",
+				Name:    "user_site_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{UsersColumns[31]},
+				Columns: []*schema.Column{UsersColumns[31], UsersColumns[0]},
 			},
 		},
 	}

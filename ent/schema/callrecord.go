@@ -41,11 +41,12 @@ func (CallRecord) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField()}
 }
 
-// Indexes of the CallRecord: the columns a list's filter selects by.
+// Indexes of the CallRecord: the columns a list's filter selects by, a
+// container's with the id after it (see Recording's).
 func (CallRecord) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("domain_id"),
-		index.Fields("user_id"),
-		index.Fields("queue_id"),
+		index.Fields("user_id", "id"),
+		index.Fields("queue_id", "id"),
 	}
 }

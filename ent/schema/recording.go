@@ -68,13 +68,16 @@ func (Recording) Annotations() []schema.Annotation {
 
 // Indexes of the Recording: every column a list's filter selects by (the
 // domain, and the owner, group, queue and numbers a replay right may come
-// through).
+// through). A container's column is indexed with the id after it, so that
+// a page of one container's rows (a supervisor's queue) is one range of
+// its index, in the page's order, however few of the table's rows it
+// holds: with the column alone PostgreSQL may walk the primary key instead.
 func (Recording) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("domain_id"),
-		index.Fields("owner_id"),
-		index.Fields("group_id"),
-		index.Fields("queue_id"),
+		index.Fields("owner_id", "id"),
+		index.Fields("group_id", "id"),
+		index.Fields("queue_id", "id"),
 		index.Fields("domain_id", "caller_number"),
 		index.Fields("domain_id", "callee_number"),
 		index.Fields("domain_id", "account_code_number"),

@@ -116,10 +116,10 @@ func (User) Edges() []ent.Edge {
 func (User) Annotations() []schema.Annotation { return listable() }
 
 // Indexes of the User: the columns a list's filter selects by (the domain,
-// and the site a manager reaches).
+// and the site a manager reaches, with the id after it: see Recording's).
 func (User) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("domain_id"),
-		index.Fields("site_id"),
+		index.Fields("site_id", "id"),
 	}
 }

@@ -2,6 +2,7 @@ package migration
 
 import (
 	"context"
+	"slices"
 
 	"entgo.io/ent/dialect"
 	entschema "entgo.io/ent/dialect/sql/schema"
@@ -17,46 +18,95 @@ import (
 // lookups that answer a viewer's own grants start from the user (the queues
 // a user supervises, the groups a user belongs to), and a delete cascades
 // from either side. Without an index each of these reads the whole table,
-// so that a request's cost would grow with the rows of the database. Tables
-// adds an index on every foreign-key column that does not lead one, named
-// <table>_by_<column>, to copies of the tables that need one; ent's own
-// tables are left as they are. Both SQLite, migrated at start-up, and the
-// versioned PostgreSQL migrations (cmd/migrategen) are made from Tables.
+// so that a request's cost would grow with the rows of the database.
+//
+// On a table of entities (an "id" primary key) a container's column (any
+// foreign key but the domain's) is indexed with the id after it, unless it
+// leads a unique index: lists page by id, and a page of one container's
+// rows (a site's queues) is then one range of an index, in order. With the
+// column alone PostgreSQL may walk the primary key past every other
+// container's rows instead. The domain's column is left as ent/schema has
+// it: a domain-wide viewer's rows are most of the table, which the primary
+// key serves.
+//
+// Tables adds what is missing, named <table>_by_<column>, to copies of the
+// tables that need it; ent's own tables are left as they are. Both SQLite,
+// migrated at start-up, and the versioned PostgreSQL migrations
+// (cmd/migrategen) are made from Tables.
 func Tables() []*entschema.Table {
 	out := make([]*entschema.Table, len(migrate.Tables))
 	for i, t := range migrate.Tables {
 		out[i] = t
-		var missing []*entschema.Column
+		var missing []*entschema.Index
 		for _, fk := range t.ForeignKeys {
-			if c := fk.Columns[0]; !leadsIndex(t, c) {
-				missing = append(missing, c)
+			c := fk.Columns[0]
+			if ix := neededIndex(t, c); ix != nil {
+				missing = append(missing, ix)
 			}
 		}
 		if len(missing) == 0 {
 			continue
 		}
 		cp := *t
-		cp.Indexes = append([]*entschema.Index(nil), t.Indexes...)
-		for _, c := range missing {
-			cp.Indexes = append(cp.Indexes, &entschema.Index{Name: t.Name + "_by_" + c.Name, Columns: []*entschema.Column{c}})
-		}
+		cp.Indexes = append(append([]*entschema.Index(nil), t.Indexes...), missing...)
 		out[i] = &cp
 	}
 	return out
 }
 
-// leadsIndex says whether c is the first column of t's primary key or of
-// one of its indexes.
-func leadsIndex(t *entschema.Table, c *entschema.Column) bool {
-	if len(t.PrimaryKey) > 0 && t.PrimaryKey[0] == c {
+// neededIndex is the index that t needs for its foreign-key column c
+// (Tables), or nil if it has one.
+func neededIndex(t *entschema.Table, c *entschema.Column) *entschema.Index {
+	name := t.Name + "_by_" + c.Name
+	if id := entityID(t); id != nil && c.Name != "domain_id" {
+		if leadsIndex(t, c, id) || leadsUniqueIndex(t, c) {
+			return nil
+		}
+		return &entschema.Index{Name: name, Columns: []*entschema.Column{c, id}}
+	}
+	if leadsIndex(t, c) {
+		return nil
+	}
+	return &entschema.Index{Name: name, Columns: []*entschema.Column{c}}
+}
+
+// entityID is t's "id" primary key, or nil for a table keyed otherwise (a
+// many-to-many table).
+func entityID(t *entschema.Table) *entschema.Column {
+	if len(t.PrimaryKey) == 1 && t.PrimaryKey[0].Name == "id" {
+		return t.PrimaryKey[0]
+	}
+	return nil
+}
+
+// leadsIndex says whether cols are the first columns of t's primary key or
+// of one of its indexes that holds every row (not a partial one).
+func leadsIndex(t *entschema.Table, cols ...*entschema.Column) bool {
+	if startsWith(t.PrimaryKey, cols) {
 		return true
 	}
 	for _, ix := range t.Indexes {
-		if len(ix.Columns) > 0 && ix.Columns[0] == c {
+		if ix.Annotation == nil && startsWith(ix.Columns, cols) {
 			return true
 		}
 	}
 	return false
+}
+
+// leadsUniqueIndex says whether c is the first column of one of t's unique
+// indexes, which orders one container's rows by its other columns.
+func leadsUniqueIndex(t *entschema.Table, c *entschema.Column) bool {
+	for _, ix := range t.Indexes {
+		if ix.Unique && ix.Annotation == nil && startsWith(ix.Columns, []*entschema.Column{c}) {
+			return true
+		}
+	}
+	return false
+}
+
+// startsWith says whether have begins with want.
+func startsWith(have, want []*entschema.Column) bool {
+	return len(have) >= len(want) && slices.Equal(have[:len(want)], want)
 }
 
 // Diff writes, as one named migration of the directory that opts give
