@@ -495,7 +495,7 @@ func (a *App) rebuild(ctx context.Context) error {
 // SpiceDB's queries of it, which run whenever a request reads at a revision
 // its caches hold nothing for (the first request after any write), are then
 // planned for an empty table: 50–110 ms per request at 6.1M relationships
-// instead of 6–10 ms (docs/performance.md). Sampled, it takes a fraction of
+// instead of 6–10 ms (docs/performance-history.md). Sampled, it takes a fraction of
 // a second at that size, so it runs at every start.
 func analyzeDatastore(ctx context.Context, url string) error {
 	db, err := sql.Open("pgx", url)

@@ -14,7 +14,7 @@ import (
 // call is made at the client's newest token, which the answer cache never
 // keeps (answercache.go), and SpiceDB's dispatch cache answers the graph
 // after the first round, so what remains is the call's own cost: gRPC, the
-// server's middleware, consistency and the client. docs/performance.md ("The
+// server's middleware, consistency and the client. docs/performance-history.md ("The
 // cost of one SpiceDB call in-process") has the figures:
 //
 //	go test -bench EmbeddedCall -run '^$' -cpuprofile /tmp/call.prof ./internal/authz

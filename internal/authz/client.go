@@ -41,7 +41,7 @@ const (
 	// PersistentImportStreams is how many import streams run at a time into
 	// a SpiceDB on a persistent datastore. PostgreSQL loads a stream in one
 	// backend, on one core, and its index maintenance is most of a rebuild's
-	// work there: two streams use two backends (docs/performance.md,
+	// work there: two streams use two backends (docs/performance-history.md,
 	// "Rebuilding SpiceDB at start-up"). Memstore commits one write at a
 	// time, so one stream suits it.
 	PersistentImportStreams = 2

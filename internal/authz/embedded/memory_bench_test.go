@@ -55,7 +55,7 @@ func liveHeapMiB() float64 {
 // the import took per relationship, the live heap after the writes, and
 // what each write left behind: on memstore (the default) and on SpiceDB's
 // own memory datastore (memdb), one after the other in each round.
-// docs/performance.md ("Memory") has the figures at 600,000 relationships:
+// docs/performance-history.md ("Memory") has the figures at 600,000 relationships:
 //
 //	PBXPORTAL_BENCH_RELATIONSHIPS=600000 go test -bench MemoryUnderWrites -benchtime 1x -count 2 -run '^$' ./internal/authz/embedded
 func BenchmarkMemoryUnderWrites(b *testing.B) {
