@@ -86,7 +86,7 @@ func leadsIndex(t *entschema.Table, cols ...*entschema.Column) bool {
 		return true
 	}
 	for _, ix := range t.Indexes {
-		if ix.Annotation == nil && startsWith(ix.Columns, cols) {
+		if whole(ix) && startsWith(ix.Columns, cols) {
 			return true
 		}
 	}
@@ -97,12 +97,15 @@ func leadsIndex(t *entschema.Table, cols ...*entschema.Column) bool {
 // indexes, which orders one container's rows by its other columns.
 func leadsUniqueIndex(t *entschema.Table, c *entschema.Column) bool {
 	for _, ix := range t.Indexes {
-		if ix.Unique && ix.Annotation == nil && startsWith(ix.Columns, []*entschema.Column{c}) {
+		if ix.Unique && whole(ix) && startsWith(ix.Columns, []*entschema.Column{c}) {
 			return true
 		}
 	}
 	return false
 }
+
+// whole says whether ix indexes every row of its table (it is not partial).
+func whole(ix *entschema.Index) bool { return ix.Annotation == nil || ix.Annotation.Where == "" }
 
 // startsWith says whether have begins with want.
 func startsWith(have, want []*entschema.Column) bool {
