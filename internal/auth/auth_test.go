@@ -173,7 +173,7 @@ func TestMiddleware(t *testing.T) {
 			var passed bool
 			var failed error
 			unavailable := func(_ http.ResponseWriter, _ *http.Request, err error) { failed = err }
-			h := auth.Middleware(s, load, unavailable, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			h := auth.Middleware(s, nil, load, unavailable, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 				passed = true
 				got, _ = auth.ViewerFrom[string](r.Context())
 				claims, _ = auth.ClaimsFrom(r.Context())

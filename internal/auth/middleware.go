@@ -68,30 +68,30 @@ func ViewerFrom[V any](ctx context.Context) (V, bool) {
 // answers UNAUTHENTICATED for anything that needs a viewer. A token the
 // loader could not check (its store failed) is neither: unavailable answers
 // the request, which goes no further. The loader runs on every request, so
-// that a revocation holds from the very next one. It also records the
-// client address (see ClientAddr).
-func Middleware[V any](s *Signer, load ViewerLoader[V], unavailable Unavailable, next http.Handler) http.Handler {
+// that a revocation holds from the very next one. verified, if not nil,
+// prepares the request once its token has verified and before the loader
+// runs. It also records the client address (see ClientAddr).
+func Middleware[V any](s *Signer, verified func(*http.Request) *http.Request, load ViewerLoader[V], unavailable Unavailable, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(WithClientAddr(r.Context(), r.RemoteAddr))
-		if token, ok := Bearer(r); ok {
-			ctx, err := Authenticate(r.Context(), s, load, token)
-			switch {
-			case err == nil:
-				r = r.WithContext(ctx)
-			case !errors.Is(err, ErrInvalidToken):
+		if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && token != "" {
+			c, err := s.Verify(strings.TrimSpace(token), time.Now())
+			if err == nil {
+				if verified != nil {
+					r = verified(r)
+				}
+				var ctx context.Context
+				if ctx, err = admit(r.Context(), load, c); err == nil {
+					r = r.WithContext(ctx)
+				}
+			}
+			if err != nil && !errors.Is(err, ErrInvalidToken) {
 				unavailable(w, r, err)
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-// Bearer returns the token of r's "Authorization: Bearer <token>", if it
-// carries one.
-func Bearer(r *http.Request) (string, bool) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return token, ok && token != ""
 }
 
 // Authenticate verifies a bearer token (without its "Bearer " prefix) and
@@ -104,6 +104,12 @@ func Authenticate[V any](ctx context.Context, s *Signer, load ViewerLoader[V], t
 	if err != nil {
 		return ctx, err
 	}
+	return admit(ctx, load, c)
+}
+
+// admit returns ctx carrying the viewer that load finds for the verified
+// claims c, and c.
+func admit[V any](ctx context.Context, load ViewerLoader[V], c Claims) (context.Context, error) {
 	v, err := load(ctx, c)
 	if err != nil {
 		return ctx, err

@@ -96,7 +96,7 @@ func Handler(d Deps) http.Handler {
 		mux.HandleFunc("GET /{$}", d.GraphiQL.Page)
 		mux.HandleFunc("GET "+graphiql.Prefix, d.GraphiQL.Assets)
 	}
-	gql := settleFirst(d.Signer, d.Settle, d.Log, auth.Middleware(d.Signer, session.Loader(d.Client), answerSessionUnavailable(d.Log), withBatcher(d.Spice, graphQL(d))))
+	gql := auth.Middleware(d.Signer, settleFirst(d.Settle, d.Log), session.Loader(d.Client), answerSessionUnavailable(d.Log), withBatcher(d.Spice, graphQL(d)))
 	mux.Handle("/graphql", d.CORS.Middleware(checkOrigin(d.OriginAllowed, m.instrument(guardRequest(d.Limits, gql)))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -267,25 +267,21 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	}
 }
 
-// settleFirst settles the read revision of a request whose bearer token the
-// server signed (withReadRevision) before auth.Middleware checks its
-// session. The viewer's row that the check reads is then at least as fresh
-// as every SpiceDB read of the request, and the request's lookups of the
-// viewer's own relations read it from there (projection.UserRow) rather
-// than again. A token the server did not sign, or that has expired, costs
-// no read. A WebSocket lives on: each of its operations and events settles
-// its own (Rescope).
-func settleFirst(signer *auth.Signer, settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
-	settled := withReadRevision(settle, log, next)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token, ok := auth.Bearer(r); ok && !isWebSocket(r.Header) {
-			if _, err := signer.Verify(strings.TrimSpace(token), time.Now()); err == nil {
-				settled.ServeHTTP(w, r)
-				return
-			}
+// settleFirst settles the read revision of a request whose bearer token
+// verified (readRevision), before auth.Middleware checks its session.
+// The viewer's row that the check reads is then at least as fresh as every
+// SpiceDB read of the request, and the request's lookups of the viewer's
+// own relations read it from there (projection.UserRow) rather than again.
+// A token the server did not sign, or that has expired, costs no read. A
+// WebSocket lives on: each of its operations and events settles its own
+// (Rescope).
+func settleFirst(settle func(context.Context) (string, error), log *slog.Logger) func(*http.Request) *http.Request {
+	return func(r *http.Request) *http.Request {
+		if isWebSocket(r.Header) {
+			return r
 		}
-		next.ServeHTTP(w, r)
-	})
+		return r.WithContext(readRevision(r.Context(), settle, log))
+	}
 }
 
 // withBatcher gives each authenticated request its own batcher of permission
@@ -307,19 +303,11 @@ func withNewBatcher(ctx context.Context, spice *authz.Client, u *ent.User) conte
 	return authz.WithBatcher(ctx, authz.NewBatcher(ctx, spice, projection.Obj(projection.TypeUser, u.ID), batchWindow))
 }
 
-// withReadRevision makes every SpiceDB read of the request at least as fresh
-// as the newest change committed to the database by any replica: a
-// revocation made through one replica holds on the very next request to
-// every other. If the changes cannot be brought to SpiceDB (it is down), the
-// request's checks deny.
-func withReadRevision(settle func(context.Context) (string, error), log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(readRevision(r.Context(), settle, log)))
-	})
-}
-
 // readRevision returns ctx whose SpiceDB reads are at least as fresh as the
-// newest change settled, or which deny if it cannot be settled.
+// newest change committed to the database by any replica: a revocation made
+// through one replica holds on the very next request to every other. If the
+// changes cannot be brought to SpiceDB (it is down), the request's checks
+// deny.
 func readRevision(ctx context.Context, settle func(context.Context) (string, error), log *slog.Logger) context.Context {
 	token, err := settle(ctx)
 	if err != nil {

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbxportal/pbxportal/ent"
 	"github.com/pbxportal/pbxportal/internal/auth"
 )
 
-// TestSettleFirstOnlyForTheServersTokens: a request settles its revision
-// before its session is read only when it carries a token the server
-// signed and is not a WebSocket upgrade; a token that does not verify costs
-// no read.
+// TestSettleFirstOnlyForTheServersTokens: through auth.Middleware, a
+// request settles its revision before its session is read only when it
+// carries a token the server signed and is not a WebSocket upgrade; a token
+// that does not verify costs no read.
 func TestSettleFirstOnlyForTheServersTokens(t *testing.T) {
 	signer, err := auth.NewSigner(bytes.Repeat([]byte{7}, 32), time.Hour)
 	if err != nil {
@@ -48,7 +49,8 @@ func TestSettleFirstOnlyForTheServersTokens(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			settled := 0
 			settle := func(context.Context) (string, error) { settled++; return "", nil }
-			h := settleFirst(signer, settle, slog.New(slog.DiscardHandler), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+			load := func(context.Context, auth.Claims) (*ent.User, error) { return &ent.User{}, nil }
+			h := auth.Middleware(signer, settleFirst(settle, slog.New(slog.DiscardHandler)), load, nil, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 			r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
 			for k, v := range tt.headers {
 				r.Header.Set(k, v)
